@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""One entry point for newcomers and CI; needs only Python 3.11+ and the package registries.
+
+    python3 dev.py demo      set everything up (virtualenv, dependencies, database, demo data)
+                             and run the demo on http://localhost:8000 (provider) and
+                             http://127.0.0.1:8000 (client)
+    python3 dev.py test      set everything up and run the whole test suite
+                             (extra arguments go to pytest; DATABASE_URL selects PostgreSQL)
+    python3 dev.py setup     only the virtualenv and dependencies
+
+Options: --venv DIR (default .venv) to keep one virtualenv per Python version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEMO_ENV = {
+    "DJANGO_DEBUG": "1",
+    "OAUTHSITE_DEMO": "1",
+    "PROVIDER_APP_ISSUER": "http://localhost:8000/o",
+}
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, check=True)
+
+
+def ensure_venv(venv_dir: Path, requirements: str) -> Path:
+    python = venv_dir / "bin" / "python"
+    if not python.exists():
+        print(f"Creating the virtualenv {venv_dir} with {sys.executable}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(venv_dir)
+        run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    # Reinstall only when the requirement files changed since the last install.
+    files = [ROOT / "requirements.txt", ROOT / requirements, ROOT / "pyproject.toml"]
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+    stamp = venv_dir / f".installed-{requirements}"
+    if not stamp.exists() or stamp.read_text() != digest:
+        run([str(python), "-m", "pip", "install", "--quiet", "-r", requirements])
+        stamp.write_text(digest)
+    return python
+
+
+def demo(python: Path) -> None:
+    run([str(python), "manage.py", "migrate", "--noinput"], DEMO_ENV)
+    run([str(python), "manage.py", "seed_demo"], DEMO_ENV)
+    print(
+        "\nDemo: client  http://127.0.0.1:8000/client/   provider  http://localhost:8000/\n"
+        "      accounts alice / alice-demo-password, admin / admin-demo-password\n",
+        flush=True,
+    )
+    run([str(python), "manage.py", "runserver", "127.0.0.1:8000"], DEMO_ENV)
+
+
+def test(python: Path, pytest_args: list[str]) -> None:
+    run([str(python), "-m", "pytest", *pytest_args])
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "setup"}:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    venv_dir = ROOT / ".venv"
+    if "--venv" in rest:
+        index = rest.index("--venv")
+        venv_dir = ROOT / rest[index + 1]
+        del rest[index : index + 2]
+    requirements = "requirements.txt" if command == "demo" else "requirements-dev.txt"
+    python = ensure_venv(venv_dir, requirements)
+    try:
+        if command == "demo":
+            demo(python)
+        elif command == "test":
+            test(python, rest)
+    except subprocess.CalledProcessError as error:
+        return error.returncode
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

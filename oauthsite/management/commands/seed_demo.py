@@ -1,0 +1,19 @@
+"""``manage.py seed_demo``: demo accounts and the demo client on both sides; safe to run again."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from oauthsite import demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo accounts and the demo client (provider and client side). Idempotent."
+
+    def handle(self, *args, **options) -> None:
+        demo.seed_users()
+        client = demo.seed_provider_client(new_secret=False)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo accounts ready: {', '.join(u for u, _, _ in demo.DEMO_USERS)}")
+        )
+        self.stdout.write(self.style.SUCCESS(f"Demo client ready: {client.client_id}"))

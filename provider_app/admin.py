@@ -1,0 +1,164 @@
+"""Admin for clients: a generated secret shown exactly once, rotation, and token revocation.
+
+DOT's own admin classes stay for tokens (they mask credentials and revoke through one path); the
+application admin is replaced so that no secret, hashed or not, is ever displayed after creation.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from oauth2_provider.models import get_access_token_model, get_application_model, revoke_access_token
+
+from provider_app.client_secrets import generate_client_secret
+from provider_app.models import ClientPolicy, Consent
+from provider_app.redirect_uris import is_redirect_uri_transport_allowed
+
+Application = get_application_model()
+
+
+class ApplicationAdminForm(forms.ModelForm):
+    """No secret field: the server generates every secret (256+ bits) and hashes it at once."""
+
+    class Meta:
+        model = Application
+        fields = [
+            "name",
+            "user",
+            "client_type",
+            "authorization_grant_type",
+            "redirect_uris",
+            "post_logout_redirect_uris",
+            "allowed_origins",
+            "skip_authorization",
+        ]
+        help_texts = {"skip_authorization": "First-party client: users are not asked for consent."}
+
+    def clean_redirect_uris(self) -> str:
+        uris = self.cleaned_data.get("redirect_uris", "")
+        bad = [uri for uri in uris.split() if not is_redirect_uri_transport_allowed(uri)]
+        if bad:
+            raise forms.ValidationError(
+                "http is only allowed for loopback hosts (127.0.0.1, [::1], localhost)."
+            )
+        return uris
+
+
+class ClientPolicyInline(admin.StackedInline):
+    model = ClientPolicy
+    can_delete = False
+    extra = 1
+    max_num = 1
+
+
+class ApplicationAdmin(admin.ModelAdmin):
+    form = ApplicationAdminForm
+    inlines = [ClientPolicyInline]
+    list_display = (
+        "name",
+        "client_id",
+        "client_type",
+        "authorization_grant_type",
+        "skip_authorization",
+        "tokens",
+    )
+    list_filter = ("client_type", "authorization_grant_type", "skip_authorization")
+    search_fields = ("name", "client_id")
+    raw_id_fields = ("user",)
+    readonly_fields = ("client_id", "secret_actions")
+    actions = ["revoke_all_tokens"]
+    secret_template = "provider_app/admin/client_secret.html"
+
+    def get_fields(self, request, obj=None):
+        fields = list(self.form.Meta.fields)
+        return ["client_id", *fields, "secret_actions"] if obj else fields
+
+    @admin.display(description="client secret")
+    def secret_actions(self, obj) -> str:
+        url = reverse("admin:provider_app_application_rotate_secret", args=[obj.pk])
+        return format_html('Stored hashed, never shown again. <a href="{}">Rotate the secret…</a>', url)
+
+    @admin.display(description="active tokens")
+    def tokens(self, obj) -> str:
+        url = reverse("admin:oauth2_provider_accesstoken_changelist") + f"?application__id__exact={obj.pk}"
+        return format_html('<a href="{}">list</a>', url)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.client_secret = generate_client_secret()
+            request._new_client_secret = obj.client_secret
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, "_new_client_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        return self._show_secret(request, obj, secret, created=True)
+
+    def _show_secret(self, request, obj, secret: str, *, created: bool):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "application": obj,
+            "client_secret": secret,
+            "created": created,
+            "title": "Client secret",
+        }
+        response = TemplateResponse(request, self.secret_template, context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def get_urls(self):
+        rotate = path(
+            "<path:object_id>/rotate-secret/",
+            self.admin_site.admin_view(self.rotate_secret_view),
+            name="provider_app_application_rotate_secret",
+        )
+        return [rotate, *super().get_urls()]
+
+    def rotate_secret_view(self, request, object_id):
+        application = get_object_or_404(Application, pk=object_id)
+        if not self.has_change_permission(request, application):
+            raise PermissionDenied
+        if request.method != "POST":
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "application": application,
+            }
+            return TemplateResponse(request, "provider_app/admin/rotate_secret_confirm.html", context)
+        secret = generate_client_secret()
+        with transaction.atomic():
+            application.client_secret = secret
+            application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
+        self.log_change(request, application, "Rotated the client secret.")
+        return self._show_secret(request, application, secret, created=False)
+
+    @admin.action(description="Revoke every token of the selected clients")
+    def revoke_all_tokens(self, request, queryset) -> None:
+        count = 0
+        for access_token in get_access_token_model().objects.filter(application__in=queryset):
+            revoke_access_token(access_token)
+            count += 1
+        self.message_user(
+            request, f"Revoked {count} access tokens and their refresh tokens.", messages.SUCCESS
+        )
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    list_display = ("user", "application", "scope", "updated")
+    list_filter = ("application",)
+    raw_id_fields = ("user",)
+    search_fields = ("user__username", "application__name")
+
+
+if admin.site.is_registered(Application):
+    admin.site.unregister(Application)
+admin.site.register(Application, ApplicationAdmin)

@@ -1,0 +1,1 @@
+"""A DRF API protected by bearer tokens and scopes."""

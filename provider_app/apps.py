@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ProviderAppConfig(AppConfig):
+    name = "provider_app"
+    verbose_name = "OAuth provider"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from provider_app import checks, signals  # noqa: F401  (checks register on import)
+
+        signals.connect()

@@ -1,0 +1,59 @@
+"""provider_app's own tables, beside DOT's: remembered consents and per-client policy."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from oauth2_provider.settings import oauth2_settings
+
+
+def normalise_scopes(scopes: str | list[str]) -> str:
+    """A scope set as one canonical string: unique, sorted, space-separated (RFC 6749 3.3)."""
+    if isinstance(scopes, str):
+        scopes = scopes.split()
+    return " ".join(sorted(set(scopes)))
+
+
+class Consent(models.Model):
+    """A user's approval of a client for a set of scopes, remembered so the page is not shown again."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_consents"
+    )
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="consents"
+    )
+    scope = models.TextField(help_text="Space-separated, sorted scopes the user approved.")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "application"], name="provider_app_one_consent_per_client"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.application}: {self.scope}"
+
+    def covers(self, scopes: list[str]) -> bool:
+        return set(scopes) <= set(self.scope.split())
+
+
+class ClientPolicy(models.Model):
+    """Rules provider_app applies to one client on top of DOT's application fields."""
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="policy"
+    )
+    is_resource_server = models.BooleanField(
+        default=False,
+        help_text="May introspect tokens issued to other clients (RFC 7662 4).",
+    )
+
+    class Meta:
+        verbose_name_plural = "client policies"
+
+    def __str__(self) -> str:
+        return f"policy of {self.application}"

@@ -1,0 +1,34 @@
+"""The protocol rules of provider_app: one DOT validator subclass (``OAUTH2_VALIDATOR_CLASS``).
+
+Subclass it to release more claims (override :meth:`get_additional_claims` and extend
+``oidc_claim_scope``) and point ``OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"]`` at the subclass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauth2_provider.oauth2_validators import OAuth2Validator
+
+from provider_app.claims import user_claims
+from provider_app.redirect_uris import is_redirect_uri_transport_allowed
+
+
+class ProviderOAuth2Validator(OAuth2Validator):
+    """DOT's validator with provider_app's stricter rules and its claims."""
+
+    oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope}
+
+    def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs) -> bool:
+        # RFC 9700 2.6: http only for loopback, on top of DOT's exact matching (RFC 9700 2.1).
+        if not is_redirect_uri_transport_allowed(redirect_uri):
+            return False
+        return super().validate_redirect_uri(client_id, redirect_uri, request, *args, **kwargs)
+
+    def get_additional_claims(self, request) -> dict[str, Any]:
+        return user_claims(request.user)
+
+    def get_discovery_claims(self, request) -> list[str]:
+        from provider_app.claims import SUPPORTED_CLAIMS
+
+        return list(SUPPORTED_CLAIMS)

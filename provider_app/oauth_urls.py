@@ -1,0 +1,29 @@
+"""The OAuth 2.0 / OpenID Connect endpoints, in DOT's ``oauth2_provider`` namespace.
+
+Mount with ``path("o/", include("provider_app.oauth_urls"))``: the issuer is then ``<origin>/o``
+and discovery lives at ``<origin>/o/.well-known/openid-configuration``.
+"""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+from oauth2_provider import views as dot_views
+
+from provider_app.views.authorize import AuthorizationView
+from provider_app.views.discovery import DiscoveryView
+from provider_app.views.introspect import IntrospectTokenView
+
+app_name = "oauth2_provider"
+
+urlpatterns = [
+    path("authorize/", AuthorizationView.as_view(), name="authorize"),
+    path("token/", dot_views.TokenView.as_view(), name="token"),
+    path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", IntrospectTokenView.as_view(), name="introspect"),
+    re_path(
+        r"^\.well-known/openid-configuration/?$", DiscoveryView.as_view(), name="oidc-connect-discovery-info"
+    ),
+    path(".well-known/jwks.json", dot_views.JwksInfoView.as_view(), name="jwks-info"),
+    path("userinfo/", dot_views.UserInfoView.as_view(), name="user-info"),
+    path("logout/", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
+]

@@ -1,0 +1,1 @@
+"""provider_app's views, one module per endpoint family."""

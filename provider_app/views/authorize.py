@@ -1,0 +1,73 @@
+"""The authorization endpoint: DOT's view with provider_app's consent page and remembered consent."""
+
+from __future__ import annotations
+
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.views import AuthorizationView as DOTAuthorizationView
+
+from provider_app.consent import has_consent, remember_consent
+from provider_app.security_headers import auth_page
+
+
+@auth_page
+class AuthorizationView(DOTAuthorizationView):
+    """Shows the consent page unless this user already approved these scopes for this client.
+
+    ``template_name`` may be overridden; the template gets ``application``, ``scopes`` and
+    ``scope_descriptions`` (pairs of scope and plain-words explanation) and ``form``.
+    """
+
+    template_name = "provider_app/consent.html"
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if response.status_code != 200 or not hasattr(response, "context_data"):
+            return response
+        context = response.context_data
+        application = context.get("application")
+        if application is None or "form" not in context:
+            return response  # an error page
+        scopes = context["scopes"]
+        if has_consent(request.user, application, scopes):
+            return self._approve(application, scopes, context["form"].initial)
+        all_scopes = get_scopes_backend().get_all_scopes()
+        context["scope_descriptions"] = [(scope, all_scopes.get(scope, scope)) for scope in scopes]
+        return response
+
+    def _approve(self, application, scopes, initial):
+        credentials = {
+            key: initial[key]
+            for key in (
+                "client_id",
+                "redirect_uri",
+                "response_type",
+                "state",
+                "code_challenge",
+                "code_challenge_method",
+                "nonce",
+                "claims",
+            )
+            if initial.get(key)
+        }
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
+            )
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        return self.redirect(uri, application)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if form.cleaned_data.get("allow") and response.status_code in (301, 302, 303):
+            application = self._application(form.cleaned_data["client_id"])
+            if application is not None and "error=" not in response.get("Location", ""):
+                remember_consent(self.request.user, application, form.cleaned_data["scope"].split())
+        return response
+
+    @staticmethod
+    def _application(client_id):
+        from oauth2_provider.models import get_application_model
+
+        return get_application_model().objects.filter(client_id=client_id).first()

@@ -1,0 +1,77 @@
+"""RFC 7662 introspection: a client sees its own tokens; only resource servers see others' (P22)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.http import JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.compat import login_not_required
+from oauth2_provider.models import get_access_token_model
+
+from provider_app.client_auth import authenticated_client, bearer_application, oauth_error
+from provider_app.models import ClientPolicy
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(login_not_required, name="dispatch")
+class IntrospectTokenView(View):
+    """POST ``token`` with client credentials (or a bearer token with the ``introspection`` scope).
+
+    Answers ``{"active": false}`` for a token the caller may not see, exactly as for an unknown one.
+    """
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request, *args, **kwargs):
+        caller = authenticated_client(request) or bearer_application(request, "introspection")
+        if caller is None:
+            return oauth_error("invalid_client", "Client authentication failed.", status=401)
+        token_value = request.POST.get("token")
+        if not token_value:
+            return oauth_error("invalid_request", "The token parameter is missing.")
+        token = self._find(token_value)
+        if token is None or not token.is_valid() or not self._may_see(caller, token):
+            return _no_store(JsonResponse({"active": False}))
+        return _no_store(JsonResponse(introspection_claims(token)))
+
+    @staticmethod
+    def _find(token_value: str):
+        checksum = hashlib.sha256(token_value.encode()).hexdigest()
+        return (
+            get_access_token_model()
+            .objects.select_related("application", "user")
+            .filter(token_checksum=checksum)
+            .first()
+        )
+
+    @staticmethod
+    def _may_see(caller, token) -> bool:
+        if token.application_id == caller.pk:
+            return True
+        return ClientPolicy.objects.filter(application=caller, is_resource_server=True).exists()
+
+
+def introspection_claims(token) -> dict:
+    claims = {
+        "active": True,
+        "scope": token.scope,
+        "token_type": "Bearer",
+        "exp": int(token.expires.timestamp()),
+        "iat": int(token.created.timestamp()),
+    }
+    if token.application is not None:
+        claims["client_id"] = token.application.client_id
+    if token.user is not None:
+        claims["sub"] = str(token.user.pk)
+        claims["username"] = token.user.get_username()
+    if token.resource:
+        claims["aud"] = token.resource
+    return claims
+
+
+def _no_store(response):
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,84 @@
+"""Helpers to drive the authorization code flow through Django's test client."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+@dataclass
+class AuthorizationRequest:
+    client_id: str
+    redirect_uri: str
+    scope: str = "openid profile email"
+    state: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    nonce: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    code_verifier: str = ""
+    code_challenge: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.code_verifier:
+            self.code_verifier, self.code_challenge = pkce_pair()
+
+    def params(self) -> dict:
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": self.scope,
+            "state": self.state,
+            "nonce": self.nonce,
+            "code_challenge": self.code_challenge,
+            "code_challenge_method": "S256",
+        }
+        params.update(self.extra)
+        return {k: v for k, v in params.items() if v is not None}
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def authorize(client, request: AuthorizationRequest, *, allow: bool = True):
+    """GET the authorization endpoint, then POST the consent form if it is shown. Returns the final
+    response (a redirect to the client when the request was valid)."""
+    response = client.get("/o/authorize/", request.params())
+    if response.status_code != 200:
+        return response
+    form = response.context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    if allow:
+        data["allow"] = "Authorize"
+    return client.post("/o/authorize/", data)
+
+
+def get_code(client, request: AuthorizationRequest) -> str:
+    response = authorize(client, request)
+    assert response.status_code == 302, response
+    params = query_of(response["Location"])
+    assert "code" in params, params
+    return params["code"]
+
+
+def exchange(client, application, request: AuthorizationRequest, code: str, **overrides):
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": request.redirect_uri,
+        "client_id": application.client_id,
+        "client_secret": application.raw_secret,
+        "code_verifier": request.code_verifier,
+    }
+    data.update(overrides)
+    data = {k: v for k, v in data.items() if v is not None}
+    return client.post("/o/token/", data)

@@ -1,0 +1,19 @@
+"""Settings for the test suite: the project's settings in demo mode with fast user password hashing.
+
+SQLite by default; PostgreSQL when DATABASE_URL is set (CI runs both).
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("OAUTHSITE_DEMO", "1")
+os.environ.setdefault("OAUTHSITE_DEMO_DIR", os.path.join(tempfile.gettempdir(), "oauthsite-test-secrets"))
+
+from oauthsite.settings import *  # noqa: E402,F403
+from oauthsite.settings import PASSWORD_HASHERS as _PROJECT_HASHERS  # noqa: E402
+
+# Users' passwords are hashed with MD5 in tests only, to keep the suite fast; client secrets keep
+# their production hasher so that the tests exercise it.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *_PROJECT_HASHERS]
+ALLOWED_HOSTS = ["*"]
+DEBUG = False
