@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from oauth2_provider.models import get_access_token_model, get_application_model, revoke_access_token
 
+from provider_app import audit_admin  # noqa: F401  (registers the audit log admin)
 from provider_app.client_secrets import generate_client_secret
 from provider_app.models import ClientPolicy, Consent
 from provider_app.redirect_uris import is_redirect_uri_transport_allowed

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from oauth2_provider.settings import oauth2_settings
 
+from provider_app.audit_models import AuditEvent  # noqa: F401  (the audit log, provider_app.audit)
+
 
 def normalise_scopes(scopes: str | list[str]) -> str:
     """A scope set as one canonical string: unique, sorted, space-separated (RFC 6749 3.3)."""
