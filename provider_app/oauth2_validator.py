@@ -11,7 +11,7 @@ from typing import Any
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from provider_app.claims import user_claims
-from provider_app.redirect_uris import is_redirect_uri_transport_allowed
+from provider_app.redirect_uris import is_redirect_uri_transport_allowed, is_registered_redirect_uri
 
 
 class ProviderOAuth2Validator(OAuth2Validator):
@@ -20,10 +20,20 @@ class ProviderOAuth2Validator(OAuth2Validator):
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope}
 
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs) -> bool:
-        # RFC 9700 2.6: http only for loopback, on top of DOT's exact matching (RFC 9700 2.1).
+        # RFC 9700 2.6: http only for loopback. RFC 9700 2.1 / OIDC Core 3.1.2.1: simple string
+        # comparison (DOT compares parsed components, so "https://CLIENT.example.com" would match).
         if not is_redirect_uri_transport_allowed(redirect_uri):
             return False
+        if not is_registered_redirect_uri(redirect_uri, request.client.redirect_uris.split()):
+            return False
         return super().validate_redirect_uri(client_id, redirect_uri, request, *args, **kwargs)
+
+    def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs) -> bool:
+        # RFC 9700 2.1.2 / OAuth 2.1: only "code". DOT refuses implicit response types but still
+        # issues hybrid ones ("code id_token") to clients registered for openid-hybrid.
+        if response_type != "code":
+            return False
+        return super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
 
     def get_additional_claims(self, request) -> dict[str, Any]:
         return user_claims(request.user)

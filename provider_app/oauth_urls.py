@@ -23,6 +23,9 @@ urlpatterns = [
     re_path(
         r"^\.well-known/openid-configuration/?$", DiscoveryView.as_view(), name="oidc-connect-discovery-info"
     ),
+    # RFC 8414 metadata, the same document. DOT also derives the RFC 9207 ``iss`` of authorization
+    # responses from this route when OIDC_ISS_ENDPOINT is unset, so it must live beside the others.
+    path(".well-known/oauth-authorization-server", DiscoveryView.as_view(), name="oauth-server-metadata"),
     path(".well-known/jwks.json", dot_views.JwksInfoView.as_view(), name="jwks-info"),
     path("userinfo/", dot_views.UserInfoView.as_view(), name="user-info"),
     path("logout/", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),

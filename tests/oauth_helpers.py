@@ -82,3 +82,50 @@ def exchange(client, application, request: AuthorizationRequest, code: str, **ov
     data.update(overrides)
     data = {k: v for k, v in data.items() if v is not None}
     return client.post("/o/token/", data)
+
+
+def basic_auth(client_id: str, client_secret: str) -> str:
+    """An RFC 6749 2.3.1 ``Authorization: Basic`` value (form-urlencoded id and secret)."""
+    from urllib.parse import quote_plus
+
+    raw = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+def fetch_jwks(client):
+    """The provider's JWKS, fetched over HTTP from the URL discovery names."""
+    from jwcrypto import jwk
+
+    discovery = client.get("/o/.well-known/openid-configuration").json()
+    path = urlsplit(discovery["jwks_uri"]).path
+    return discovery, jwk.JWKSet.from_json(client.get(path).content)
+
+
+def at_hash(access_token: str) -> str:
+    """OIDC Core 3.1.3.6: left half of SHA-256 of the access token, base64url without padding."""
+    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+def validate_id_token(client, id_token: str, *, audience: str, nonce: str, access_token: str | None) -> dict:
+    """Check an ID token as a relying party must (OIDC Core 3.1.3.7) and return its claims.
+
+    The signature is verified with jwcrypto against the JWKS the provider serves (RS256 only).
+    """
+    import json
+    import time
+
+    from jwcrypto import jwt
+
+    discovery, keyset = fetch_jwks(client)
+    token = jwt.JWT(jwt=id_token, key=keyset, algs=["RS256"], check_claims={"exp": None})
+    claims = json.loads(token.claims)
+    assert token.token.jose_header["alg"] == "RS256"
+    assert claims["iss"] == discovery["issuer"]
+    assert claims["aud"] == audience or audience in claims["aud"]
+    assert claims["exp"] > time.time()
+    assert claims["iat"] <= time.time() + 5
+    assert claims["nonce"] == nonce
+    if access_token is not None:
+        assert claims["at_hash"] == at_hash(access_token)
+    return claims

@@ -6,6 +6,7 @@ from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView as DOTAuthorizationView
 
+from provider_app.authorization_response import authorization_response_issuer, with_issuer
 from provider_app.consent import has_consent, remember_consent
 from provider_app.security_headers import auth_page
 
@@ -19,6 +20,11 @@ class AuthorizationView(DOTAuthorizationView):
     """
 
     template_name = "provider_app/consent.html"
+
+    def redirect(self, redirect_to, application):
+        # RFC 9207: DOT adds ``iss`` to successful responses only; errors need it just as much.
+        issuer = authorization_response_issuer(self.request)
+        return super().redirect(with_issuer(redirect_to, issuer), application)
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)

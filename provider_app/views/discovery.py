@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+import json
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
 from oauth2_provider.views import ConnectDiscoveryInfoView
+
+# RFC 6749 2.3.1; "none" is a public client proving possession with PKCE only (RFC 7636).
+TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+# Introspection answers only authenticated confidential clients (RFC 7662 2.1).
+INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+# RFC 7009 2.1: a public client revokes its own tokens by client_id.
+REVOCATION_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
 class DiscoveryView(ConnectDiscoveryInfoView):
@@ -11,38 +21,35 @@ class DiscoveryView(ConnectDiscoveryInfoView):
 
     RS256 is the only ID token algorithm (no HS256 with a client secret), the grants are the ones
     the server accepts, and the revocation, introspection and end-session endpoints are listed.
+    A project that enables more (another grant, another auth method) overrides
+    :meth:`corrections` so that discovery keeps matching what is enforced.
     """
 
     grant_types_supported = ["authorization_code", "refresh_token", "client_credentials"]
-    endpoint_auth_methods = ["client_secret_basic", "client_secret_post"]
+
+    def corrections(self, request: HttpRequest) -> dict[str, Any]:
+        return {
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "grant_types_supported": self.grant_types_supported,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": TOKEN_ENDPOINT_AUTH_METHODS,
+            "revocation_endpoint": self._get_endpoint_url(request, "revoke-token", required=True),
+            "revocation_endpoint_auth_methods_supported": REVOCATION_AUTH_METHODS,
+            "introspection_endpoint": self._get_endpoint_url(request, "introspect", required=True),
+            "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
+            "claims_parameter_supported": False,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+        }
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
-        metadata = _json(response)
-        metadata.update(
-            {
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "grant_types_supported": self.grant_types_supported,
-                "response_modes_supported": ["query"],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": self.endpoint_auth_methods,
-                "revocation_endpoint": self._get_endpoint_url(request, "revoke-token", required=True),
-                "revocation_endpoint_auth_methods_supported": self.endpoint_auth_methods,
-                "introspection_endpoint": self._get_endpoint_url(request, "introspect", required=True),
-                "introspection_endpoint_auth_methods_supported": self.endpoint_auth_methods,
-                "claims_parameter_supported": False,
-                "request_parameter_supported": False,
-                "request_uri_parameter_supported": False,
-            }
-        )
+        metadata = json.loads(response.content)
+        metadata.update(self.corrections(request))
         metadata.pop("client_id_metadata_document_supported", None)
         new_response = JsonResponse(metadata)
         new_response["Access-Control-Allow-Origin"] = "*"
         new_response["Cache-Control"] = "public, max-age=300"
         return new_response
-
-
-def _json(response) -> dict:
-    import json
-
-    return json.loads(response.content)
