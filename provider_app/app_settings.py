@@ -1,0 +1,73 @@
+"""provider_app's own settings, read lazily from Django settings (``PROVIDER_APP_*``).
+
+``from provider_app.app_settings import app_settings`` then ``app_settings.REQUIRE_TWO_FACTOR``.
+Every property reads ``django.conf.settings`` on access, so ``override_settings`` works in tests.
+django-oauth-toolkit's own options stay in ``OAUTH2_PROVIDER`` (see :mod:`provider_app.conf`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+# REFEDS assurance profiles, registered and widely understood acr values (OIDC Core 2, acr).
+ACR_SINGLE_FACTOR = "https://refeds.org/profile/sfa"
+ACR_MULTI_FACTOR = "https://refeds.org/profile/mfa"
+
+
+class AppSettings:
+    """Typed access to the ``PROVIDER_APP_*`` settings, each with its default."""
+
+    prefix = "PROVIDER_APP_"
+
+    def _setting(self, name: str, default: Any) -> Any:
+        return getattr(settings, self.prefix + name, default)
+
+    @property
+    def REQUIRE_TWO_FACTOR(self) -> bool:
+        """Every authorization needs a second factor (users without a device are led to enrol)."""
+        return bool(self._setting("REQUIRE_TWO_FACTOR", False))
+
+    @property
+    def TWO_FACTOR_LOGIN_TIMEOUT(self) -> int:
+        """Seconds between the password step and the second-factor step before the login expires."""
+        return int(self._setting("TWO_FACTOR_LOGIN_TIMEOUT", 300))
+
+    @property
+    def TWO_FACTOR_RECENT_AUTHENTICATION(self) -> int:
+        """Seconds an authentication counts as recent for the two-factor self-service pages."""
+        return int(self._setting("TWO_FACTOR_RECENT_AUTHENTICATION", 600))
+
+    @property
+    def TWO_FACTOR_ISSUER(self) -> str:
+        """The issuer label authenticator apps show next to the account (otpauth:// URI)."""
+        return str(self._setting("TWO_FACTOR_ISSUER", "") or getattr(settings, "OTP_TOTP_ISSUER", "") or "")
+
+    @property
+    def RECOVERY_CODE_COUNT(self) -> int:
+        """How many single-use recovery codes one enrolment (or regeneration) issues."""
+        return int(self._setting("RECOVERY_CODE_COUNT", 10))
+
+    @property
+    def ACR_SINGLE_FACTOR(self) -> str:
+        """The ``acr`` value of a session authenticated with one factor (password)."""
+        return str(self._setting("ACR_SINGLE_FACTOR", ACR_SINGLE_FACTOR))
+
+    @property
+    def ACR_MULTI_FACTOR(self) -> str:
+        """The ``acr`` value of a session authenticated with two factors; asking for it steps up."""
+        return str(self._setting("ACR_MULTI_FACTOR", ACR_MULTI_FACTOR))
+
+    @property
+    def ACR_MULTI_FACTOR_ALIASES(self) -> list[str]:
+        """Other ``acr_values`` a client may send to ask for multi-factor (e.g. the PAPE URI)."""
+        return list(
+            self._setting(
+                "ACR_MULTI_FACTOR_ALIASES",
+                ["http://schemas.openid.net/pape/policies/2007/06/multi-factor"],
+            )
+        )
+
+
+app_settings = AppSettings()
