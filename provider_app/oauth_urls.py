@@ -12,6 +12,7 @@ from oauth2_provider import views as dot_views
 from provider_app.views.authorize import AuthorizationView
 from provider_app.views.discovery import DiscoveryView
 from provider_app.views.introspect import IntrospectTokenView
+from provider_app.views.userinfo import UserInfoView
 
 app_name = "oauth2_provider"
 
@@ -27,6 +28,6 @@ urlpatterns = [
     # responses from this route when OIDC_ISS_ENDPOINT is unset, so it must live beside the others.
     path(".well-known/oauth-authorization-server", DiscoveryView.as_view(), name="oauth-server-metadata"),
     path(".well-known/jwks.json", dot_views.JwksInfoView.as_view(), name="jwks-info"),
-    path("userinfo/", dot_views.UserInfoView.as_view(), name="user-info"),
+    path("userinfo/", UserInfoView.as_view(), name="user-info"),
     path("logout/", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
 ]
