@@ -464,8 +464,8 @@ def test_api_me_releases_email_only_with_the_email_scope(client, user, applicati
 
 
 def test_api_me_refuses_an_expired_token(client, user, application):
-    from oauth2_provider.models import get_access_token_model
     from django.utils import timezone
+    from oauth2_provider.models import get_access_token_model
 
     tokens = _issue(client, user, application)
     get_access_token_model().objects.update(expires=timezone.now())
