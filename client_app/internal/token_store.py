@@ -1,0 +1,139 @@
+"""Storing, refreshing and revoking a user's tokens (C8, C10).
+
+Refresh is serialised per token set: the refreshing request first takes the row's write lock with
+an UPDATE (a row lock on PostgreSQL and MySQL, the database write lock on SQLite, where
+``select_for_update`` does nothing), then re-reads the row. A request that waited finds the token
+already refreshed and uses it, so a rotated refresh token is never sent twice and the provider's
+reuse detection (RFC 9700 4.14.2) never revokes the family because of this site. The lock is held
+during the provider call, whose duration the HTTP timeout bounds.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from client_app.app_settings import app_settings
+from client_app.exceptions import InvalidIdToken, ProviderError, ReauthenticationRequired
+from client_app.internal import id_token, metadata, tokens
+from client_app.internal.tokens import TokenResponse
+from client_app.models import Provider, TokenSet
+
+logger = logging.getLogger("client_app")
+
+
+def _expires_at(token_response: TokenResponse):
+    if token_response.expires_in is None:
+        return None
+    return timezone.now() + timedelta(seconds=max(token_response.expires_in, 0))
+
+
+def save(user, provider: Provider, token_response: TokenResponse) -> TokenSet:
+    """Store the tokens of a fresh login, replacing any earlier set of this user and provider."""
+    token_set, _ = TokenSet.objects.update_or_create(
+        user=user,
+        provider=provider,
+        defaults={
+            "access_token": token_response.access_token,
+            "refresh_token": token_response.refresh_token,
+            "id_token": token_response.id_token,
+            "token_type": token_response.token_type,
+            "scope": token_response.scope or provider.scopes,
+            "expires_at": _expires_at(token_response),
+            "version": F("version") + 1,
+        },
+    )
+    token_set.refresh_from_db()
+    return token_set
+
+
+def get_token_set(user, provider: Provider) -> TokenSet:
+    """The user's token set with an access token that is not about to expire, refreshed if needed."""
+    token_set = TokenSet.objects.filter(user=user, provider=provider).first()
+    if token_set is None or not token_set.access_token:
+        raise ReauthenticationRequired(
+            f"There is no stored sign-in with {provider} for this user.", code="no_tokens"
+        )
+    if token_set.expires_within(app_settings.TOKEN_REFRESH_MARGIN_SECONDS):
+        token_set = refresh(token_set)
+    return token_set
+
+
+def refresh(token_set: TokenSet) -> TokenSet:
+    """Refresh ``token_set`` unless another request did it meanwhile (C10)."""
+    seen_version = token_set.version
+    with transaction.atomic():
+        # Take the write lock before reading: see the module docstring.
+        if TokenSet.objects.filter(pk=token_set.pk).update(version=F("version")) == 0:
+            raise ReauthenticationRequired("The stored sign-in is gone: log in again.", code="no_tokens")
+        current = TokenSet.objects.select_for_update().select_related("provider").get(pk=token_set.pk)
+        if current.version != seen_version and not current.expires_within(
+            app_settings.TOKEN_REFRESH_MARGIN_SECONDS
+        ):
+            return current  # another request refreshed it while this one waited for the lock
+        if not current.refresh_token:
+            current.delete()
+            raise ReauthenticationRequired(
+                "The sign-in expired and cannot be renewed: log in again.", code="no_refresh"
+            )
+        return _refresh_locked(current)
+
+
+def _refresh_locked(current: TokenSet) -> TokenSet:
+    provider = current.provider
+    provider_metadata = metadata.get_metadata(provider)
+    try:
+        token_response = tokens.refresh(
+            provider, provider_metadata.require("token_endpoint"), refresh_token=current.refresh_token
+        )
+    except ReauthenticationRequired:
+        # RFC 6749 5.2 invalid_grant: the refresh token is revoked or expired; it is worth nothing.
+        logger.info("client_app: refresh token refused by %s for user %s", provider.slug, current.user_id)
+        current.delete()
+        raise
+    if token_response.id_token:
+        _check_refreshed_id_token(current, provider, provider_metadata, token_response.id_token)
+    current.access_token = token_response.access_token
+    # RFC 6749 6: the provider may keep the refresh token (no new one) or rotate it (OAuth 2.1 4.3.2).
+    current.refresh_token = token_response.refresh_token or current.refresh_token
+    current.id_token = token_response.id_token or current.id_token
+    current.scope = token_response.scope or current.scope
+    current.expires_at = _expires_at(token_response)
+    current.version = current.version + 1
+    current.save()
+    return current
+
+
+def _check_refreshed_id_token(current: TokenSet, provider, provider_metadata, raw: str) -> None:
+    """OIDC Core 12.2: a refreshed ID token is validated like the first one and names the same user."""
+    from client_app.internal.callback import validate_id_token
+
+    claims = validate_id_token(provider, provider_metadata, raw, nonce=None)
+    previous = id_token.stored_claims(current.id_token) if current.id_token else {}
+    if previous.get("sub") not in (None, claims["sub"]):
+        raise InvalidIdToken("The refreshed ID token is about another user.", code="bad_sub")
+
+
+def revoke_and_delete(user, provider: Provider) -> None:
+    """Forget the user's tokens; with a revocation endpoint, revoke them at the provider first
+    (RFC 7009: the refresh token, which also ends its access tokens, then the access token)."""
+    token_set = TokenSet.objects.filter(user=user, provider=provider).first()
+    if token_set is None:
+        return
+    endpoint = ""
+    try:
+        endpoint = metadata.get_metadata(provider).revocation_endpoint
+        for value, hint in (
+            (token_set.refresh_token, "refresh_token"),
+            (token_set.access_token, "access_token"),
+        ):
+            if endpoint and value:
+                tokens.revoke(provider, endpoint, token=value, token_type_hint=hint)
+    except ProviderError as error:
+        logger.warning("client_app: token revocation at %s failed (%s)", provider.slug, error.code)
+    finally:
+        token_set.delete()

@@ -1,0 +1,122 @@
+"""Calls to the token and revocation endpoints, authenticated with the client secret (RFC 6749 2.3.1,
+4.1.3, 6; RFC 7009). Server to server only, with a timeout (C9); responses never reach a log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from client_app.exceptions import ProviderError, ReauthenticationRequired
+from client_app.internal import http
+from client_app.models import Provider
+
+
+@dataclass
+class TokenResponse:
+    """RFC 6749 5.1 successful token response."""
+
+    access_token: str
+    token_type: str
+    expires_in: int | None
+    refresh_token: str
+    id_token: str
+    scope: str
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> TokenResponse:
+        access_token = body.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise ProviderError(
+                "The provider's token response has no access token.", code="malformed_response"
+            )
+        token_type = str(body.get("token_type") or "")
+        # RFC 6749 7.1: only bearer tokens are understood here.
+        if token_type.lower() != "bearer":
+            raise ProviderError(
+                "The provider issued a token type this site cannot use.", code="malformed_response"
+            )
+        expires_in = body.get("expires_in")
+        try:
+            expires_in = int(expires_in) if expires_in is not None else None
+        except (TypeError, ValueError):
+            raise ProviderError("The provider's token response is malformed.", code="malformed_response")
+        return cls(
+            access_token=access_token,
+            token_type="Bearer",
+            expires_in=expires_in,
+            refresh_token=_str(body.get("refresh_token")),
+            id_token=_str(body.get("id_token")),
+            scope=_str(body.get("scope")),
+        )
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _client_auth(provider: Provider, data: dict[str, str]) -> dict[str, Any]:
+    """RFC 6749 2.3.1: HTTP Basic with form-urlencoded id and secret, or both in the body."""
+    if provider.token_endpoint_auth_method == Provider.AUTH_POST:
+        data.update({"client_id": provider.client_id, "client_secret": provider.client_secret})
+        return {"data": data}
+    user = quote(provider.client_id, safe="")
+    password = quote(provider.client_secret, safe="")
+    return {"data": data, "auth": (user, password)}
+
+
+def _post_token(
+    provider: Provider, token_endpoint: str, data: dict[str, str], *, what: str
+) -> dict[str, Any]:
+    response = http.call(
+        "POST",
+        token_endpoint,
+        what=what,
+        headers={"Accept": "application/json"},
+        **_client_auth(provider, data),
+    )
+    body = http.json_object(response, what=what) if response.content else {}
+    if response.status_code != 200:
+        error = str(body.get("error") or f"http_{response.status_code}")
+        if error == "invalid_grant" and data.get("grant_type") == "refresh_token":
+            raise ReauthenticationRequired(
+                "The refresh token was refused: log in again.", code="invalid_grant"
+            )
+        raise ProviderError(f"The provider refused the {what} ({_safe_code(error)}).", code=_safe_code(error))
+    return body
+
+
+def _safe_code(error: str) -> str:
+    # The error code goes into a page: keep it to the RFC 6749 A.7 character set, short.
+    return "".join(c for c in error if c.isalnum() or c in "_-.")[:64] or "error"
+
+
+def exchange_code(
+    provider: Provider, token_endpoint: str, *, code: str, redirect_uri: str, code_verifier: str
+):
+    """RFC 6749 4.1.3 with RFC 7636 4.5: trade the code for tokens."""
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": code_verifier,
+    }
+    if provider.token_endpoint_auth_method == Provider.AUTH_BASIC:
+        data["client_id"] = provider.client_id
+    return TokenResponse.parse(_post_token(provider, token_endpoint, data, what="code exchange"))
+
+
+def refresh(provider: Provider, token_endpoint: str, *, refresh_token: str, scope: str = "") -> TokenResponse:
+    """RFC 6749 6: new tokens for a refresh token."""
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    if scope:
+        data["scope"] = scope
+    return TokenResponse.parse(_post_token(provider, token_endpoint, data, what="token refresh"))
+
+
+def revoke(provider: Provider, revocation_endpoint: str, *, token: str, token_type_hint: str) -> None:
+    """RFC 7009 2.1. RFC 7009 2.2: 200 also for unknown tokens; other answers raise ProviderError."""
+    data = {"token": token, "token_type_hint": token_type_hint}
+    response = http.call("POST", revocation_endpoint, what="token revocation", **_client_auth(provider, data))
+    if response.status_code != 200:
+        raise ProviderError("The provider refused to revoke a token.", code=f"http_{response.status_code}")

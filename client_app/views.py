@@ -1,0 +1,187 @@
+"""client_app's pages. Thin: each parses the request, calls one function of ``internal``, renders.
+
+Every class has ``template_name`` (and the like) a project may override; all templates extend
+``client_app/base.html``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView, View
+
+from client_app.adapter import get_adapter
+from client_app.app_settings import app_settings
+from client_app.exceptions import ClientAppError, LoginRefused, ProviderError
+from client_app.internal import authorization, callback, login, logout
+from client_app.internal.profile import linked_profiles
+from client_app.internal.session import SESSION_PROVIDER_KEY, safe_next, session_binding
+from client_app.models import PendingLogin, Provider, SocialAccount, TokenSet
+from client_app.signals import login_failed
+
+logger = logging.getLogger("client_app")
+
+
+class ClientLoginRequiredMixin(LoginRequiredMixin):
+    """Anonymous visitors go to client_app's own login page."""
+
+    def get_login_url(self) -> str:
+        return reverse("client_app:login")
+
+
+def render_error(request, error: ClientAppError, provider: Provider | None = None):
+    """The error page: a clear message, the error code, never a token or a 500 (C9)."""
+    status = 502 if isinstance(error, ProviderError) else 400
+    view = TemplateView.as_view(template_name="client_app/error.html")
+    response = view(request, error=error, provider=provider)
+    response.status_code = status
+    return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class LoginView(TemplateView):
+    """The list of enabled providers, one POST button each (C11)."""
+
+    template_name = "client_app/login.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            providers=Provider.objects.filter(enabled=True),
+            next=safe_next(self.request, self.request.GET.get("next")),
+            **kwargs,
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class StartView(TemplateView):
+    """GET shows a confirmation page; only a POST with a CSRF token starts the login (C11)."""
+
+    template_name = "client_app/confirm.html"
+    action = PendingLogin.ACTION_LOGIN
+
+    def dispatch(self, request, *args, **kwargs):
+        self.provider = get_object_or_404(Provider, slug=kwargs["slug"], enabled=True)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            provider=self.provider,
+            action=self.action,
+            next=safe_next(self.request, self.request.GET.get("next")),
+        )
+
+    def post(self, request, *args, **kwargs):
+        redirect_uri = request.build_absolute_uri(reverse("client_app:callback", args=[self.provider.slug]))
+        try:
+            url = authorization.start(
+                self.provider,
+                redirect_uri=redirect_uri,
+                session_binding=session_binding(request, create=True),
+                next_url=safe_next(request, request.POST.get("next")),
+                action=self.action,
+                user=request.user if request.user.is_authenticated else None,
+            )
+        except ClientAppError as error:
+            login_failed.send(sender=Provider, request=request, provider=self.provider, error=error)
+            return render_error(request, error, self.provider)
+        return HttpResponseRedirect(url)
+
+
+class ConnectView(ClientLoginRequiredMixin, StartView):
+    """The explicit "connect" action: link another provider account to the signed-in user (C6)."""
+
+    action = PendingLogin.ACTION_CONNECT
+
+
+@method_decorator(never_cache, name="dispatch")
+class CallbackView(View):
+    """The redirection endpoint (RFC 6749 3.1.2): ``<slug>/callback/``."""
+
+    def get(self, request, slug: str):
+        provider = get_object_or_404(Provider, slug=slug)
+        try:
+            identity = callback.handle(provider, request.GET.dict(), session_binding(request, create=False))
+            login.complete(request, identity)
+        except ClientAppError as error:
+            logger.info("client_app: login with %s failed (%s)", provider.slug, error.code)
+            login_failed.send(sender=Provider, request=request, provider=provider, error=error)
+            return render_error(request, error, provider)
+        request.session[SESSION_PROVIDER_KEY] = provider.slug
+        if identity.action == PendingLogin.ACTION_CONNECT:
+            return redirect("client_app:connections")
+        # C7: checked when the login started and again here, against this request's host.
+        return HttpResponseRedirect(
+            safe_next(request, identity.next_url) or get_adapter().get_login_redirect_url(request)
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class ConnectionsView(ClientLoginRequiredMixin, TemplateView):
+    """The user's linked accounts, with disconnect and connect buttons."""
+
+    template_name = "client_app/connections.html"
+
+    def get_context_data(self, **kwargs):
+        accounts = SocialAccount.objects.filter(user=self.request.user).select_related("provider")
+        linked = {account.provider_id for account in accounts}
+        return super().get_context_data(
+            accounts=accounts,
+            providers=Provider.objects.filter(enabled=True).exclude(pk__in=linked),
+            **kwargs,
+        )
+
+
+class DisconnectView(ClientLoginRequiredMixin, View):
+    """POST: remove a link, unless it is the user's last way to log in."""
+
+    def post(self, request, pk: int):
+        account = get_object_or_404(SocialAccount, pk=pk, user=request.user)
+        if not get_adapter().can_disconnect(request, account):
+            error = LoginRefused(
+                "This is your only way to sign in: set a password or connect another account first.",
+                code="last_login_method",
+            )
+            return render_error(request, error, account.provider)
+        if (
+            not SocialAccount.objects.filter(user=request.user, provider=account.provider)
+            .exclude(pk=pk)
+            .exists()
+        ):
+            TokenSet.objects.filter(user=request.user, provider=account.provider).delete()
+        account.delete()
+        return redirect("client_app:connections")
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProfileView(ClientLoginRequiredMixin, TemplateView):
+    """What the providers say about the signed-in user: the stored claims and a fresh UserInfo
+    fetched with the stored (refreshed if needed) access token."""
+
+    template_name = "client_app/profile.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(profiles=linked_profiles(self.request.user), **kwargs)
+
+
+@method_decorator(never_cache, name="dispatch")
+class LogoutView(TemplateView):
+    """GET asks for confirmation; POST logs out here, then maybe at the provider."""
+
+    template_name = "client_app/logout.html"
+
+    def post(self, request, *args, **kwargs):
+        logged_out = request.build_absolute_uri(reverse("client_app:logged_out"))
+        provider_url = logout.logout(request, logged_out)
+        return HttpResponseRedirect(provider_url or app_settings.LOGOUT_REDIRECT_URL or logged_out)
+
+
+class LoggedOutView(TemplateView):
+    """Where the provider sends the browser back after RP-initiated logout."""
+
+    template_name = "client_app/logged_out.html"
