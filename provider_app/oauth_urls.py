@@ -12,6 +12,7 @@ from oauth2_provider import views as dot_views
 from provider_app.views.authorize import AuthorizationView
 from provider_app.views.discovery import DiscoveryView
 from provider_app.views.introspect import IntrospectTokenView
+from provider_app.views.logout import RPInitiatedLogoutView
 from provider_app.views.userinfo import UserInfoView
 
 app_name = "oauth2_provider"
@@ -29,5 +30,5 @@ urlpatterns = [
     path(".well-known/oauth-authorization-server", DiscoveryView.as_view(), name="oauth-server-metadata"),
     path(".well-known/jwks.json", dot_views.JwksInfoView.as_view(), name="jwks-info"),
     path("userinfo/", UserInfoView.as_view(), name="user-info"),
-    path("logout/", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
+    path("logout/", RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
 ]
