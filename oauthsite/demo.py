@@ -66,3 +66,53 @@ def seed_provider_client(*, new_secret: bool) -> DemoClient:
         application.client_secret = secret
     application.save()
     return DemoClient(client_id=application.client_id, client_secret=secret)
+
+
+# The client side: the same demo client registered in client_app, talking to the provider over HTTP.
+DEMO_PROVIDER_SLUG = "demo"
+DEMO_ISSUER = f"{DEMO_PROVIDER_ORIGIN}/o"
+
+
+def _client_side_secret() -> str | None:
+    """The secret client_app holds for the demo provider, or None (missing or not decryptable)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from client_app.models import Provider
+
+    try:
+        provider = Provider.objects.filter(slug=DEMO_PROVIDER_SLUG).first()
+    except ImproperlyConfigured:  # encrypted with a key that is gone
+        return None
+    return provider.client_secret if provider is not None and provider.client_secret else None
+
+
+def seed_client_provider(client_secret: str | None) -> None:
+    """Register the demo provider in client_app; ``client_secret`` None keeps the stored one."""
+    from client_app.internal.metadata import forget
+    from client_app.models import Provider
+
+    defaults = {
+        "name": "Demo Provider",
+        "issuer": DEMO_ISSUER,
+        "client_id": DEMO_CLIENT_ID,
+        "scopes": "openid profile email",
+        "token_endpoint_auth_method": Provider.AUTH_BASIC,
+        "id_token_signing_algs": "RS256",
+        "logout_at_provider": True,
+        "revoke_tokens_on_logout": True,
+        "enabled": True,
+    }
+    if client_secret is not None:
+        defaults["client_secret"] = client_secret
+    provider, _ = Provider.objects.update_or_create(slug=DEMO_PROVIDER_SLUG, defaults=defaults)
+    forget(provider)
+
+
+def seed_both_sides() -> DemoClient:
+    """The demo client on both sides with one secret. When the client side lacks the secret (the
+    provider keeps only a hash), a new one is generated and stored on both sides."""
+    client = seed_provider_client(new_secret=False)
+    if client.client_secret is None and _client_side_secret() is None:
+        client = seed_provider_client(new_secret=True)
+    seed_client_provider(client.client_secret)
+    return client

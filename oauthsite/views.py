@@ -1,8 +1,47 @@
-"""The demo's home page."""
+"""The demo's pages: the home page that leads through the demo, and the client's profile page with
+what the client fetched from the provider's ``/api/me``."""
+
+from __future__ import annotations
 
 from django.conf import settings
 from django.shortcuts import render
 
+from client_app.api import ProviderError, ReauthenticationRequired, authorized_session
+from client_app.views import ProfileView
+from oauthsite import demo
+
 
 def home(request):
-    return render(request, "oauthsite/home.html", {"demo": getattr(settings, "DEMO", False)})
+    context = {
+        "demo": getattr(settings, "DEMO", False),
+        "provider_origin": demo.DEMO_PROVIDER_ORIGIN,
+        "client_origin": demo.DEMO_CLIENT_ORIGIN,
+        "on_client": request.get_host() == demo.DEMO_CLIENT_ORIGIN.split("://", 1)[1],
+    }
+    return render(request, "oauthsite/home.html", context)
+
+
+class DemoProfileView(ProfileView):
+    """client_app's profile page plus ``GET <provider>/api/me`` made with the stored access token
+    (refreshed first when it is about to expire), through ``client_app.api``."""
+
+    template_name = "oauthsite/demo_profile.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["api_me_url"] = f"{demo.DEMO_PROVIDER_ORIGIN}/api/me"
+        try:
+            response = authorized_session(self.request.user, demo.DEMO_PROVIDER_SLUG).get(
+                context["api_me_url"]
+            )
+            if response.status_code == 200:
+                context["api_me"] = response.json()
+            else:
+                context["api_me_error"] = f"The API answered HTTP {response.status_code}."
+        except (ReauthenticationRequired, ProviderError) as error:
+            context["api_me_error"] = error.message
+        except ValueError:
+            context["api_me_error"] = "The API answered with malformed JSON."
+        except OSError:
+            context["api_me_error"] = "The API could not be reached."
+        return context

@@ -34,18 +34,19 @@ def _expires_at(token_response: TokenResponse):
 
 def save(user, provider: Provider, token_response: TokenResponse) -> TokenSet:
     """Store the tokens of a fresh login, replacing any earlier set of this user and provider."""
+    values = {
+        "access_token": token_response.access_token,
+        "refresh_token": token_response.refresh_token,
+        "id_token": token_response.id_token,
+        "token_type": token_response.token_type,
+        "scope": token_response.scope or provider.scopes,
+        "expires_at": _expires_at(token_response),
+    }
     token_set, _ = TokenSet.objects.update_or_create(
         user=user,
         provider=provider,
-        defaults={
-            "access_token": token_response.access_token,
-            "refresh_token": token_response.refresh_token,
-            "id_token": token_response.id_token,
-            "token_type": token_response.token_type,
-            "scope": token_response.scope or provider.scopes,
-            "expires_at": _expires_at(token_response),
-            "version": F("version") + 1,
-        },
+        defaults={**values, "version": F("version") + 1},
+        create_defaults=values,
     )
     token_set.refresh_from_db()
     return token_set

@@ -12,8 +12,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         demo.seed_users()
-        client = demo.seed_provider_client(new_secret=False)
+        client = demo.seed_both_sides()
         self.stdout.write(
             self.style.SUCCESS(f"Demo accounts ready: {', '.join(u for u, _, _ in demo.DEMO_USERS)}")
         )
-        self.stdout.write(self.style.SUCCESS(f"Demo client ready: {client.client_id}"))
+        rotated = " (new secret stored on both sides)" if client.client_secret else ""
+        self.stdout.write(self.style.SUCCESS(f"Demo client ready: {client.client_id}{rotated}"))
+        self.stdout.write(self.style.SUCCESS(f"Demo provider registered in client_app: {demo.DEMO_ISSUER}"))
