@@ -11,6 +11,7 @@ import logging
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -38,10 +39,8 @@ class ClientLoginRequiredMixin(LoginRequiredMixin):
 def render_error(request, error: ClientAppError, provider: Provider | None = None):
     """The error page: a clear message, the error code, never a token or a 500 (C9)."""
     status = 502 if isinstance(error, ProviderError) else 400
-    view = TemplateView.as_view(template_name="client_app/error.html")
-    response = view(request, error=error, provider=provider)
-    response.status_code = status
-    return response
+    context = {"error": error, "provider": provider}
+    return TemplateResponse(request, "client_app/error.html", context, status=status)
 
 
 @method_decorator(never_cache, name="dispatch")
