@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import zlib
 from collections import Counter
 
 from django.core.exceptions import ValidationError
@@ -35,6 +36,18 @@ def estimated_entropy_bits(secret: str) -> float:
     return per_char * len(secret)
 
 
+# Random secrets do not shrink under LZ77 (fixed Huffman codes, so a small alphabet gains nothing);
+# "0123456789" * 4 or "password123" * 3 shrink to under half.
+MIN_INCOMPRESSIBILITY = 0.8
+
+
+def incompressibility(secret: str) -> float:
+    """Deflate size over input size with fixed Huffman codes: only repeated substrings shrink it."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_FIXED)
+    data = secret.encode()
+    return len(compressor.compress(data) + compressor.flush()) / max(len(data), 1)
+
+
 def validate_client_secret_strength(secret: str) -> None:
     """Refuse secrets a person may have typed: too short or too repetitive to be random."""
     if len(secret) < MIN_SECRET_LENGTH:
@@ -43,7 +56,7 @@ def validate_client_secret_strength(secret: str) -> None:
             params={"min": MIN_SECRET_LENGTH},
             code="client_secret_too_short",
         )
-    if estimated_entropy_bits(secret) < MIN_SECRET_BITS:
+    if estimated_entropy_bits(secret) < MIN_SECRET_BITS or incompressibility(secret) < MIN_INCOMPRESSIBILITY:
         raise ValidationError(
             "This client secret is not random enough; leave it empty to generate one.",
             code="client_secret_weak",

@@ -35,5 +35,23 @@ def enforce_client_rules(sender, instance, **kwargs) -> None:
         raise ValidationError("provider_app signs ID tokens with RS256 only.")
 
 
+def validate_client_secret_field(secret: str) -> None:
+    """Field validator: a secret typed by hand must be strong; stored hashes are left alone."""
+    if secret and not is_hashed(secret):
+        validate_client_secret_strength(secret)
+
+
+def install_client_secret_validator(application_model) -> None:
+    """Make ``full_clean()`` report a weak secret on its field, so DOT's ``createapplication``
+    and model forms print a clear message instead of failing later in ``save()``."""
+    field = application_model._meta.get_field("client_secret")
+    if validate_client_secret_field not in field.validators:
+        # Field.validators is a cached_property; filling its cache (not ``_validators``) keeps the
+        # field's deconstruct() unchanged, so no migration is ever generated for DOT's model.
+        field.__dict__["validators"] = [*field.validators, validate_client_secret_field]
+
+
 def connect() -> None:
-    pre_save.connect(enforce_client_rules, sender=get_application_model(), dispatch_uid="provider_app_client")
+    application_model = get_application_model()
+    install_client_secret_validator(application_model)
+    pre_save.connect(enforce_client_rules, sender=application_model, dispatch_uid="provider_app_client")
