@@ -12,10 +12,14 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from provider_app.claims import user_claims
 from provider_app.redirect_uris import is_redirect_uri_transport_allowed, is_registered_redirect_uri
+from provider_app.validator_security import CodeAndTokenSecurityMixin
 
 
-class ProviderOAuth2Validator(OAuth2Validator):
-    """DOT's validator with provider_app's stricter rules and its claims."""
+class ProviderOAuth2Validator(CodeAndTokenSecurityMixin, OAuth2Validator):
+    """DOT's validator with provider_app's stricter rules and its claims.
+
+    Codes hashed and single-use, replay and refresh-token reuse: :mod:`provider_app.validator_security`.
+    """
 
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope}
 

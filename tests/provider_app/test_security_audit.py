@@ -9,6 +9,7 @@ from django.test import RequestFactory
 
 from provider_app import audit
 from provider_app.models import AuditEvent
+from tests.provider_app.security_helpers import verified_admin_client
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,8 @@ def test_audit_record_takes_signed_in_user_from_request_and_ignores_bad_ip(user)
     assert event.ip_address is None
 
 
-def test_audit_admin_lists_with_filters(admin_client, user):
+def test_audit_admin_lists_with_filters(admin_user, user):
+    admin_client = verified_admin_client(admin_user)
     audit.record("login.succeeded", user=user)
     audit.record("code.replayed")
     response = admin_client.get("/admin/provider_app/auditevent/", {"event": "code.replayed"})

@@ -1,0 +1,100 @@
+"""Authorization codes at rest and at redemption (P5, P16).
+
+* At rest only SHA-256 of a code is stored (DOT keeps ``Grant.code`` in plaintext): every Grant
+  lookup of :class:`provider_app.oauth2_validator.ProviderOAuth2Validator` goes through
+  :func:`code_hash`.
+* Redemption deletes the grant row in the same transaction that inserts the tokens, after every
+  check passed (a request that fails a check, say a wrong ``redirect_uri``, does not burn the
+  code). Of concurrent requests exactly one deletes the row; the others delete nothing, roll back
+  and answer ``invalid_grant`` (RFC 6749 4.1.2, OAuth 2.1 4.1.3).
+* The hash of a redeemed code is remembered (:class:`~provider_app.replay_models.RedeemedCode`)
+  in that same transaction with the tokens issued from it, so any later presentation of the code,
+  concurrent or not, finds them and revokes them (RFC 6749 4.1.2, RFC 9700 4.2.4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import router, transaction
+from django.utils import timezone
+from oauth2_provider.models import get_grant_model
+
+from provider_app.replay_models import RedeemedCode
+from provider_app.token_families import revoke_token_family
+
+#: Attribute of the oauthlib request that holds the grant ``validate_code`` found.
+VALIDATED_GRANT = "provider_app_grant"
+#: Set on the oauthlib request once the grant is consumed.
+CLAIMED = "provider_app_code_claimed"
+DEFAULT_RETENTION_SECONDS = 24 * 3600
+
+
+class CodeAlreadyRedeemed(Exception):
+    """Another request consumed the code between its validation and this request's token insert."""
+
+
+def code_hash(code: str) -> str:
+    """SHA-256 (hex) of an authorization code: what is stored and looked up (P16)."""
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+def retention() -> timedelta:
+    """How long a redeemed code is remembered for replay detection."""
+    seconds = getattr(settings, "PROVIDER_APP_REDEEMED_CODE_RETENTION_SECONDS", DEFAULT_RETENTION_SECONDS)
+    return timedelta(seconds=seconds)
+
+
+def find_grant(code: str, client=None):
+    """The stored grant for a raw code (and client, when given), or None."""
+    grants = get_grant_model().objects.filter(code=code_hash(code))
+    if client is not None:
+        grants = grants.filter(application=client)
+    return grants.select_related("user").first()
+
+
+def claim_grant(grant) -> None:
+    """Consume ``grant`` inside the transaction that saves its tokens (one ``DELETE``).
+
+    Of concurrent requests exactly one deletes the row; on PostgreSQL the others wait for its
+    commit and delete nothing, on SQLite the database lock serialises them the same way.
+    Raises :class:`CodeAlreadyRedeemed` for them, which rolls their transaction back.
+    """
+    deleted = get_grant_model().objects.filter(pk=grant.pk).delete()[0]
+    if not deleted:
+        raise CodeAlreadyRedeemed
+
+
+def remember_redemption(grant, access_token, token_family) -> RedeemedCode:
+    """Record the redeemed code's hash with what it issued (same transaction as the tokens)."""
+    return RedeemedCode.objects.create(
+        code_hash=grant.code,
+        application=grant.application,
+        user=grant.user,
+        expires=timezone.now() + retention(),
+        access_token_id=access_token.pk,
+        token_family=token_family,
+    )
+
+
+def handle_replay(code: str) -> RedeemedCode | None:
+    """A redeemed code came back: mark it replayed and revoke everything issued from it."""
+    with transaction.atomic(using=router.db_for_write(RedeemedCode)):
+        redemption = RedeemedCode.objects.select_for_update().filter(code_hash=code_hash(code)).first()
+        if redemption is None:
+            return None
+        if redemption.replayed is None:
+            redemption.replayed = timezone.now()
+            redemption.save(update_fields=["replayed"])
+        redemption.revoked_access_tokens = revoke_token_family(
+            redemption.token_family, access_token_ids=[redemption.access_token_id]
+        )
+    return redemption
+
+
+def clear_expired_redemptions() -> int:
+    """Forget redeemed codes past their retention period; returns how many were deleted."""
+    deleted, _ = RedeemedCode.objects.filter(expires__lte=timezone.now()).delete()
+    return deleted

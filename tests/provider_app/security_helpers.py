@@ -1,0 +1,59 @@
+"""Helpers for the security tests: real parallel HTTP requests against pytest-django's live_server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.db import connection
+
+
+def parallel(count: int, send: Callable[[requests.Session], requests.Response]) -> list[requests.Response]:
+    """Run ``send`` in ``count`` threads released together by a barrier; each thread has its own session."""
+    barrier = threading.Barrier(count)
+
+    def run(_index: int) -> requests.Response:
+        with requests.Session() as session:
+            barrier.wait(timeout=30)
+            return send(session)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def require_postgresql() -> None:
+    """Concurrency proofs run on PostgreSQL only (tests marked ``postgres``); CI runs them there.
+
+    On SQLite, live_server shares the test's single in-memory connection between its threads, so
+    parallel requests there prove nothing and break the connection: skip with the reason shown.
+    When ``DATABASE_URL`` names PostgreSQL the test must really run on it, never skip.
+    """
+    if on_postgresql():
+        return
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        pytest.fail("DATABASE_URL names PostgreSQL but the tests run on another database")
+    pytest.skip("concurrency proof needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
+
+
+def verified_admin_client(admin_user):
+    """A Django test client signed in as ``admin_user`` with a second factor passed (the admin site
+    of the demo requires it; django-otp marks a verified session by the device id it stores)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=admin_user, name="security tests", confirmed=True)
+    client = Client()
+    client.force_login(admin_user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
