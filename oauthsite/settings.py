@@ -56,7 +56,8 @@ _default_hosts = "localhost,127.0.0.1,[::1]" if (DEBUG or DEMO) else ""
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", _default_hosts).split(",") if h.strip()]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with provider_app's admin site: staff must pass two-factor to use it.
+    "provider_app.two_factor.apps.TwoFactorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -141,6 +142,13 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "provider_app:login"
 LOGIN_REDIRECT_URL = "/"
+
+# Two-factor (provider_app.two_factor): the name authenticator apps show; PROVIDER_APP_REQUIRE_TWO_FACTOR
+# makes every authorization need a second factor (per client: ClientPolicy.require_two_factor).
+PROVIDER_APP_TWO_FACTOR_ISSUER = os.environ.get("PROVIDER_APP_TWO_FACTOR_ISSUER", "oauthsite")
+PROVIDER_APP_REQUIRE_TWO_FACTOR = env_flag("PROVIDER_APP_REQUIRE_TWO_FACTOR")
+# RFC 6238 5.2: never widen the accepted window by learned drift (provider_app resets it anyway).
+OTP_TOTP_SYNC = False
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -20,6 +20,7 @@ from provider_app import audit_admin  # noqa: F401  (registers the audit log adm
 from provider_app.client_secrets import generate_client_secret
 from provider_app.models import ClientPolicy, Consent
 from provider_app.redirect_uris import is_redirect_uri_transport_allowed
+from provider_app.two_factor import admin as two_factor_admin  # noqa: F401  (devices, users' 2FA column)
 
 Application = get_application_model()
 

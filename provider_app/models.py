@@ -8,6 +8,11 @@ from oauth2_provider.settings import oauth2_settings
 
 from provider_app.audit_models import AuditEvent  # noqa: F401  (the audit log, provider_app.audit)
 from provider_app.replay_models import RedeemedCode  # noqa: F401  (code replay detection, P5)
+from provider_app.two_factor.models import (  # noqa: F401  (two-factor, provider_app.two_factor)
+    AuthenticationContext,
+    RecoveryCode,
+    RecoveryCodeDevice,
+)
 
 
 def normalise_scopes(scopes: str | list[str]) -> str:
@@ -53,6 +58,10 @@ class ClientPolicy(models.Model):
     is_resource_server = models.BooleanField(
         default=False,
         help_text="May introspect tokens issued to other clients (RFC 7662 4).",
+    )
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Users must pass a second factor (enrolling one if needed) to authorize this client.",
     )
 
     class Meta:

@@ -12,13 +12,15 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from provider_app.claims import user_claims
 from provider_app.redirect_uris import is_redirect_uri_transport_allowed, is_registered_redirect_uri
+from provider_app.two_factor.validator import AuthenticationClaimsMixin
 from provider_app.validator_security import CodeAndTokenSecurityMixin
 
 
-class ProviderOAuth2Validator(CodeAndTokenSecurityMixin, OAuth2Validator):
+class ProviderOAuth2Validator(AuthenticationClaimsMixin, CodeAndTokenSecurityMixin, OAuth2Validator):
     """DOT's validator with provider_app's stricter rules and its claims.
 
     Codes hashed and single-use, replay and refresh-token reuse: :mod:`provider_app.validator_security`.
+    prompt=none, auth_time/amr/acr in the ID token: :mod:`provider_app.two_factor.validator`.
     """
 
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope}
@@ -44,5 +46,6 @@ class ProviderOAuth2Validator(CodeAndTokenSecurityMixin, OAuth2Validator):
 
     def get_discovery_claims(self, request) -> list[str]:
         from provider_app.claims import SUPPORTED_CLAIMS
+        from provider_app.two_factor.claims import SUPPORTED_CLAIMS as AUTHENTICATION_CLAIMS
 
-        return list(SUPPORTED_CLAIMS)
+        return list(dict.fromkeys([*SUPPORTED_CLAIMS, *AUTHENTICATION_CLAIMS]))

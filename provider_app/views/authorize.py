@@ -9,11 +9,15 @@ from oauth2_provider.views import AuthorizationView as DOTAuthorizationView
 from provider_app.authorization_response import authorization_response_issuer, with_issuer
 from provider_app.consent import has_consent, remember_consent
 from provider_app.security_headers import auth_page
+from provider_app.two_factor.authorization import AuthenticationRequirementMixin
 
 
 @auth_page
-class AuthorizationView(DOTAuthorizationView):
+class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
     """Shows the consent page unless this user already approved these scopes for this client.
+
+    Before consent, :class:`~provider_app.two_factor.authorization.AuthenticationRequirementMixin`
+    applies ``prompt``, ``max_age``, ``acr_values`` and the two-factor policy (P18, P19).
 
     ``template_name`` may be overridden; the template gets ``application``, ``scopes`` and
     ``scope_descriptions`` (pairs of scope and plain-words explanation) and ``form``.

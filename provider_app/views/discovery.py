@@ -8,6 +8,8 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from oauth2_provider.views import ConnectDiscoveryInfoView
 
+from provider_app.app_settings import app_settings
+
 # RFC 6749 2.3.1; "none" is a public client proving possession with PKCE only (RFC 7636).
 TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 # Introspection answers only authenticated confidential clients (RFC 7662 2.1).
@@ -39,6 +41,8 @@ class DiscoveryView(ConnectDiscoveryInfoView):
             "revocation_endpoint_auth_methods_supported": REVOCATION_AUTH_METHODS,
             "introspection_endpoint": self._get_endpoint_url(request, "introspect", required=True),
             "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
+            # OIDC Discovery 3: the acr values ID tokens carry (provider_app.two_factor).
+            "acr_values_supported": [app_settings.ACR_SINGLE_FACTOR, app_settings.ACR_MULTI_FACTOR],
             "claims_parameter_supported": False,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,

@@ -1,0 +1,84 @@
+"""Two-factor tables: hashed recovery codes and the authentication context of each authorization.
+
+Imported by :mod:`provider_app.models`, so the tables belong to the ``provider_app`` app label.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin
+from oauth2_provider.settings import oauth2_settings
+
+from provider_app.two_factor.recovery import candidate_digests
+
+
+class RecoveryCodeDevice(ThrottlingMixin, Device):
+    """A user's recovery codes as one django-otp device (so a recovery login marks the session verified).
+
+    django-otp's static tokens are stored in clear; these are :class:`RecoveryCode` rows holding only
+    a keyed SHA-256 digest. Each code is accepted once, also under concurrent submissions: the code
+    is consumed by one conditional ``UPDATE`` (RFC 4226 7.3 throttling comes from ThrottlingMixin).
+    """
+
+    class Meta(Device.Meta):
+        verbose_name = "recovery code set"
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token) -> bool:
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        consumed = RecoveryCode.objects.filter(
+            device=self, digest__in=candidate_digests(str(token)), used_at__isnull=True
+        ).update(used_at=timezone.now())
+        if consumed:
+            self.throttle_reset(commit=False)
+        else:
+            self.throttle_increment(commit=False)
+        self.save(update_fields=["throttling_failure_timestamp", "throttling_failure_count"])
+        return bool(consumed)
+
+    def remaining(self) -> int:
+        return self.codes.filter(used_at__isnull=True).count()
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code, stored as its keyed SHA-256 digest only (P16)."""
+
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64, db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} ({'used' if self.used_at else 'unused'})"
+
+
+class AuthenticationContext(models.Model):
+    """How the user authenticated for one authorization: ``auth_time``, ``amr``, ``acr`` (OIDC Core 2).
+
+    Written when the authorization code is issued (keyed by the code's SHA-256, so it does not
+    depend on how the grant itself is stored), read by the token endpoint, which has no browser
+    session, then attached to each ID token issued from that authorization so that refreshed ID
+    tokens keep the original ``auth_time`` (OIDC Core 12.2). Deleted with its ID token.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    code_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    id_token = models.OneToOneField(
+        oauth2_settings.ID_TOKEN_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="authentication_context",
+    )
+    auth_time = models.DateTimeField()
+    amr = models.JSONField(default=list, help_text="RFC 8176 authentication method references.")
+    acr = models.CharField(max_length=255, blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.auth_time:%Y-%m-%d %H:%M:%S} ({' '.join(self.amr)})"

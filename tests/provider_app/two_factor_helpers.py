@@ -1,0 +1,41 @@
+"""Helpers for the two-factor tests: devices, codes at a given time, the two-step login."""
+
+from __future__ import annotations
+
+import time
+
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.factories import USER_PASSWORD
+
+# RFC 6238 Appendix B: the SHA-1 seed is the ASCII string "12345678901234567890".
+RFC6238_SHA1_KEY_HEX = b"12345678901234567890".hex()
+
+
+def make_device(user, *, confirmed: bool = True, name: str = "phone") -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name=name, confirmed=confirmed, tolerance=1)
+
+
+def code_at(device: TOTPDevice, when: float | None = None, *, steps: int = 0) -> str:
+    """The code the device shows at ``when`` (default now), ``steps`` time steps away."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, 0)
+    totp.time = (time.time() if when is None else when) + steps * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def password_step(client, user, next_url: str = "/"):
+    return client.post(
+        "/account/login/", {"username": user.username, "password": USER_PASSWORD, "next": next_url}
+    )
+
+
+def second_factor_step(client, code: str):
+    return client.post("/account/two-factor/verify/", {"code": code})
+
+
+def login_two_factor(client, user, device, next_url: str = "/"):
+    """Both steps; returns the response of the second (a redirect to ``next_url``)."""
+    response = password_step(client, user, next_url)
+    assert response.status_code == 302 and response["Location"].endswith("/account/two-factor/verify/")
+    return second_factor_step(client, code_at(device))
