@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from oauth2_provider.models import get_access_token_model
+import hashlib
 
+import pytest
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+
+from provider_app.models import AuditEvent, RedeemedCode
 from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
-from tests.provider_app.security_helpers import require_postgresql, parallel
+from tests.provider_app.security_helpers import parallel, require_postgresql
 
 RACERS = 16
 
@@ -28,8 +31,85 @@ def _token_form(application, request: AuthorizationRequest, code: str) -> dict:
     }
 
 
+def _api_me(client, access_token: str) -> int:
+    return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access_token}").status_code
+
+
+def _refresh(client, application, refresh_token: str):
+    return client.post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": application.client_id,
+            "client_secret": application.raw_secret,
+        },
+    )
+
+
+@pytest.mark.django_db
+def test_p5_second_redemption_is_invalid_grant_and_revokes_the_tokens(client, user, application):
+    request, code = _code(client, user, application)
+    first = exchange(client, application, request, code)
+    assert first.status_code == 200, first.content
+    tokens = first.json()
+    assert _api_me(client, tokens["access_token"]) == 200
+
+    second = exchange(client, application, request, code)
+    assert second.status_code == 400
+    assert second.json()["error"] == "invalid_grant"
+    assert _api_me(client, tokens["access_token"]) == 401
+    assert _refresh(client, application, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert not get_access_token_model().objects.filter(user=user).exists()
+    assert RedeemedCode.objects.get().replayed is not None
+    assert AuditEvent.objects.filter(event="code.replayed", user=user).count() == 1
+
+
+@pytest.mark.django_db
+def test_p5_replay_revokes_tokens_descended_from_the_code_by_rotation(client, user, application):
+    request, code = _code(client, user, application)
+    tokens = exchange(client, application, request, code).json()
+    rotated = _refresh(client, application, tokens["refresh_token"]).json()
+    assert _api_me(client, rotated["access_token"]) == 200
+
+    assert exchange(client, application, request, code).json()["error"] == "invalid_grant"
+    assert _api_me(client, rotated["access_token"]) == 401
+    assert _refresh(client, application, rotated["refresh_token"]).status_code == 400
+    assert not get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_p5_failed_check_does_not_burn_the_code_and_a_good_one_then_works(client, user, application):
+    request, code = _code(client, user, application)
+    bad = exchange(client, application, request, code, code_verifier="x" * 50)
+    assert bad.status_code == 400
+    assert exchange(client, application, request, code).status_code == 200
+
+
+@pytest.mark.django_db
+def test_p5_code_of_another_client_is_invalid_grant(client, user, application):
+    from tests.factories import ApplicationFactory
+
+    other = ApplicationFactory(redirect_uris=application.redirect_uris)
+    request, code = _code(client, user, application)
+    response = exchange(client, other, request, code, client_id=other.client_id)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.django_db
+def test_p16_authorization_code_is_stored_only_as_its_sha256(client, user, application):
+    _request, code = _code(client, user, application)
+    grant = get_grant_model().objects.get()
+    assert grant.code == hashlib.sha256(code.encode()).hexdigest()
+    assert code not in grant.code
+
+
 @pytest.mark.postgres
-def test_p5_concurrent_code_redemptions_one_success_others_invalid_grant(live_server, client, user, application):
+@pytest.mark.django_db(transaction=True)
+def test_p5_concurrent_code_redemptions_one_success_others_invalid_grant(
+    live_server, client, user, application
+):
     require_postgresql()
     request, code = _code(client, user, application)
     form = _token_form(application, request, code)
@@ -37,6 +117,9 @@ def test_p5_concurrent_code_redemptions_one_success_others_invalid_grant(live_se
     responses = parallel(RACERS, lambda session: session.post(url, data=form, timeout=60))
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [200] + [400] * (RACERS - 1), statuses
-    for response in responses:
-        if response.status_code == 400:
-            assert response.json()["error"] == "invalid_grant"
+    losers = [response for response in responses if response.status_code == 400]
+    assert {response.json()["error"] for response in losers} == {"invalid_grant"}
+    # The others were replays of the code: what the winner got is revoked too (RFC 6749 4.1.2).
+    [winner] = [response for response in responses if response.status_code == 200]
+    assert _api_me(client, winner.json()["access_token"]) == 401
+    assert not get_access_token_model().objects.filter(user=user).exists()
