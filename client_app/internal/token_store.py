@@ -22,6 +22,7 @@ from client_app.exceptions import InvalidIdToken, ProviderError, Reauthenticatio
 from client_app.internal import id_token, metadata, tokens
 from client_app.internal.tokens import TokenResponse
 from client_app.models import Provider, TokenSet
+from client_app.signals import tokens_refreshed
 
 logger = logging.getLogger("client_app")
 
@@ -76,26 +77,28 @@ def refresh(token_set: TokenSet) -> TokenSet:
             app_settings.TOKEN_REFRESH_MARGIN_SECONDS
         ):
             return current  # another request refreshed it while this one waited for the lock
-        if not current.refresh_token:
-            current.delete()
-            raise ReauthenticationRequired(
-                "The sign-in expired and cannot be renewed: log in again.", code="no_refresh"
-            )
-        return _refresh_locked(current)
+        try:
+            return _refresh_locked(current)
+        except ReauthenticationRequired as error:
+            refused = error  # leave the block normally, so that the deletion below is committed
+    # RFC 6749 5.2 invalid_grant (revoked or expired), or no refresh token: the set is worth nothing.
+    logger.info(
+        "client_app: tokens of user %s at %s need a new login", current.user_id, current.provider.slug
+    )
+    TokenSet.objects.filter(pk=current.pk, version=current.version).delete()
+    raise refused
 
 
 def _refresh_locked(current: TokenSet) -> TokenSet:
+    if not current.refresh_token:
+        raise ReauthenticationRequired(
+            "The sign-in expired and cannot be renewed: log in again.", code="no_refresh"
+        )
     provider = current.provider
     provider_metadata = metadata.get_metadata(provider)
-    try:
-        token_response = tokens.refresh(
-            provider, provider_metadata.require("token_endpoint"), refresh_token=current.refresh_token
-        )
-    except ReauthenticationRequired:
-        # RFC 6749 5.2 invalid_grant: the refresh token is revoked or expired; it is worth nothing.
-        logger.info("client_app: refresh token refused by %s for user %s", provider.slug, current.user_id)
-        current.delete()
-        raise
+    token_response = tokens.refresh(
+        provider, provider_metadata.require("token_endpoint"), refresh_token=current.refresh_token
+    )
     if token_response.id_token:
         _check_refreshed_id_token(current, provider, provider_metadata, token_response.id_token)
     current.access_token = token_response.access_token
@@ -106,6 +109,7 @@ def _refresh_locked(current: TokenSet) -> TokenSet:
     current.expires_at = _expires_at(token_response)
     current.version = current.version + 1
     current.save()
+    tokens_refreshed.send(sender=type(provider), user=current.user, provider=provider)
     return current
 
 

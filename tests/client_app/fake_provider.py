@@ -70,7 +70,9 @@ class FakeProvider:
     last_nonce: str | None = None
 
     def __post_init__(self) -> None:
-        self.mock.add_callback(responses.GET, f"{self.issuer}/.well-known/openid-configuration", self._discovery)
+        self.mock.add_callback(
+            responses.GET, f"{self.issuer}/.well-known/openid-configuration", self._discovery
+        )
         self.mock.add_callback(responses.GET, f"{self.issuer}/jwks", self._jwks)
         self.mock.add_callback(responses.POST, f"{self.issuer}/token", self._token)
         self.mock.add_callback(responses.GET, f"{self.issuer}/userinfo", self._userinfo)
@@ -108,7 +110,11 @@ class FakeProvider:
             if not self.refresh_tokens.get(form.get("refresh_token", "")):
                 return 400, {"Content-Type": "application/json"}, json.dumps({"error": "invalid_grant"})
             self.refresh_tokens[form["refresh_token"]] = False  # rotation: the old one is used up
-            return 200, {"Content-Type": "application/json"}, json.dumps(self.issue_tokens(with_id_token=False))
+            return (
+                200,
+                {"Content-Type": "application/json"},
+                json.dumps(self.issue_tokens(with_id_token=False)),
+            )
         return 200, {"Content-Type": "application/json"}, json.dumps(self.issue_tokens())
 
     def _userinfo(self, request):

@@ -124,7 +124,11 @@ def test_c3_nonce_of_another_tab_is_refused(flow):
 
 
 def test_extra_authorization_params_cannot_override_protocol_params(flow, provider):
-    provider.extra_authorization_params = {"prompt": "login", "state": "fixed", "code_challenge_method": "plain"}
+    provider.extra_authorization_params = {
+        "prompt": "login",
+        "state": "fixed",
+        "code_challenge_method": "plain",
+    }
     provider.save()
     params = flow.start()
     assert params["prompt"] == "login"

@@ -61,7 +61,9 @@ def test_c5_hs256_signed_with_the_public_key_is_refused(flow):
 
     def confused(fake):
         public_pem = fake.key.export_to_pem()
-        header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "kid": "default"}).encode()).rstrip(b"=")
+        header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "kid": "default"}).encode()).rstrip(
+            b"="
+        )
         payload = base64.urlsafe_b64encode(json.dumps(fake.id_claims()).encode()).rstrip(b"=")
         signing_input = header + b"." + payload
         mac = hmac.new(public_pem, signing_input, hashlib.sha256).digest()
@@ -81,7 +83,9 @@ def test_c5_hs256_with_the_client_secret_is_refused(flow):
 def test_c5_algorithm_outside_the_allow_list_is_refused(flow):
     ec_key = jwk.JWK.generate(kty="EC", crv="P-256", kid="ec")
     flow.fake.jwks_keys = [flow.fake.key, ec_key]
-    assert refused(login_with(flow, lambda fake: sign(fake.id_claims(), ec_key, alg="ES256", kid="ec")), "bad_alg")
+    assert refused(
+        login_with(flow, lambda fake: sign(fake.id_claims(), ec_key, alg="ES256", kid="ec")), "bad_alg"
+    )
 
 
 def test_c5_es256_accepted_when_allowed(flow, provider):

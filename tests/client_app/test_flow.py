@@ -57,7 +57,9 @@ def test_login_failed_signal_on_error(flow):
 def test_login_page_lists_enabled_providers_with_post_buttons(client, provider):
     from client_app.models import Provider
 
-    Provider.objects.create(name="Hidden", slug="hidden", issuer="https://h.example", client_id="x", enabled=False)
+    Provider.objects.create(
+        name="Hidden", slug="hidden", issuer="https://h.example", client_id="x", enabled=False
+    )
     page = client.get("/client/").content.decode()
     assert 'method="post" action="/client/example/login/"' in page
     assert "Log in with Example OP" in page
