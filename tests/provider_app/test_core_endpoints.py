@@ -481,3 +481,22 @@ def test_p14_userinfo_ignores_access_token_in_form_body(client, user, applicatio
         HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}",
     )
     assert both.status_code == 401
+
+
+def test_back_channel_endpoints_need_no_csrf_token(client, user, application):
+    """Relying parties POST without cookies: Django's CSRF protection must not apply (found by the
+    requests-oauthlib interop test; Django's test client skips CSRF checks unless asked)."""
+    from django.test import Client
+
+    tokens = _issue(client, user, application)
+    relying_party = Client(enforce_csrf_checks=True)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    assert relying_party.post("/o/userinfo/", **bearer).status_code == 200
+    assert _introspect(relying_party, application, tokens["access_token"]).status_code == 200
+    refresh = relying_party.post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
+    )
+    assert refresh.status_code == 200
+    assert _revoke(relying_party, application, refresh.json()["access_token"]).status_code == 200
