@@ -68,7 +68,9 @@ class AuthenticationRequirementMixin:
     def _authenticate(self, request, requirement: AuthenticationRequirement, authentication):
         if requirement.needs_login(authentication):
             return redirect_to_login(
-                url_after_fresh_login(request), self.get_login_url(), self.get_redirect_field_name()
+                url_after_fresh_login(request, authentication),
+                self.get_login_url(),
+                self.get_redirect_field_name(),
             )
         target = self.second_factor_url if has_two_factor(request.user) else self.enrolment_url
         return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")

@@ -32,14 +32,31 @@ _FRESH_LOGIN_SALT = "provider_app.two_factor.fresh_login"
 
 
 @dataclass(frozen=True)
+class FreshLoginMarker:
+    """A login was demanded at ``time`` while the session's authentication was ``previous_event``."""
+
+    time: float
+    previous_event: str
+    valid: bool = True
+
+    def is_satisfied_by(self, authentication: SessionAuthentication) -> bool:
+        """Only a new authentication event since the demand counts (an invalid marker: never)."""
+        return (
+            self.valid and authentication.time >= self.time and authentication.event_id != self.previous_event
+        )
+
+
+INVALID_MARKER = FreshLoginMarker(0.0, "", valid=False)
+
+
+@dataclass(frozen=True)
 class AuthenticationRequirement:
     """The authentication one authorization request needs before a code may be issued."""
 
     prompt: frozenset[str]
     max_age: int | None
     multi_factor: bool
-    # None: no marker; 0: a marker that is invalid or expired; else the Unix time it was issued.
-    fresh_login_marker: float | None
+    fresh_login_marker: FreshLoginMarker | None
 
     @property
     def silent(self) -> bool:
@@ -50,8 +67,7 @@ class AuthenticationRequirement:
         if authentication is None:
             return True
         if self.fresh_login_marker is not None:
-            # The login demanded at that time must have happened (an invalid marker: demand anew).
-            return self.fresh_login_marker == 0 or authentication.time < self.fresh_login_marker
+            return not self.fresh_login_marker.is_satisfied_by(authentication)
         if "login" in self.prompt:
             return True
         return self.max_age is not None and authentication.age(now) > self.max_age
@@ -109,20 +125,20 @@ def _request_digest(query: QueryDict) -> str:
     return hashlib.sha256(urlencode(items).encode()).hexdigest()
 
 
-def _read_marker(query: QueryDict) -> float | None:
+def _read_marker(query: QueryDict) -> FreshLoginMarker | None:
     value = query.get(FRESH_LOGIN_PARAM)
     if value is None:
         return None
     try:
         marker = signing.loads(value, salt=_FRESH_LOGIN_SALT, max_age=FRESH_LOGIN_MAX_AGE)
     except signing.BadSignature:
-        return 0
+        return INVALID_MARKER
     if not isinstance(marker, dict) or marker.get("r") != _request_digest(query):
-        return 0
-    return float(marker.get("t", 0))
+        return INVALID_MARKER
+    return FreshLoginMarker(float(marker.get("t", 0)), str(marker.get("p", "")))
 
 
-def url_after_fresh_login(request: HttpRequest) -> str:
+def url_after_fresh_login(request: HttpRequest, current: SessionAuthentication | None = None) -> str:
     """This authorization URL without ``prompt=login``, with a new fresh-login marker."""
     query = request.GET.copy()
     prompt = [value for value in query.get("prompt", "").split() if value != "login"]
@@ -131,6 +147,7 @@ def url_after_fresh_login(request: HttpRequest) -> str:
     else:
         query.pop("prompt", None)
     query.pop(FRESH_LOGIN_PARAM, None)
-    marker = {"t": round(time.time(), 3), "r": _request_digest(query)}
+    previous = current.event_id if current is not None else ""
+    marker = {"t": round(time.time(), 3), "r": _request_digest(query), "p": previous}
     query[FRESH_LOGIN_PARAM] = signing.dumps(marker, salt=_FRESH_LOGIN_SALT)
     return f"{request.path}?{query.urlencode()}"

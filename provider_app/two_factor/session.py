@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ class SessionAuthentication:
     user_id: str
     time: float
     methods: tuple[str, ...]
+    # Random per authentication event: tells a new login from an old one even within one clock tick.
+    event_id: str = ""
 
     @property
     def is_multi_factor(self) -> bool:
@@ -57,11 +60,11 @@ class SessionAuthentication:
 
 def record_authentication(request: HttpRequest, user, methods: list[str] | tuple[str, ...]) -> None:
     """Remember in the session that ``user`` has just authenticated with ``methods``."""
-    ordered = tuple(dict.fromkeys(methods))
     request.session[AUTHENTICATION_KEY] = {
         "uid": str(user.pk),
         "time": round(time.time(), 3),
-        "methods": ordered,
+        "methods": tuple(dict.fromkeys(methods)),
+        "id": secrets.token_hex(8),
     }
 
 
@@ -81,7 +84,9 @@ def session_authentication(request: HttpRequest, user=None) -> SessionAuthentica
     if not isinstance(stored, dict) or stored.get("uid") != str(user.pk):
         return None
     try:
-        return SessionAuthentication(str(stored["uid"]), float(stored["time"]), tuple(stored["methods"]))
+        return SessionAuthentication(
+            str(stored["uid"]), float(stored["time"]), tuple(stored["methods"]), str(stored.get("id", ""))
+        )
     except (KeyError, TypeError, ValueError):
         return None
 

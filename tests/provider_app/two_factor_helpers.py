@@ -39,3 +39,46 @@ def login_two_factor(client, user, device, next_url: str = "/"):
     response = password_step(client, user, next_url)
     assert response.status_code == 302 and response["Location"].endswith("/account/two-factor/verify/")
     return second_factor_step(client, code_at(device))
+
+
+CLIENT_PREFIX = "https://client.example.com"
+
+
+def follow(client, response, *, hops: int = 10):
+    """Follow redirects inside the provider; stop at the client's redirect URI or at a page."""
+    for _ in range(hops):
+        if response.status_code not in (301, 302, 303) or response["Location"].startswith(CLIENT_PREFIX):
+            return response
+        response = client.get(response["Location"])
+    raise AssertionError("too many redirects")
+
+
+def is_login_redirect(response) -> bool:
+    return response.status_code == 302 and response["Location"].startswith("/account/login/")
+
+
+def sign_in_from(client, login_redirect, user, device=None):
+    """At the login page the authorization sent us to: password (and code); returns where it leads."""
+    from urllib.parse import parse_qs, urlsplit
+
+    next_url = parse_qs(urlsplit(login_redirect["Location"]).query)["next"][0]
+    response = password_step(client, user, next_url)
+    if device is not None:
+        assert response["Location"] == "/account/two-factor/verify/"
+        response = second_factor_step(client, code_at(device))
+    assert response.status_code == 302 and response["Location"] == next_url, response
+    return response
+
+
+def consent_and_get_code(client, response) -> dict[str, str]:
+    """From an authorization response: approve consent if shown; the query the client receives."""
+    from tests.oauth_helpers import query_of
+
+    response = follow(client, response)
+    if response.status_code == 200 and response.context and "form" in response.context:
+        form = response.context["form"]
+        data = {name: value for name, value in form.initial.items() if value is not None}
+        data["allow"] = "Authorize"
+        response = client.post("/o/authorize/", data)
+    assert response.status_code == 302 and response["Location"].startswith(CLIENT_PREFIX), response
+    return query_of(response["Location"])
