@@ -25,6 +25,13 @@ class ProviderOAuth2Validator(AuthenticationClaimsMixin, CodeAndTokenSecurityMix
 
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope}
 
+    def _load_application(self, client_id, request):
+        # DOT treats a client_id with a NUL byte as unknown by catching psycopg2's ValueError;
+        # psycopg 3 raises DataError instead, which became a 500 on PostgreSQL.
+        if client_id and "\x00" in str(client_id):
+            return None
+        return super()._load_application(client_id, request)
+
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs) -> bool:
         # RFC 9700 2.6: http only for loopback. RFC 9700 2.1 / OIDC Core 3.1.2.1: simple string
         # comparison (DOT compares parsed components, so "https://CLIENT.example.com" would match).

@@ -34,7 +34,7 @@ from provider_app.two_factor.session import session_authentication
 
 
 def application_for(client_id: str | None):
-    if not client_id:
+    if not client_id or "\x00" in client_id:  # PostgreSQL refuses NUL bytes in text (DataError)
         return None
     return get_application_model().objects.filter(client_id=client_id).select_related("policy").first()
 

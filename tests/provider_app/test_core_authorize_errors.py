@@ -557,3 +557,37 @@ def test_malformed_authorization_requests_never_500(logged_in, query):
     response = logged_in.get("/o/authorize/?" + query)
     assert response.status_code in (302, 400)
     assert not response.get("Location", "").startswith("http")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("get", "/o/authorize/", {"client_id": "a\x00b", "response_type": "code"}),
+        (
+            "get",
+            "/o/authorize/",
+            {"client_id": "CLIENT", "response_type": "code", "redirect_uri": "https://x/\x00"},
+        ),
+        (
+            "get",
+            "/o/authorize/",
+            {"client_id": "CLIENT", "response_type": "code", "state": "\x00", "scope": "\x00"},
+        ),
+        ("post", "/o/token/", {"grant_type": "authorization_code", "code": "\x00", "client_id": "CLIENT"}),
+        (
+            "post",
+            "/o/token/",
+            {"grant_type": "client_credentials", "client_id": "\x00", "client_secret": "\x00"},
+        ),
+        ("post", "/o/introspect/", {"token": "\x00", "client_id": "\x00", "client_secret": "x"}),
+        ("post", "/o/revoke_token/", {"token": "\x00", "client_id": "\x00"}),
+        ("get", "/o/logout/", {"client_id": "\x00"}),
+        ("post", "/account/login/", {"username": "\x00", "password": "\x00"}),
+    ],
+)
+def test_nul_bytes_never_500(logged_in, application, method, path, data):
+    """PostgreSQL refuses NUL bytes in text columns (DataError): every lookup must treat them as unknown."""
+    data = {key: value.replace("CLIENT", application.client_id) for key, value in data.items()}
+    response = getattr(logged_in, method)(path, data)
+    assert response.status_code < 500
+    assert not response.get("Location", "").startswith("https://x/")
