@@ -1,54 +1,16 @@
-"""Two-factor in the Django admin: who has it, removing a lost device (audited), and an admin site
-that refuses staff who have not passed the second factor.
+"""Two-factor in the Django admin: who has it, and removing a lost device (audited).
 
-Projects use the site by replacing ``"django.contrib.admin"`` in ``INSTALLED_APPS`` with
-``"provider_app.two_factor.apps.TwoFactorAdminConfig"`` (the demo does).
+The admin site that refuses staff without a second factor is in :mod:`.admin_site`.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
-from django.shortcuts import redirect
-from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from provider_app import audit
-from provider_app.two_factor.devices import has_two_factor
-
-
-def is_verified(user) -> bool:
-    """django-otp's flag (set by OTPMiddleware): this session passed a second factor."""
-    check = getattr(user, "is_verified", None)
-    return bool(check and check())
-
-
-class TwoFactorAdminSite(admin.AdminSite):
-    """The admin for staff who passed two-factor in this session; others are sent to get it.
-
-    Signed-out visitors go to provider_app's login (which asks for the second factor); signed-in
-    staff without it go to the second-factor step, or to enrolment if they have no device yet.
-    """
-
-    login_url_name = "provider_app:login"
-    second_factor_url_name = "provider_app:two_factor_verify"
-    enrolment_url_name = "provider_app:two_factor_setup"
-
-    def has_permission(self, request) -> bool:
-        return super().has_permission(request) and is_verified(request.user)
-
-    def login(self, request, extra_context=None):
-        next_url = request.GET.get("next") or reverse("admin:index", current_app=self.name)
-        user = request.user
-        if not user.is_authenticated:
-            return redirect(f"{reverse(self.login_url_name)}?{urlencode({'next': next_url})}")
-        if user.is_active and user.is_staff and not is_verified(user):
-            target = self.second_factor_url_name if has_two_factor(user) else self.enrolment_url_name
-            return redirect(f"{reverse(target)}?{urlencode({'next': next_url})}")
-        return super().login(request, extra_context)
 
 
 class TOTPDeviceAdmin(admin.ModelAdmin):

@@ -46,10 +46,14 @@ def has_two_factor(user) -> bool:
     return user is not None and user.is_authenticated and confirmed_totp_devices(user).exists()
 
 
-def new_unconfirmed_device(user, name: str = "Authenticator app") -> TOTPDevice:
-    """A fresh device for enrolment; unusable for login until confirmed with a valid code."""
+def unconfirmed_device(user, name: str = "Authenticator app") -> TOTPDevice:
+    """The device being enrolled (the same one on reload, the user may have scanned it already),
+    or a new one; unusable for login until confirmed with a valid code."""
     stale = timezone.now() - timedelta(seconds=UNCONFIRMED_LIFETIME_SECONDS)
     TOTPDevice.objects.filter(user=user, confirmed=False, created_at__lt=stale).delete()
+    current = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-created_at", "-pk").first()
+    if current is not None:
+        return current
     return TOTPDevice.objects.create(user=user, name=name[:64], confirmed=False, tolerance=TOLERANCE_STEPS)
 
 

@@ -197,7 +197,7 @@ class SetupView(RecentAuthenticationRequiredMixin, View):
         device_id = request.POST.get("device") if request.method == "POST" else None
         queryset = TOTPDevice.objects.filter(user=request.user, confirmed=False)
         device = queryset.filter(pk=device_id).first() if device_id else None
-        return device or devices.new_unconfirmed_device(request.user)
+        return device or devices.unconfirmed_device(request.user)
 
     def get(self, request):
         return self._render(request, EnrolForm(), self._device(request))
