@@ -164,9 +164,9 @@ class SocialAccount(models.Model):
 class TokenSet(models.Model):
     """A user's tokens from one provider, encrypted at rest and never sent to the browser (C8).
 
-    ``version`` grows at every refresh: :mod:`client_app.internal.token_store` takes the row's
-    write lock and checks it, so two requests refreshing at once never both use a rotated refresh
-    token (C10).
+    ``version`` grows at every refresh, and ``refresh_claim`` marks the one request that is
+    refreshing: :mod:`client_app.internal.token_store` uses them so that two requests refreshing at
+    once never both send a rotated refresh token (C10).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -178,6 +178,8 @@ class TokenSet(models.Model):
     scope = models.CharField(max_length=500, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
+    refresh_claim = models.CharField(max_length=64, blank=True, help_text="Set while one request refreshes.")
+    refresh_claimed_until = models.DateTimeField(null=True, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:

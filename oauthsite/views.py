@@ -3,10 +3,13 @@ what the client fetched from the provider's ``/api/me``."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.shortcuts import render
 
 from client_app.api import ProviderError, ReauthenticationRequired, authorized_session
+from client_app.models import Provider
 from client_app.views import ProfileView
 from oauthsite import demo
 
@@ -21,6 +24,13 @@ def home(request):
     return render(request, "oauthsite/home.html", context)
 
 
+def demo_api_me_url() -> str:
+    """``/api/me`` on the origin of the registered demo provider's issuer (the provider hosts both)."""
+    provider = Provider.objects.filter(slug=demo.DEMO_PROVIDER_SLUG).first()
+    issuer = urlsplit(provider.issuer if provider is not None else demo.DEMO_ISSUER)
+    return f"{issuer.scheme}://{issuer.netloc}/api/me"
+
+
 class DemoProfileView(ProfileView):
     """client_app's profile page plus ``GET <provider>/api/me`` made with the stored access token
     (refreshed first when it is about to expire), through ``client_app.api``."""
@@ -29,7 +39,7 @@ class DemoProfileView(ProfileView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["api_me_url"] = f"{demo.DEMO_PROVIDER_ORIGIN}/api/me"
+        context["api_me_url"] = demo_api_me_url()
         try:
             response = authorized_session(self.request.user, demo.DEMO_PROVIDER_SLUG).get(
                 context["api_me_url"]

@@ -1,16 +1,21 @@
 """Storing, refreshing and revoking a user's tokens (C8, C10).
 
-Refresh is serialised per token set: the refreshing request first takes the row's write lock with
-an UPDATE (a row lock on PostgreSQL and MySQL, the database write lock on SQLite, where
-``select_for_update`` does nothing), then re-reads the row. A request that waited finds the token
-already refreshed and uses it, so a rotated refresh token is never sent twice and the provider's
-reuse detection (RFC 9700 4.14.2) never revokes the family because of this site. The lock is held
-during the provider call, whose duration the HTTP timeout bounds.
+Refresh is serialised per token set by a claim, a compare-and-swap on the row: in a short
+transaction that holds the row's write lock (an UPDATE: a row lock on PostgreSQL, the database lock
+on SQLite, where ``select_for_update`` does nothing), one request checks that nobody refreshed the
+set since it read it and that no unexpired claim exists, and writes its own claim. Only that request
+calls the provider; others wait for the new tokens (or for the claim to lapse). The new tokens are
+stored only while the claim still holds. So a rotated refresh token is never sent twice and the
+provider's reuse detection (RFC 9700 4.14.2) never revokes the family because of this site, and no
+database lock is held during the HTTP call (a provider sharing the database, as in the demo on
+SQLite, can still write).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+import time
 from datetime import timedelta
 
 from django.db import transaction
@@ -65,31 +70,61 @@ def get_token_set(user, provider: Provider) -> TokenSet:
     return token_set
 
 
+CLAIM_SECONDS = 30  # longer than one provider call with the default timeouts
+WAIT_STEP_SECONDS = 0.1
+
+
 def refresh(token_set: TokenSet) -> TokenSet:
-    """Refresh ``token_set`` unless another request did it meanwhile (C10)."""
-    seen_version = token_set.version
+    """Refresh ``token_set`` unless another request did or does it (C10); returns the fresh set."""
+    deadline = time.monotonic() + CLAIM_SECONDS
+    while True:
+        current, claim = _claim(token_set.pk, token_set.version)
+        if claim is None and current is not None:
+            return current  # refreshed by another request
+        if claim is not None:
+            break
+        if time.monotonic() > deadline:
+            raise ProviderError("The sign-in is being renewed by another request; try again.", code="busy")
+        time.sleep(WAIT_STEP_SECONDS)
+    try:
+        token_response = _call_provider(current)
+    except ReauthenticationRequired:
+        # RFC 6749 5.2 invalid_grant (revoked or expired), or no refresh token: the set is worth nothing.
+        logger.info(
+            "client_app: tokens of user %s at %s need a new login", current.user_id, current.provider.slug
+        )
+        TokenSet.objects.filter(pk=current.pk, refresh_claim=claim).delete()
+        raise
+    except BaseException:
+        TokenSet.objects.filter(pk=current.pk, refresh_claim=claim).update(
+            refresh_claim="", refresh_claimed_until=None
+        )
+        raise
+    return _store_refreshed(current, claim, token_response)
+
+
+def _claim(pk: int, seen_version: int) -> tuple[TokenSet | None, str | None]:
+    """(fresh set, None) if another request refreshed it; (set, claim) if this one may refresh;
+    (None, None) while another request holds an unexpired claim."""
+    now = timezone.now()
     with transaction.atomic():
-        # Take the write lock before reading: see the module docstring.
-        if TokenSet.objects.filter(pk=token_set.pk).update(version=F("version")) == 0:
+        if TokenSet.objects.filter(pk=pk).update(version=F("version")) == 0:  # the write lock, first
             raise ReauthenticationRequired("The stored sign-in is gone: log in again.", code="no_tokens")
-        current = TokenSet.objects.select_for_update().select_related("provider").get(pk=token_set.pk)
+        current = TokenSet.objects.select_for_update().select_related("provider", "user").get(pk=pk)
         if current.version != seen_version and not current.expires_within(
             app_settings.TOKEN_REFRESH_MARGIN_SECONDS
         ):
-            return current  # another request refreshed it while this one waited for the lock
-        try:
-            return _refresh_locked(current)
-        except ReauthenticationRequired as error:
-            refused = error  # leave the block normally, so that the deletion below is committed
-    # RFC 6749 5.2 invalid_grant (revoked or expired), or no refresh token: the set is worth nothing.
-    logger.info(
-        "client_app: tokens of user %s at %s need a new login", current.user_id, current.provider.slug
-    )
-    TokenSet.objects.filter(pk=current.pk, version=current.version).delete()
-    raise refused
+            return current, None
+        if current.refresh_claim and current.refresh_claimed_until and current.refresh_claimed_until > now:
+            return None, None
+        claim = secrets.token_hex(16)
+        TokenSet.objects.filter(pk=pk).update(
+            refresh_claim=claim, refresh_claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
+        )
+    return current, claim
 
 
-def _refresh_locked(current: TokenSet) -> TokenSet:
+def _call_provider(current: TokenSet) -> TokenResponse:
     if not current.refresh_token:
         raise ReauthenticationRequired(
             "The sign-in expired and cannot be renewed: log in again.", code="no_refresh"
@@ -101,15 +136,32 @@ def _refresh_locked(current: TokenSet) -> TokenSet:
     )
     if token_response.id_token:
         _check_refreshed_id_token(current, provider, provider_metadata, token_response.id_token)
+    return token_response
+
+
+def _store_refreshed(current: TokenSet, claim: str, token_response: TokenResponse) -> TokenSet:
+    """Write the new tokens if the claim still holds (compare-and-swap on ``refresh_claim``)."""
     current.access_token = token_response.access_token
     # RFC 6749 6: the provider may keep the refresh token (no new one) or rotate it (OAuth 2.1 4.3.2).
     current.refresh_token = token_response.refresh_token or current.refresh_token
     current.id_token = token_response.id_token or current.id_token
     current.scope = token_response.scope or current.scope
     current.expires_at = _expires_at(token_response)
-    current.version = current.version + 1
-    current.save()
-    tokens_refreshed.send(sender=type(provider), user=current.user, provider=provider)
+    updated = TokenSet.objects.filter(pk=current.pk, refresh_claim=claim).update(
+        access_token=current.access_token,
+        refresh_token=current.refresh_token,
+        id_token=current.id_token,
+        scope=current.scope,
+        expires_at=current.expires_at,
+        version=F("version") + 1,
+        refresh_claim="",
+        refresh_claimed_until=None,
+        updated=timezone.now(),
+    )
+    if updated != 1:
+        raise ProviderError("The sign-in was renewed too slowly; try again.", code="claim_lost")
+    current.refresh_from_db()
+    tokens_refreshed.send(sender=type(current.provider), user=current.user, provider=current.provider)
     return current
 
 

@@ -1,0 +1,129 @@
+"""End-to-end fixtures: provider_app and client_app on one live server, as two parties.
+
+The provider is reached as ``http://localhost:<port>`` (issuer ``http://localhost:<port>/o``) and
+the client as ``http://127.0.0.1:<port>``: cookies are per host name, so a browser keeps two
+separate sessions, exactly as in the demo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import requests
+from django.core.cache import cache
+
+from client_app.models import Provider
+from tests.factories import USER_PASSWORD, ApplicationFactory, UserFactory
+
+
+@dataclass
+class Parties:
+    provider_origin: str
+    client_origin: str
+    application: object
+    provider: Provider
+    user: object
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.provider_origin}/o"
+
+
+@pytest.fixture
+def parties(live_server, transactional_db) -> Parties:
+    cache.clear()
+    port = urlsplit(live_server.url).port
+    provider_origin, client_origin = f"http://localhost:{port}", f"http://127.0.0.1:{port}"
+    application = ApplicationFactory(
+        name="E2E client",
+        redirect_uris=f"{client_origin}/client/demo/callback/",
+        post_logout_redirect_uris=f"{client_origin}/client/logged-out/",
+    )
+    provider = Provider.objects.create(
+        name="Demo Provider",
+        slug="demo",
+        issuer=f"{provider_origin}/o",
+        client_id=application.client_id,
+        client_secret=application.raw_secret,
+        scopes="openid profile email",
+        logout_at_provider=True,
+        revoke_tokens_on_logout=True,
+    )
+    user = UserFactory(username="alice-e2e", first_name="Alice", last_name="Example")
+    yield Parties(provider_origin, client_origin, application, provider, user)
+    cache.clear()
+
+
+class FormParser(HTMLParser):
+    """The forms of a page: action, method and the values a browser would submit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attributes.get("action") or "", "fields": {}, "buttons": {}})
+        elif tag in ("input", "button") and self.forms and attributes.get("name"):
+            kind = attributes.get("type", "text" if tag == "input" else "submit")
+            target = self.forms[-1]["buttons" if kind == "submit" else "fields"]
+            if kind != "checkbox" or "checked" in attributes:
+                target[attributes["name"]] = attributes.get("value") or ""
+
+
+def forms_of(html: str) -> list[dict]:
+    parser = FormParser()
+    parser.feed(html)
+    return parser.forms
+
+
+class Browser:
+    """A requests session that follows what a person would click. No JavaScript is needed."""
+
+    def __init__(self, parties: Parties) -> None:
+        self.parties = parties
+        self.session = requests.Session()
+
+    def submit(
+        self, response: requests.Response, *, form_index: int = 0, button: str | None = None, **fields
+    ):
+        form = forms_of(response.text)[form_index]
+        data = {**form["fields"], **fields}
+        if button:
+            data[button] = form["buttons"].get(button, "on") or "on"
+        url = urljoin(response.url, form["action"]) if form["action"] else response.url
+        return self.session.post(url, data=data, headers={"Referer": response.url}, timeout=30)
+
+    def start_login(self, next_url: str = "/client/profile/") -> requests.Response:
+        """Client sign-in page, press "Log in with Demo Provider", land on the provider's login."""
+        page = self.session.get(
+            f"{self.parties.client_origin}/client/", params={"next": next_url}, timeout=30
+        )
+        assert "Log in with Demo Provider" in page.text
+        return self.submit(page)
+
+    def sign_in_at_provider(self, login_page: requests.Response) -> requests.Response:
+        assert urlsplit(login_page.url).netloc == urlsplit(self.parties.provider_origin).netloc, (
+            login_page.url
+        )
+        return self.submit(login_page, username=self.parties.user.username, password=USER_PASSWORD)
+
+    def consent(self, consent_page: requests.Response, *, allow: bool = True) -> requests.Response:
+        if allow:
+            return self.submit(consent_page, button="allow")
+        form = forms_of(consent_page.text)[0]
+        data = {k: v for k, v in form["fields"].items() if k != "allow"}
+        url = urljoin(consent_page.url, form["action"]) if form["action"] else consent_page.url
+        return self.session.post(url, data=data, headers={"Referer": consent_page.url}, timeout=30)
+
+    def full_login(self) -> requests.Response:
+        return self.consent(self.sign_in_at_provider(self.start_login()))
+
+
+@pytest.fixture
+def browser(parties) -> Browser:
+    return Browser(parties)
