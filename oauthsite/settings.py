@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
     "provider_app",
     "client_app",
     "oauthsite",
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Login throttling (P20): turns a lockout flagged during authenticate() into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "oauthsite.urls"
@@ -142,6 +145,23 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "provider_app:login"
 LOGIN_REDIRECT_URL = "/"
+
+# Login throttling (P20, provider_app.throttling): django-axes counts failures in the database (shared
+# by every worker), per IP and per account, and sign-in waits grow with the failures up to a cap.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "provider_app.throttling.ProgressiveLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCK_OUT_AT_FAILURE = False  # ProgressiveLockoutHandler decides, with per-parameter limits
+AXES_COOLOFF_TIME = 24  # hours after the last failure before failures are forgotten
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # tries during a lockout do not extend it
+AXES_LOCKOUT_CALLABLE = "provider_app.throttling.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+# Behind a reverse proxy, set AXES_IPWARE_PROXY_COUNT / AXES_IPWARE_META_PRECEDENCE_ORDER (docs/security.md).
 
 # Two-factor (provider_app.two_factor): the name authenticator apps show; PROVIDER_APP_REQUIRE_TWO_FACTOR
 # makes every authorization need a second factor (per client: ClientPolicy.require_two_factor).

@@ -15,3 +15,6 @@ class ProviderAppConfig(AppConfig):
         from provider_app.two_factor import signals as two_factor_signals
 
         two_factor_signals.connect()
+        from provider_app import audit_signals
+
+        audit_signals.connect()  # sign-in events into the audit log
