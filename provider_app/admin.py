@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from oauth2_provider.models import get_access_token_model, get_application_model, revoke_access_token
 
-from provider_app import audit_admin  # noqa: F401  (registers the audit log admin)
+from provider_app import audit, audit_admin  # noqa: F401  (audit_admin registers the audit log admin)
 from provider_app.client_secrets import generate_client_secret
 from provider_app.models import ClientPolicy, Consent
 from provider_app.redirect_uris import is_redirect_uri_transport_allowed
@@ -140,6 +140,7 @@ class ApplicationAdmin(admin.ModelAdmin):
             application.client_secret = secret
             application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
         self.log_change(request, application, "Rotated the client secret.")
+        audit.record(audit.CLIENT_SECRET_ROTATED, request=request, application=application)
         return self._show_secret(request, application, secret, created=False)
 
     @admin.action(description="Revoke every token of the selected clients")
@@ -148,6 +149,8 @@ class ApplicationAdmin(admin.ModelAdmin):
         for access_token in get_access_token_model().objects.filter(application__in=queryset):
             revoke_access_token(access_token)
             count += 1
+        for application in queryset:
+            audit.record(audit.TOKEN_REVOKED, request=request, application=application, by="admin")
         self.message_user(
             request, f"Revoked {count} access tokens and their refresh tokens.", messages.SUCCESS
         )

@@ -6,6 +6,7 @@ from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView as DOTAuthorizationView
 
+from provider_app import audit
 from provider_app.authorization_response import authorization_response_issuer, with_issuer
 from provider_app.consent import has_consent, remember_consent
 from provider_app.security_headers import auth_page
@@ -74,6 +75,18 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
             application = self._application(form.cleaned_data["client_id"])
             if application is not None and "error=" not in response.get("Location", ""):
                 remember_consent(self.request.user, application, form.cleaned_data["scope"].split())
+                audit.record(
+                    audit.CONSENT_GIVEN,
+                    request=self.request,
+                    application=application,
+                    scope=form.cleaned_data["scope"],
+                )
+        elif not form.cleaned_data.get("allow"):
+            audit.record(
+                audit.CONSENT_DENIED,
+                request=self.request,
+                application=self._application(form.cleaned_data.get("client_id", "")),
+            )
         return response
 
     @staticmethod

@@ -69,3 +69,28 @@ def test_audit_admin_lists_with_filters(admin_user, user):
     assert response.status_code == 200
     assert response.context["cl"].result_count == 1
     assert admin_client.get("/admin/provider_app/auditevent/add/").status_code == 403
+
+
+def test_audit_flow_records_login_consent_tokens(client, user, application):
+    from tests.factories import USER_PASSWORD
+    from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
+
+    response = client.post("/account/login/", {"username": user.username, "password": USER_PASSWORD})
+    assert response.status_code == 302
+    request = AuthorizationRequest(application.client_id, application.redirect_uris)
+    assert exchange(client, application, request, get_code(client, request)).status_code == 200
+    events = list(AuditEvent.objects.order_by("id").values_list("event", flat=True))
+    assert events[:3] == ["login.succeeded", "consent.given", "token.issued"]
+    issued = AuditEvent.objects.get(event="token.issued")
+    assert issued.user == user and issued.application == application
+    assert issued.details["grant_type"] == "authorization_code"
+
+
+def test_audit_client_secret_rotation(admin_user, application):
+    admin_client = verified_admin_client(admin_user)
+    url = f"/admin/oauth2_provider/application/{application.pk}/rotate-secret/"
+    response = admin_client.post(url)
+    assert response.status_code == 200
+    event = AuditEvent.objects.get(event="client.secret_rotated")
+    assert event.user == admin_user and event.application == application
+    assert application.raw_secret not in str(event.details)

@@ -1,0 +1,95 @@
+"""The clients that hold access to a user's account, and revoking one (tokens and consent).
+
+A client is "connected" while the user has a remembered consent for it or it holds a live access
+or refresh token for the user. Revoking deletes the consent, revokes every refresh token (and with
+it the bound access token), every remaining access token, the ID tokens and any authorization code
+not yet redeemed, so the client must ask the user again (RFC 7009 2.1 semantics, from the user's side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import router, transaction
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+    revoke_access_token,
+)
+from oauth2_provider.scopes import get_scopes_backend
+
+from provider_app.models import Consent
+
+
+@dataclass
+class ConnectedApp:
+    """One client as the connected-apps page shows it."""
+
+    application: object
+    scopes: set[str] = field(default_factory=set)
+    since: datetime | None = None
+    last_active: datetime | None = None
+
+    def see(self, when: datetime | None, *, last: datetime | None = None) -> None:
+        if when is not None and (self.since is None or when < self.since):
+            self.since = when
+        last = last or when
+        if last is not None and (self.last_active is None or last > self.last_active):
+            self.last_active = last
+
+    @property
+    def scope_descriptions(self) -> list[tuple[str, str]]:
+        described = get_scopes_backend().get_all_scopes()
+        return [(scope, described.get(scope, scope)) for scope in sorted(self.scopes)]
+
+
+def connected_apps(user) -> list[ConnectedApp]:
+    """Every client with a consent or a live token for ``user``, most recently active first."""
+    found: dict[int, ConnectedApp] = {}
+
+    def entry(application) -> ConnectedApp:
+        return found.setdefault(application.pk, ConnectedApp(application))
+
+    for consent in Consent.objects.filter(user=user).select_related("application"):
+        app = entry(consent.application)
+        app.scopes.update(consent.scope.split())
+        app.see(consent.created, last=consent.updated)
+    live_access = get_access_token_model().objects.filter(user=user, expires__gt=timezone.now())
+    for token in live_access.select_related("application"):
+        app = entry(token.application)
+        app.scopes.update(token.scope.split())
+        app.see(token.created)
+    live_refresh = get_refresh_token_model().objects.filter(user=user, revoked__isnull=True)
+    for token in live_refresh.select_related("application"):
+        entry(token.application).see(token.created, last=token.updated)
+    now = timezone.now()
+    return sorted(found.values(), key=lambda app: app.last_active or app.since or now, reverse=True)
+
+
+def find_connected_app(user, application_pk) -> object | None:
+    """The application with this pk if it is connected to ``user`` (a user revokes only their own)."""
+    for app in connected_apps(user):
+        if str(app.application.pk) == str(application_pk):
+            return app.application
+    return None
+
+
+def revoke_connected_app(user, application) -> int:
+    """Take back everything ``application`` holds for ``user``; returns the access tokens revoked."""
+    AccessToken = get_access_token_model()
+    with transaction.atomic(using=router.db_for_write(AccessToken)):
+        for refresh_token in get_refresh_token_model().objects.filter(
+            user=user, application=application, revoked__isnull=True
+        ):
+            refresh_token.revoke()
+        access_tokens = list(AccessToken.objects.filter(user=user, application=application))
+        for access_token in access_tokens:
+            revoke_access_token(access_token)
+        get_id_token_model().objects.filter(user=user, application=application).delete()
+        get_grant_model().objects.filter(user=user, application=application).delete()
+        Consent.objects.filter(user=user, application=application).delete()
+    return len(access_tokens)

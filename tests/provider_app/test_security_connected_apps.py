@@ -1,0 +1,97 @@
+"""The connected-apps page: users see which clients hold access to their account and revoke them."""
+
+from __future__ import annotations
+
+import pytest
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from provider_app.models import AuditEvent, Consent
+from tests.factories import ApplicationFactory, UserFactory
+from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
+
+pytestmark = pytest.mark.django_db
+
+PAGE = "/account/connected-apps/"
+
+
+def _connect(client, user, application, scope="openid profile") -> dict:
+    client.force_login(user)
+    request = AuthorizationRequest(application.client_id, application.redirect_uris, scope=scope)
+    response = exchange(client, application, request, get_code(client, request))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_connected_apps_lists_clients_with_scopes_and_dates(client, user, application):
+    _connect(client, user, application)
+    response = client.get(PAGE)
+    assert response.status_code == 200
+    [app] = response.context["connected_apps"]
+    assert app.application == application
+    assert {"openid", "profile"} <= app.scopes
+    assert app.since is not None and app.last_active is not None
+    html = response.content.decode()
+    assert application.name in html and "See your name and username" in html
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+
+def test_revoking_a_client_revokes_its_tokens_and_consent(client, user, application):
+    tokens = _connect(client, user, application)
+    other = ApplicationFactory()
+    other_tokens = _connect(client, user, other)
+    response = client.post(PAGE, {"application": application.pk})
+    assert response.status_code == 303
+    assert response["Location"] == PAGE
+    me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert me.status_code == 401
+    refresh = client.post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": application.client_id,
+            "client_secret": application.raw_secret,
+        },
+    )
+    assert refresh.status_code == 400
+    assert not Consent.objects.filter(user=user, application=application).exists()
+    assert not get_access_token_model().objects.filter(user=user, application=application).exists()
+    assert (
+        not get_refresh_token_model()
+        .objects.filter(user=user, application=application, revoked__isnull=True)
+        .exists()
+    )
+    # The other client keeps its access.
+    still = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {other_tokens['access_token']}")
+    assert still.status_code == 200
+    assert [app.application for app in client.get(PAGE).context["connected_apps"]] == [other]
+    events = set(AuditEvent.objects.filter(application=application).values_list("event", flat=True))
+    assert {"client.access_revoked", "consent.revoked", "token.revoked"} <= events
+
+
+def test_a_user_cannot_revoke_another_users_client(client, user, application):
+    victim = UserFactory()
+    victim_tokens = _connect(client, victim, application)
+    client.force_login(user)
+    response = client.post(PAGE, {"application": application.pk})
+    assert response.status_code == 303
+    me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {victim_tokens['access_token']}")
+    assert me.status_code == 200
+
+
+def test_revoking_needs_csrf_and_a_signed_in_user(user, application):
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(user)
+    assert csrf_client.post(PAGE, {"application": application.pk}).status_code == 403
+    anonymous = Client()
+    response = anonymous.get(PAGE)
+    assert response.status_code == 302 and "/account/login/" in response["Location"]
+
+
+def test_connected_apps_page_with_bad_input_is_not_an_error(client, user):
+    client.force_login(user)
+    for value in ("", "abc", "99999999999999999999999", "1' OR '1'='1"):
+        assert client.post(PAGE, {"application": value}).status_code == 303
