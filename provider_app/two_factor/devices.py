@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -31,6 +31,7 @@ class Verification:
 
     device: Device | None
     throttled_until: datetime | None = None
+    busy: bool = False  # another request held the device: nothing was decided, try again
 
     @property
     def ok(self) -> bool:
@@ -77,9 +78,25 @@ def _throttled_until(devices) -> datetime | None:
     return max(limits) if limits else None
 
 
+def is_lock_conflict(error: OperationalError) -> bool:
+    """A concurrent request held the lock (PostgreSQL deadlock/lock timeout, SQLite busy/locked)."""
+    cause = error.__cause__
+    if getattr(cause, "sqlstate", None) in {"40P01", "55P03", "40001"}:
+        return True
+    return getattr(cause, "sqlite_errorcode", None) in {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+
+
 def verify_totp(user, token: str, *, confirmed: bool = True, device_id: int | None = None) -> Verification:
     """Check a TOTP code against the user's devices, rows locked for the whole check."""
-    token = clean_token(token)
+    try:
+        return _verify_totp(user, clean_token(token), confirmed, device_id)
+    except OperationalError as error:
+        if not is_lock_conflict(error):
+            raise
+        return Verification(None, busy=True)
+
+
+def _verify_totp(user, token: str, confirmed: bool, device_id: int | None) -> Verification:
     with transaction.atomic():
         devices = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=confirmed)
         if device_id is not None:
@@ -97,6 +114,15 @@ def verify_totp(user, token: str, *, confirmed: bool = True, device_id: int | No
 
 
 def verify_recovery_code(user, code: str) -> Verification:
+    try:
+        return _verify_recovery_code(user, code)
+    except OperationalError as error:
+        if not is_lock_conflict(error):
+            raise
+        return Verification(None, busy=True)
+
+
+def _verify_recovery_code(user, code: str) -> Verification:
     from provider_app.two_factor.models import RecoveryCodeDevice
 
     with transaction.atomic():

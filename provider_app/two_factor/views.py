@@ -59,6 +59,8 @@ def _with_next(url_name: str, next_url: str) -> str:
 
 
 def _throttle_message(verification: devices.Verification) -> str:
+    if verification.busy:
+        return "The code could not be checked just now. Please try again."
     if verification.throttled_until is None:
         return "That code is not right. Please try again."
     wait = max(1, math.ceil((verification.throttled_until - timezone.now()).total_seconds()))

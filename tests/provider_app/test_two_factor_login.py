@@ -158,3 +158,27 @@ def test_p12_redirects_after_credentials_are_302(client, user):
     device = make_device(user)
     assert password_step(client, user).status_code == 302
     assert second_factor_step(client, code_at(device)).status_code == 302
+
+
+def test_p21_a_lock_conflict_is_a_clear_refusal_not_a_500(client, user, monkeypatch):
+    """A deadlock or lock timeout while verifying: nothing is decided, the page asks to try again."""
+    from django.db import OperationalError
+
+    from provider_app.two_factor import devices
+    from tests.provider_app.two_factor_helpers import password_step, second_factor_step
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def conflicting(*args, **kwargs):
+        try:
+            raise Deadlock
+        except Deadlock as cause:
+            raise OperationalError("deadlock detected") from cause
+
+    device = make_device(user)
+    password_step(client, user)
+    monkeypatch.setattr(devices, "_verify_totp", conflicting)
+    response = second_factor_step(client, code_at(device))
+    assert response.status_code == 200
+    assert "Please try again" in response.content.decode()

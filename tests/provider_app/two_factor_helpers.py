@@ -82,3 +82,36 @@ def consent_and_get_code(client, response) -> dict[str, str]:
         response = client.post("/o/authorize/", data)
     assert response.status_code == 302 and response["Location"].startswith(CLIENT_PREFIX), response
     return query_of(response["Location"])
+
+
+def live_password_step(base_url: str, user):
+    """A ``requests`` session that has done the password step on a live server."""
+    import requests
+
+    session = requests.Session()
+    session.get(f"{base_url}/account/login/", timeout=30)
+    token = session.cookies["csrftoken"]
+    response = session.post(
+        f"{base_url}/account/login/",
+        data={"username": user.username, "password": USER_PASSWORD, "csrfmiddlewaretoken": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/account/two-factor/verify/"
+    return session
+
+
+def submit_together(sessions, url: str, code: str):
+    """POST ``code`` from every session at the same moment (threads released by one barrier)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(sessions))
+
+    def submit(session):
+        data = {"code": code, "csrfmiddlewaretoken": session.cookies["csrftoken"]}
+        barrier.wait(timeout=30)
+        return session.post(url, data=data, allow_redirects=False, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+        return list(pool.map(submit, sessions))
