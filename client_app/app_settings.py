@@ -94,6 +94,11 @@ class AppSettings:
         return int(self._setting("TOKEN_REFRESH_MARGIN_SECONDS", 30))
 
     @property
+    def REFERRER_POLICY(self) -> str:
+        """Referrer-Policy of client_app's pages; ``no-referrer`` would break CSRF (Origin: null)."""
+        return self._setting("REFERRER_POLICY", "same-origin")
+
+    @property
     def USER_AGENT(self) -> str:
         """User-Agent of the calls to providers."""
         return self._setting("USER_AGENT", "django-client-app/0.1")

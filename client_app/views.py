@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from functools import wraps
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
@@ -29,6 +31,23 @@ from client_app.signals import login_failed
 logger = logging.getLogger("client_app")
 
 
+def client_page_headers(view):
+    """Referrer-Policy for client_app's pages (``CLIENT_APP_REFERRER_POLICY``, ``same-origin``):
+    nothing leaks to other origins, but same-origin POSTs keep their ``Origin`` header, which
+    browsers replace by ``null`` under ``no-referrer`` and Django's CSRF check then refuses."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = app_settings.REFERRER_POLICY
+        return response
+
+    return wrapped
+
+
+client_page = method_decorator(client_page_headers, name="dispatch")
+
+
 class ClientLoginRequiredMixin(LoginRequiredMixin):
     """Anonymous visitors go to client_app's own login page."""
 
@@ -43,6 +62,7 @@ def render_error(request, error: ClientAppError, provider: Provider | None = Non
     return TemplateResponse(request, "client_app/error.html", context, status=status)
 
 
+@client_page
 @method_decorator(never_cache, name="dispatch")
 class LoginView(TemplateView):
     """The list of enabled providers, one POST button each (C11)."""
@@ -57,6 +77,7 @@ class LoginView(TemplateView):
         )
 
 
+@client_page
 @method_decorator(never_cache, name="dispatch")
 class StartView(TemplateView):
     """GET shows a confirmation page; only a POST with a CSRF token starts the login (C11)."""
@@ -92,12 +113,14 @@ class StartView(TemplateView):
         return HttpResponseRedirect(url)
 
 
+@client_page
 class ConnectView(ClientLoginRequiredMixin, StartView):
     """The explicit "connect" action: link another provider account to the signed-in user (C6)."""
 
     action = PendingLogin.ACTION_CONNECT
 
 
+@client_page
 @method_decorator(never_cache, name="dispatch")
 class CallbackView(View):
     """The redirection endpoint (RFC 6749 3.1.2): ``<slug>/callback/``."""
@@ -120,6 +143,7 @@ class CallbackView(View):
         )
 
 
+@client_page
 @method_decorator(never_cache, name="dispatch")
 class ConnectionsView(ClientLoginRequiredMixin, TemplateView):
     """The user's linked accounts, with disconnect and connect buttons."""
@@ -136,6 +160,7 @@ class ConnectionsView(ClientLoginRequiredMixin, TemplateView):
         )
 
 
+@client_page
 class DisconnectView(ClientLoginRequiredMixin, View):
     """POST: remove a link, unless it is the user's last way to log in."""
 
@@ -157,6 +182,7 @@ class DisconnectView(ClientLoginRequiredMixin, View):
         return redirect("client_app:connections")
 
 
+@client_page
 @method_decorator(never_cache, name="dispatch")
 class ProfileView(ClientLoginRequiredMixin, TemplateView):
     """What the providers say about the signed-in user: the stored claims and a fresh UserInfo
@@ -168,6 +194,7 @@ class ProfileView(ClientLoginRequiredMixin, TemplateView):
         return super().get_context_data(profiles=linked_profiles(self.request.user), **kwargs)
 
 
+@client_page
 @method_decorator(never_cache, name="dispatch")
 class LogoutView(TemplateView):
     """GET asks for confirmation; POST logs out here, then maybe at the provider."""
@@ -180,6 +207,7 @@ class LogoutView(TemplateView):
         return HttpResponseRedirect(provider_url or app_settings.LOGOUT_REDIRECT_URL or logged_out)
 
 
+@client_page
 class LoggedOutView(TemplateView):
     """Where the provider sends the browser back after RP-initiated logout."""
 

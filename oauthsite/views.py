@@ -14,21 +14,31 @@ from client_app.views import ProfileView
 from oauthsite import demo
 
 
+def demo_origins() -> tuple[str, str]:
+    """(provider origin, client origin): the registered demo issuer's origin, and the same server
+    under the client's host name (127.0.0.1 instead of localhost, as in the demo)."""
+    provider = Provider.objects.filter(slug=demo.DEMO_PROVIDER_SLUG).first()
+    issuer = urlsplit(provider.issuer if provider is not None else demo.DEMO_ISSUER)
+    client_netloc = issuer.netloc.replace(
+        "localhost", urlsplit(demo.DEMO_CLIENT_ORIGIN).hostname or "127.0.0.1"
+    )
+    return f"{issuer.scheme}://{issuer.netloc}", f"{issuer.scheme}://{client_netloc}"
+
+
 def home(request):
+    provider_origin, client_origin = demo_origins()
     context = {
         "demo": getattr(settings, "DEMO", False),
-        "provider_origin": demo.DEMO_PROVIDER_ORIGIN,
-        "client_origin": demo.DEMO_CLIENT_ORIGIN,
-        "on_client": request.get_host() == demo.DEMO_CLIENT_ORIGIN.split("://", 1)[1],
+        "provider_origin": provider_origin,
+        "client_origin": client_origin,
+        "on_client": request.get_host() == urlsplit(client_origin).netloc,
     }
     return render(request, "oauthsite/home.html", context)
 
 
 def demo_api_me_url() -> str:
     """``/api/me`` on the origin of the registered demo provider's issuer (the provider hosts both)."""
-    provider = Provider.objects.filter(slug=demo.DEMO_PROVIDER_SLUG).first()
-    issuer = urlsplit(provider.issuer if provider is not None else demo.DEMO_ISSUER)
-    return f"{issuer.scheme}://{issuer.netloc}/api/me"
+    return f"{demo_origins()[0]}/api/me"
 
 
 class DemoProfileView(ProfileView):
