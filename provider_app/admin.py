@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -125,7 +126,10 @@ class ApplicationAdmin(admin.ModelAdmin):
         return [rotate, *super().get_urls()]
 
     def rotate_secret_view(self, request, object_id):
-        application = get_object_or_404(Application, pk=object_id)
+        # get_object() turns a malformed id into None (get_object_or_404 raised ValueError: a 500).
+        application = self.get_object(request, unquote(object_id))
+        if application is None:
+            raise Http404("No such client.")
         if not self.has_change_permission(request, application):
             raise PermissionDenied
         if request.method != "POST":

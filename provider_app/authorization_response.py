@@ -17,9 +17,15 @@ def with_issuer(redirect_uri: str, issuer: str) -> str:
     """``redirect_uri`` with exactly one ``iss`` in its query (RFC 9207 2).
 
     provider_app answers with ``response_mode=query`` only, so the parameters live in the query.
-    Any ``iss`` already there (e.g. from the registered URI) is replaced so that it is unambiguous.
+    Registered redirect URIs never have a fragment (RFC 6749 3.1.2), so a fragment here holds
+    parameters oauthlib put there for an implicit-style ``response_type`` (an error, as only
+    ``code`` is accepted): they are moved to the query. Any ``iss`` already present (e.g. from the
+    registered URI) is replaced so that it is unambiguous.
     """
     parts = urlsplit(redirect_uri)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "iss"]
+    parameters = parse_qsl(parts.query, keep_blank_values=True) + parse_qsl(
+        parts.fragment, keep_blank_values=True
+    )
+    query = [(k, v) for k, v in parameters if k != "iss"]
     query.append(("iss", issuer))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))

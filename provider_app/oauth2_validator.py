@@ -12,6 +12,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from provider_app.claims import user_claims
 from provider_app.redirect_uris import is_redirect_uri_transport_allowed, is_registered_redirect_uri
+from provider_app.request_limits import check_stored_parameter_lengths
 from provider_app.two_factor.validator import AuthenticationClaimsMixin
 from provider_app.validator_security import CodeAndTokenSecurityMixin
 
@@ -46,6 +47,8 @@ class ProviderOAuth2Validator(AuthenticationClaimsMixin, CodeAndTokenSecurityMix
         # issues hybrid ones ("code id_token") to clients registered for openid-hybrid.
         if response_type != "code":
             return False
+        # The first hook after client and redirect URI are known: errors can go back to the client.
+        check_stored_parameter_lengths(request)
         return super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
 
     def get_additional_claims(self, request) -> dict[str, Any]:

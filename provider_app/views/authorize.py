@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView as DOTAuthorizationView
+from oauthlib.oauth2.rfc6749.errors import InvalidClientIdError
 
 from provider_app import audit
 from provider_app.authorization_response import authorization_response_issuer, with_issuer
@@ -70,6 +71,9 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
         return self.redirect(uri, application)
 
     def form_valid(self, form):
+        if self._application(form.cleaned_data["client_id"]) is None:
+            # A tampered form: DOT would look the client up with .get() and answer with a 500.
+            return self.error_response(FatalClientError(error=InvalidClientIdError()), application=None)
         response = super().form_valid(form)
         if form.cleaned_data.get("allow") and response.status_code in (301, 302, 303):
             application = self._application(form.cleaned_data["client_id"])

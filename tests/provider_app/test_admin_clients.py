@@ -319,3 +319,9 @@ def test_random_hex_secrets_of_256_bits_pass_the_strength_rules():
 
     for _ in range(2000):
         validate_client_secret_strength(secrets.token_hex(32))
+
+
+@pytest.mark.parametrize("object_id", ["abc", "1%00", "99999999999999999999999"])
+def test_rotate_secret_with_a_malformed_id_is_not_a_500(admin_client, object_id):
+    response = admin_client.post(f"/admin/oauth2_provider/application/{object_id}/rotate-secret/")
+    assert response.status_code in (302, 404)

@@ -591,3 +591,46 @@ def test_nul_bytes_never_500(logged_in, application, method, path, data):
     response = getattr(logged_in, method)(path, data)
     assert response.status_code < 500
     assert not response.get("Location", "").startswith("https://x/")
+
+
+def _consent_form(client, application) -> dict:
+    request = AuthorizationRequest(application.client_id, REGISTERED)
+    response = client.get("/o/authorize/", request.params())
+    return {k: v for k, v in response.context["form"].initial.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        {"client_id": "unknown"},
+        {"client_id": ""},
+        {"redirect_uri": "https://evil.example/cb"},
+        {"response_type": "token"},
+        {"scope": "openid admin"},
+        {"code_challenge": ""},
+        {"code_challenge_method": "plain"},
+        {"nonce": "n" * 300},
+        {"code_challenge": "c" * 200},
+        {"claims": "{not json"},
+    ],
+)
+def test_tampered_consent_form_never_500_nor_redirects_elsewhere(logged_in, application, tamper):
+    data = {**_consent_form(logged_in, application), **tamper, "allow": "Authorize"}
+    response = logged_in.post("/o/authorize/", data)
+    assert response.status_code in (200, 302, 400)
+    location = response.get("Location", "")
+    assert not location or location.startswith(REGISTERED + "?")
+    assert "#" not in location
+    if location:
+        params = query_of(location)
+        assert "code" not in params
+        assert params["iss"] == _issuer(logged_in)
+
+
+@pytest.mark.parametrize("extra", [{"nonce": "n" * 256}, {"code_challenge": "c" * 129}])
+def test_over_long_stored_parameters_are_invalid_request(logged_in, application, extra):
+    """Values longer than DOT's columns were a PostgreSQL DataError (500)."""
+    request = AuthorizationRequest(application.client_id, REGISTERED, extra=extra)
+    params = query_of(authorize(logged_in, request)["Location"])
+    assert params["error"] == "invalid_request"
+    assert params["state"] == request.state
