@@ -82,3 +82,21 @@ def test_disabled_or_unknown_provider_is_404(client, provider):
     provider.save()
     assert client.post(f"/client/{provider.slug}/login/").status_code == 404
     assert client.post("/client/nope/login/").status_code == 404
+
+
+def test_client_pages_keep_the_origin_header_for_csrf(client, provider):
+    """Under "no-referrer" browsers send "Origin: null" with same-origin POSTs and Django's CSRF
+    check refuses them; client_app's pages use "same-origin" (nothing leaks to other origins)."""
+    for path in ("/client/", f"/client/{provider.slug}/login/", "/client/logout/"):
+        assert client.get(path)["Referrer-Policy"] == "same-origin"
+
+
+def test_c11_post_with_same_origin_header_passes_csrf(provider, fake_provider):
+    browser = Client(enforce_csrf_checks=True)
+    token = browser.get("/client/").cookies["csrftoken"].value
+    response = browser.post(
+        f"/client/{provider.slug}/login/",
+        {"csrfmiddlewaretoken": token},
+        headers={"Origin": "http://testserver"},
+    )
+    assert response.status_code == 302
