@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_application_model
+from oauth2_provider.scopes import get_scopes_backend
 
 from provider_app.app_settings import app_settings
 from provider_app.consent import has_consent
@@ -54,8 +55,7 @@ class AuthenticationRequirementMixin:
         requirement = requirement_for(request, application)
         authentication = session_authentication(request)
         if requirement.silent:
-            self._tell_validator(request, requirement, authentication, application)
-            return super().get(request, *args, **kwargs)
+            return self._silent(request, requirement, authentication, application, *args, **kwargs)
         if requirement.is_met_by(authentication):
             return super().get(request, *args, **kwargs)
         # Send nobody anywhere for a request that is not valid (P2): validate first.
@@ -75,12 +75,30 @@ class AuthenticationRequirementMixin:
         target = self.second_factor_url if has_two_factor(request.user) else self.enrolment_url
         return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
 
-    def _tell_validator(self, request, requirement, authentication, application) -> None:
+    def _silent(self, request, requirement, authentication, application, *args, **kwargs):
+        """``prompt=none`` (OIDC Core 3.1.2.1): a code without any page, or an error to the client."""
         login_ok = authentication is not None and requirement.is_met_by(authentication)
         scopes = request.GET.get("scope", "").split()
+        if not scopes and application is not None:
+            scopes = get_scopes_backend().get_default_scopes(application=application, request=request)
         consent_ok = application is not None and has_consent(request.user, application, scopes)
         request.META[SILENT_LOGIN_META] = "1" if login_ok else "0"
         request.META[SILENT_AUTHORIZATION_META] = "1" if consent_ok else "0"
+        if login_ok and consent_ok:
+            return super().get(request, *args, **kwargs)
+        # For OpenID requests oauthlib raises login_required/consent_required from the validator;
+        # errors for unknown clients or redirect URIs stay on the error page (P2).
+        try:
+            _scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        # A plain OAuth request (no openid scope) with prompt=none: answer the same way, no page.
+        response = {"error": "login_required" if not login_ok else "consent_required"}
+        if credentials.get("state"):
+            response["state"] = credentials["state"]
+        redirect_uri = credentials["redirect_uri"]
+        separator = "&" if "?" in redirect_uri else "?"
+        return self.redirect(f"{redirect_uri}{separator}{urlencode(response)}", application)
 
     def handle_no_permission(self):
         """Not signed in: ``prompt=none`` gets ``login_required`` (DOT, with ``iss``); a login

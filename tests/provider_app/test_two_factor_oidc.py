@@ -256,6 +256,26 @@ def test_p18_prompt_none_without_consent_is_consent_required(client, user, appli
     assert query_of(response["Location"])["error"] == "consent_required"
 
 
+def test_p18_prompt_none_never_shows_a_page_also_without_openid_scope(client, user, application):
+    password_step(client, user)
+    request = _request(application, prompt="none")
+    request.scope = "profile"
+    response = _authorize(client, request)
+    assert response.status_code == 302
+    params = query_of(response["Location"])
+    assert params["error"] == "consent_required" and params["state"] == request.state and "iss" in params
+
+
+def test_p18_prompt_none_without_scope_uses_the_default_scopes_consent(client, user, application):
+    password_step(client, user)
+    _code_flow(client, application)
+    params = _request(application, prompt="none").params()
+    params.pop("scope")
+    response = client.get("/o/authorize/", params)
+    assert response.status_code == 302
+    assert "code" in query_of(response["Location"]), response["Location"]
+
+
 def test_p18_prompt_none_with_max_age_exceeded_is_login_required(client, user, application):
     with time_machine.travel(T0, tick=False):
         password_step(client, user)
