@@ -4,8 +4,9 @@
   the login page forever (``max_age=0``), the URL the login page returns to carries a signed
   *fresh-login marker*: "a login was demanded at time T for this request"; the request is then
   satisfied by any authentication at or after T.
-- ``acr_values`` naming the multi-factor class, ``PROVIDER_APP_REQUIRE_TWO_FACTOR`` and a client's
-  ``require_two_factor`` flag demand a second factor: step-up, or enrolment for users without one.
+- ``acr_values`` naming the multi-factor class, ``PROVIDER_APP_REQUIRE_TWO_FACTOR``, a client's
+  ``require_two_factor`` flag, and the user having a device demand a second factor: step-up, or
+  enrolment for users without one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.core import signing
 from django.http import HttpRequest, QueryDict
 
 from provider_app.app_settings import app_settings
+from provider_app.two_factor.devices import has_two_factor
 from provider_app.two_factor.session import SessionAuthentication
 
 # Keys in request.META (never reachable from HTTP headers, which all become HTTP_*) through which
@@ -102,11 +104,17 @@ def asks_for_multi_factor(query: QueryDict) -> bool:
 
 def requirement_for(request: HttpRequest, application) -> AuthenticationRequirement:
     query = request.GET
-    client_flag = client_requires_two_factor(application)
+    multi_factor = (
+        app_settings.REQUIRE_TWO_FACTOR
+        or client_requires_two_factor(application)
+        or asks_for_multi_factor(query)
+        # A user who has a second factor uses it, however the session was opened.
+        or has_two_factor(getattr(request, "user", None))
+    )
     return AuthenticationRequirement(
         prompt=frozenset(query.get("prompt", "").split()),
         max_age=_max_age(query),
-        multi_factor=app_settings.REQUIRE_TWO_FACTOR or client_flag or asks_for_multi_factor(query),
+        multi_factor=bool(multi_factor),
         fresh_login_marker=_read_marker(query),
     )
 

@@ -320,10 +320,20 @@ def test_acr_values_pape_alias_also_steps_up(client, user, application):
 
 
 def test_acr_values_single_factor_needs_no_step_up(client, user, application):
-    make_device(user)
     client.force_login(user)
     claims = _code_flow(client, application, acr_values=ACR_SINGLE_FACTOR)
     assert claims["acr"] == ACR_SINGLE_FACTOR
+
+
+def test_a_user_with_a_device_is_stepped_up_however_the_session_was_opened(client, user, application):
+    device = make_device(user)
+    client.force_login(user)  # e.g. a project's own password-only login view
+    request = _request(application)
+    response = _authorize(client, request)
+    assert response["Location"].startswith("/account/two-factor/verify/?next=")
+    back = client.post(response["Location"], {"code": code_at(device)})
+    claims = _id_token(client, application, request, consent_and_get_code(client, back)["code"])
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
 
 
 def _enrol_from(client, response, user):
