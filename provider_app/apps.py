@@ -12,6 +12,9 @@ class ProviderAppConfig(AppConfig):
         from provider_app import checks, signals  # noqa: F401  (checks register on import)
 
         signals.connect()
+        from provider_app import token_cache
+
+        token_cache.connect()  # bearer-token cache invalidation (revocation, changes)
         from provider_app.two_factor import checks as two_factor_checks  # noqa: F401
         from provider_app.two_factor import signals as two_factor_signals
 

@@ -1,23 +1,92 @@
-"""Bearer-token authentication for DRF: the Authorization header only (RFC 9700 4.3.2, RFC 6750 2.1)."""
+"""Bearer-token authentication for DRF: the Authorization header only (RFC 9700 4.3.2, RFC 6750 2.1).
+
+The check is DOT's (``OAuth2Validator.validate_bearer_token``) without going through oauthlib for
+every API request: the token's SHA-256 is looked up in the shared token cache
+(:mod:`provider_app.token_cache`), else in the database with one query that also loads the user.
+A revoked token is refused at once on every worker: revocation tombstones the cache entry.
+"""
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+
+from django.db import models
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from oauth2_provider.models import AbstractApplication, get_access_token_model, get_application_model
+from rest_framework.request import Request
+
+from provider_app import token_cache
+
+INVALID = "The access token is invalid."
+EXPIRED = "The access token expired."
+WRONG_AUDIENCE = "The access token is not valid for this resource."
 
 
 class BearerTokenAuthentication(OAuth2Authentication):
-    """DOT's DRF authentication, refusing tokens sent in the query string or the form body.
+    """DRF authentication by bearer token, refusing tokens sent in the query string or the form body.
 
     A request that carries ``access_token`` anywhere but the ``Authorization`` header is not
     authenticated, even if it also has a valid header, so a token in a URL never works.
+    Returns ``(user, access_token)`` like DOT's class (``user`` is ``None`` for a
+    client_credentials token); a token whose user is inactive is refused.
     """
 
     www_authenticate_realm = "api"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request):
         django_request = request._request
         if "access_token" in django_request.GET or "access_token" in getattr(django_request, "POST", {}):
             return None
-        if not django_request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer "):
+        header = django_request.META.get("HTTP_AUTHORIZATION", "")
+        if not header.startswith("Bearer "):
             return None
-        return super().authenticate(request)
+        access_token, error = validate_bearer_token(header[len("Bearer ") :].strip(), django_request)
+        if access_token is None:
+            request.oauth2_error = OrderedDict([("error", "invalid_token"), ("error_description", error)])
+            return None
+        return access_token.user if access_token.user_id else None, access_token
+
+
+def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str]:
+    """The valid access token for ``token`` and ``""``, or ``None`` and why (RFC 6750 3.1)."""
+    if not token:
+        return None, INVALID
+    token_checksum = token_cache.checksum(token)
+    entry = token_cache.get_entry(token_checksum)
+    if entry is not None:
+        if token_cache.is_expired(entry):
+            return None, EXPIRED
+        access_token = token_cache.access_token_from_entry(entry)
+    else:
+        loaded_at = time.monotonic()
+        access_token = (
+            get_access_token_model()
+            .objects.select_related("user")
+            .filter(token_checksum=token_checksum)
+            .first()
+        )
+        if access_token is None:
+            return None, INVALID
+        if access_token.is_expired():
+            return None, EXPIRED
+        token_cache.remember(access_token, loaded_at)
+    refusal = _refusal(access_token, request)
+    return (None, refusal) if refusal else (access_token, "")
+
+
+def _refusal(access_token: models.Model, request) -> str:
+    # RFC 8707: a token bound to resource indicators is accepted only by those resources.
+    if access_token.resource and not access_token.allows_audience(request.build_absolute_uri(request.path)):
+        return WRONG_AUDIENCE
+    if access_token.user_id and not access_token.user.is_active:
+        return INVALID
+    # DOT refuses tokens of a client that is no longer usable (a swapped model's is_usable()).
+    if access_token.application_id and _application_may_be_unusable():
+        if not access_token.application.is_usable(request):
+            return INVALID
+    return ""
+
+
+def _application_may_be_unusable() -> bool:
+    return get_application_model().is_usable is not AbstractApplication.is_usable

@@ -1,0 +1,229 @@
+"""Benchmark data, created in the benchmark's own database before the load starts.
+
+Run as ``python -m bench.fixtures <command> ...`` with ``DJANGO_SETTINGS_MODULE`` set to the
+configuration being measured, so that every row is written the way that configuration writes it
+(its validator, its client-secret hasher, its token storage):
+
+- ``clients --kind ours|stock``: the benchmark user and the confidential clients; prints JSON with
+  their ids and secrets (the database keeps only what the configuration stores).
+- ``codes --client-id X --count N --out FILE``: N authorization codes, saved through the
+  configured validator's ``save_authorization_code`` as the authorization endpoint would, one
+  token-request body per line (with the PKCE verifier).
+- ``refresh --client-id X --count N --out FILE``: N access/refresh token pairs, one
+  refresh-request body per line.
+- ``bearer --client-id X --scope S``: one access token, printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import sys
+import uuid
+from datetime import timedelta
+from urllib.parse import urlencode
+
+BENCH_USERNAME = "bench-user"
+BENCH_PASSWORD = "bench-user-password-2f9c"  # noqa: S105 - a throwaway account in a throwaway database
+REDIRECT_URI = "https://rp.bench.example/callback"
+CODE_SCOPE = "openid profile email offline_access"
+# One PKCE pair for every code: each code still carries its own challenge binding (RFC 7636 4.4).
+CODE_VERIFIER = "bench-" + "v" * 60
+CODE_CHALLENGE = (
+    base64.urlsafe_b64encode(hashlib.sha256(CODE_VERIFIER.encode()).digest()).rstrip(b"=").decode()
+)
+
+
+def _setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def create_clients(kind: str) -> dict:
+    """The user and the clients one configuration needs; secrets are returned, hashed at rest."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from oauth2_provider.models import get_application_model
+
+    from provider_app.client_secrets import generate_client_secret
+
+    Application = get_application_model()
+    User = get_user_model()
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(
+            username=BENCH_USERNAME,
+            defaults={"email": "bench@example.com", "first_name": "Ada", "last_name": "Lovelace"},
+        )
+        if created:
+            user.set_password(BENCH_PASSWORD)
+            user.save()
+        variants = {"ours": [("ours", True)], "stock": [("stock", True), ("plain", False)]}[kind]
+        clients: dict[str, dict] = {}
+        for prefix, hashed in variants:
+            for role, grant_type in (
+                ("code", Application.GRANT_AUTHORIZATION_CODE),
+                ("cc", Application.GRANT_CLIENT_CREDENTIALS),
+                ("rs", Application.GRANT_CLIENT_CREDENTIALS),
+            ):
+                secret = generate_client_secret()
+                application = Application(
+                    client_id=f"{prefix}-{role}",
+                    name=f"bench {prefix} {role}",
+                    client_type=Application.CLIENT_CONFIDENTIAL,
+                    authorization_grant_type=grant_type,
+                    redirect_uris=REDIRECT_URI if role == "code" else "",
+                    algorithm=Application.RS256_ALGORITHM,
+                    client_secret=secret,
+                    hash_client_secret=hashed,
+                )
+                application.save()
+                if kind == "ours" and role == "rs":
+                    from provider_app.models import ClientPolicy
+
+                    ClientPolicy.objects.create(application=application, is_resource_server=True)
+                clients[f"{prefix}-{role}"] = {
+                    "client_id": application.client_id,
+                    "client_secret": secret,
+                    "stored_as": _stored_as(application),
+                }
+    return {
+        "user": {"username": BENCH_USERNAME, "password": BENCH_PASSWORD, "pk": user.pk},
+        "clients": clients,
+    }
+
+
+def _stored_as(application) -> str:
+    """How the database really holds the secret: the hasher's name, or "plain"."""
+    from django.contrib.auth.hashers import identify_hasher
+
+    application.refresh_from_db(fields=["client_secret"])
+    try:
+        return identify_hasher(application.client_secret).algorithm
+    except ValueError:
+        return "plain"
+
+
+def _application(client_id: str):
+    from oauth2_provider.models import get_application_model
+
+    return get_application_model().objects.get(client_id=client_id)
+
+
+def _user():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=BENCH_USERNAME)
+
+
+def create_codes(client_id: str, count: int) -> list[str]:
+    """Codes saved by the configured validator, exactly as its authorization endpoint saves them."""
+    from django.db import transaction
+    from oauth2_provider.oauth2_backends import get_oauthlib_core
+    from oauthlib.common import Request, generate_token
+
+    validator = get_oauthlib_core().server.request_validator
+    application, user = _application(client_id), _user()
+    bodies = []
+    with transaction.atomic():
+        for i in range(count):
+            request = Request(f"https://bench.invalid/o/authorize/?client_id={client_id}")
+            request.user = user
+            request.client = application
+            request.client_id = client_id
+            request.redirect_uri = REDIRECT_URI
+            request.scopes = CODE_SCOPE.split()
+            request.response_type = "code"
+            request.code_challenge = CODE_CHALLENGE
+            request.code_challenge_method = "S256"
+            request.nonce = f"bench-nonce-{i}"
+            request.claims = None
+            code = generate_token()
+            validator.save_authorization_code(client_id, {"code": code}, request)
+            bodies.append(
+                urlencode(
+                    {
+                        "grant_type": "authorization_code",
+                        "code": code,
+                        "redirect_uri": REDIRECT_URI,
+                        "code_verifier": CODE_VERIFIER,
+                    }
+                )
+            )
+    return bodies
+
+
+def issue_access_token(application, user, scope: str, *, with_refresh: bool) -> tuple[str, str | None]:
+    """An access token (and its refresh token) stored as the configuration stores them."""
+    from django.utils import timezone
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model, set_token_value
+    from oauth2_provider.settings import oauth2_settings
+    from oauthlib.common import generate_token
+
+    access_value = generate_token()
+    access_token = get_access_token_model()(
+        user=user,
+        application=application,
+        scope=scope,
+        expires=timezone.now() + timedelta(seconds=oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS),
+    )
+    set_token_value(access_token, access_value)
+    access_token.save()
+    if not with_refresh:
+        return access_value, None
+    refresh_value = generate_token()
+    refresh_token = get_refresh_token_model()(
+        user=user, application=application, access_token=access_token, token_family=uuid.uuid4()
+    )
+    set_token_value(refresh_token, refresh_value)
+    refresh_token.save()
+    return access_value, refresh_value
+
+
+def create_refresh_tokens(client_id: str, count: int) -> list[str]:
+    from django.db import transaction
+
+    application, user = _application(client_id), _user()
+    bodies = []
+    with transaction.atomic():
+        for _ in range(count):
+            _access, refresh = issue_access_token(application, user, CODE_SCOPE, with_refresh=True)
+            bodies.append(urlencode({"grant_type": "refresh_token", "refresh_token": refresh}))
+    return bodies
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.fixtures")
+    sub = parser.add_subparsers(dest="command", required=True)
+    clients = sub.add_parser("clients")
+    clients.add_argument("--kind", choices=["ours", "stock"], required=True)
+    for name in ("codes", "refresh"):
+        p = sub.add_parser(name)
+        p.add_argument("--client-id", required=True)
+        p.add_argument("--count", type=int, required=True)
+        p.add_argument("--out", required=True)
+    bearer = sub.add_parser("bearer")
+    bearer.add_argument("--client-id", required=True)
+    bearer.add_argument("--scope", required=True)
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings_ours")
+    _setup_django()
+    if args.command == "clients":
+        json.dump(create_clients(args.kind), sys.stdout)
+    elif args.command in ("codes", "refresh"):
+        create = create_codes if args.command == "codes" else create_refresh_tokens
+        bodies = create(args.client_id, args.count)
+        with open(args.out, "w") as out:
+            out.write("\n".join(bodies) + "\n")
+        json.dump({"written": len(bodies)}, sys.stdout)
+    elif args.command == "bearer":
+        token, _ = issue_access_token(_application(args.client_id), _user(), args.scope, with_refresh=False)
+        json.dump({"access_token": token}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

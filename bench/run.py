@@ -1,0 +1,645 @@
+#!/usr/bin/env python3
+"""Benchmark provider_app against stock django-oauth-toolkit with one command.
+
+    python3 bench/run.py                 # SQLite in a temporary directory
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench python3 bench/run.py   # PostgreSQL
+    ... --scale 1000000                  # PostgreSQL: also with a million rows in the token tables
+
+The harness prepares a fresh database (SQLite file in a temporary directory, or the PostgreSQL
+database ``<name>_bench``, dropped and created again), migrates it, creates clients and tokens,
+starts gunicorn (several sync workers) once per configuration and drives every scenario with wrk.
+It prints throughput, latency percentiles, the ratio to the two floors (a plain Django JSON view and
+a DRF view without authentication, served by the same server) and the ratio of provider_app to
+stock DOT (PBKDF2-hashed secrets) and to stock DOT with plain-text secrets.
+
+Needs wrk (Debian/Ubuntu: ``sudo apt-get install -y wrk``; macOS: ``brew install wrk``), the
+project's virtualenv (``python3 dev.py setup``) and, for the shared token cache, Redis
+(``REDIS_URL``, or a server on 127.0.0.1:6379).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+try:  # Re-run under the project's virtualenv when started with a bare python3.
+    import django  # noqa: F401
+except ImportError:
+    if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
+        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])
+    sys.exit("Django is not importable: create the virtualenv first with `python3 dev.py setup`.")
+
+sys.path.insert(0, str(ROOT))
+from bench import results as R  # noqa: E402
+
+WRK_DIR = ROOT / "bench" / "wrk"
+WRK_INSTALL_HINT = (
+    "wrk (the HTTP load generator) is not installed.\n"
+    "  Debian/Ubuntu: sudo apt-get install -y wrk\n"
+    "  Fedora:        sudo dnf install -y wrk\n"
+    "  macOS:         brew install wrk\n"
+    "then run `python3 bench/run.py` again."
+)
+SCENARIOS = {
+    "plain": "floor: plain Django JSON view",
+    "drf": "floor: DRF view, no authentication",
+    "code": "(1) token: authorization_code + ID token",
+    "cc": "(2) token: client_credentials",
+    "refresh": "(3) token: refresh_token (rotating)",
+    "me": "(4) GET /api/me with a bearer token",
+    "introspect": "(5) introspection by a resource server",
+    "login": "(6) browser-like login through client_app",
+}
+CONFIGS = {
+    "ours": ("provider_app", "bench.settings_ours"),
+    "stock": ("stock DOT (PBKDF2 secrets)", "bench.settings_stock"),
+    "plain": ("stock DOT (plain-text secrets)", "bench.settings_stock"),
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Database and environment
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BenchDatabase:
+    url: str
+    is_postgres: bool
+    admin_url: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def prepare(cls, workdir: Path) -> BenchDatabase:
+        source = os.environ.get("DATABASE_URL")
+        if not source:
+            return cls(url=f"sqlite:///{workdir / 'bench.sqlite3'}", is_postgres=False)
+        parts = urllib.parse.urlsplit(source)
+        name = f"{parts.path.lstrip('/') or 'oauthsite'}_bench"
+        admin_url = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
+        database = cls(
+            url=urllib.parse.urlunsplit(parts._replace(path=f"/{name}")),
+            is_postgres=True,
+            admin_url=admin_url,
+            name=name,
+        )
+        database.recreate()
+        return database
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            self.admin_url.replace("postgres://", "postgresql://", 1), autocommit=True
+        ) as conn:
+            conn.execute(sql)
+
+    def recreate(self) -> None:
+        log(f"PostgreSQL: (re)creating database {self.name}")
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        if self.is_postgres:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def connect(self):
+        import psycopg
+
+        return psycopg.connect(self.url.replace("postgres://", "postgresql://", 1), autocommit=True)
+
+
+def redis_url() -> str | None:
+    if url := os.environ.get("REDIS_URL"):
+        return url
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '13')}"
+    except OSError:
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Harness:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.workdir = Path(tempfile.mkdtemp(prefix="oauthsite-bench-"))
+        self.database = BenchDatabase.prepare(self.workdir)
+        self.redis_url = redis_url()
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.results: dict[str, dict[str, R.Measurement]] = {name: {} for name in CONFIGS}
+        self.extra: dict[str, dict] = {}
+        self.clients: dict[str, dict] = {}
+        self.user: dict = {}
+
+    # -- processes -------------------------------------------------------------------------
+    def env(self, settings_module: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DJANGO_SETTINGS_MODULE=settings_module,
+            OAUTHSITE_DEMO="1",
+            OAUTHSITE_DEMO_DIR=str(self.workdir / "secrets"),
+            DATABASE_URL=self.database.url,
+            PROVIDER_APP_ISSUER=f"{self.base_url}/o",
+            PYTHONPATH=str(ROOT),
+            BENCH_WRK_DIR=str(WRK_DIR),
+            BENCH_WRK_THREADS=str(self.args.threads),
+        )
+        env.pop("REDIS_URL", None)
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        return env
+
+    def django(self, settings_module: str, *argv: str) -> str:
+        result = subprocess.run(
+            [sys.executable, *argv],
+            cwd=ROOT,
+            env=self.env(settings_module),
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def fixtures(self, config: str, *argv: str) -> dict:
+        return json.loads(self.django(CONFIGS[config][1], "-m", "bench.fixtures", *argv))
+
+    def start_server(self, config: str) -> subprocess.Popen:
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        command = [
+            str(gunicorn),
+            "oauthsite.wsgi:application",
+            "--workers",
+            str(self.args.workers),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "120",
+        ]
+        log(f"{config}: gunicorn with {self.args.workers} sync workers on {self.base_url}")
+        server = subprocess.Popen(command, cwd=ROOT, env=self.env(CONFIGS[config][1]))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/bench/plain", timeout=2) as response:
+                    if response.status == 200:
+                        return server
+            except OSError:  # not listening yet, or still importing
+                if server.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited with status {server.returncode}")
+                time.sleep(0.3)
+        self.stop_server(server)
+        raise RuntimeError("gunicorn did not answer within 60 s")
+
+    @staticmethod
+    def stop_server(server: subprocess.Popen) -> None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+    # -- preparation -----------------------------------------------------------------------
+    def prepare(self) -> None:
+        log(f"database: {'PostgreSQL ' + self.database.name if self.database.is_postgres else 'SQLite'}")
+        self.django(CONFIGS["ours"][1], "manage.py", "migrate", "--noinput")
+        if not self.database.is_postgres:
+            # WAL lets readers proceed while a worker writes; both configurations get it.
+            import sqlite3
+
+            with sqlite3.connect(self.database.url.removeprefix("sqlite:///")) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+        ours = self.fixtures("ours", "clients", "--kind", "ours")
+        stock = self.fixtures("stock", "clients", "--kind", "stock")
+        self.user = ours["user"]
+        self.clients = {**ours["clients"], **stock["clients"]}
+        for name, client in self.clients.items():
+            log(f"client {name}: secret stored as {client['stored_as']}")
+
+    # -- load ------------------------------------------------------------------------------
+    def wrk(
+        self,
+        path: str,
+        script: str,
+        *script_args: str,
+        headers: dict[str, str] | None = None,
+        duration: float | None = None,
+    ) -> R.Measurement:
+        command = [
+            "wrk",
+            "-t",
+            str(self.args.threads),
+            "-c",
+            str(self.args.connections),
+            "-d",
+            f"{duration or self.args.duration}s",
+            "--timeout",
+            "30s",
+            "--latency",
+            "-s",
+            str(WRK_DIR / script),
+        ]
+        for key, value in (headers or {}).items():
+            command += ["-H", f"{key}: {value}"]
+        command += [f"{self.base_url}{path}", "--", *script_args]
+        result = subprocess.run(command, capture_output=True, text=True, env=self.env("unused"))
+        if result.returncode != 0:
+            raise RuntimeError(f"wrk failed: {result.stderr}")
+        return R.parse_wrk_output(result.stdout)
+
+    def drain(self) -> None:
+        """Wait until requests queued by the last scenario are served, so the next starts clean.
+
+        wrk stops sending when its time is up, but sync workers still answer what is queued (with
+        PBKDF2, seconds of work): a few sequential requests wait behind that backlog.
+        """
+        for _ in range(2 * self.args.workers):
+            with urllib.request.urlopen(f"{self.base_url}/bench/plain", timeout=600) as response:
+                response.read()
+
+    def basic(self, client: str) -> str:
+        c = self.clients[client]
+        pair = f"{urllib.parse.quote(c['client_id'])}:{urllib.parse.quote(c['client_secret'])}"
+        return "Basic " + base64.b64encode(pair.encode()).decode()
+
+    def check(self, path: str, *, body: str | None = None, headers: dict[str, str], expect: str) -> None:
+        """One request before the load: the scenario must succeed, or its figures mean nothing."""
+        request = urllib.request.Request(
+            f"{self.base_url}{path}", data=body.encode() if body is not None else None, headers=headers
+        )
+        if body is not None:
+            request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                payload = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(
+                f"sanity check of {path} failed: {error.code} {error.read()[:300]!r}"
+            ) from error
+        if expect not in payload or payload.get("active") is False:
+            raise RuntimeError(f"sanity check of {path}: {expect!r} missing from {sorted(payload)}")
+
+    def single_use_bodies(self, config: str, kind: str, client: str, count: int) -> Path:
+        out = self.workdir / f"{config}-{kind}.txt"
+        self.fixtures(
+            config,
+            kind,
+            "--client-id",
+            self.clients[client]["client_id"],
+            "--count",
+            str(count + 1),
+            "--out",
+            str(out),
+        )
+        lines = out.read_text().splitlines()
+        self.check(
+            "/o/token/",
+            body=lines[0],
+            headers={"Authorization": self.basic(client)},
+            expect="id_token" if kind == "codes" else "refresh_token",
+        )
+        out.write_text("\n".join(lines[1:]) + "\n")
+        return out
+
+    def measure(self, config: str, scenario: str, run) -> None:
+        log(f"{config}: {SCENARIOS[scenario]}")
+        measurement = run()
+        self.drain()
+        self.results[config][scenario] = measurement
+        flag = f", {measurement.errors} errors" if measurement.errors else ""
+        flag += ", ran out of single-use bodies" if measurement.exhausted else ""
+        log(
+            f"    {measurement.rps:,.0f} req/s, "
+            f"p50 {R.format_latency(measurement.latency_us.get('50'))}{flag}"
+        )
+
+    def run_token_scenarios(self, config: str, prefix: str) -> None:
+        cc_body = urllib.parse.urlencode({"grant_type": "client_credentials", "scope": "profile"})
+        self.check(
+            "/o/token/",
+            body=cc_body,
+            headers={"Authorization": self.basic(f"{prefix}-cc")},
+            expect="access_token",
+        )
+        self.measure(
+            config,
+            "cc",
+            lambda: self.wrk("/o/token/", "post_fixed.lua", "/o/token/", cc_body, self.basic(f"{prefix}-cc")),
+        )
+        # Single-use bodies: a code exchange or a refresh costs more than client_credentials, so the
+        # client_credentials rate bounds how many one run can consume.
+        count = min(
+            self.args.max_single_use,
+            math.ceil(self.results[config]["cc"].rps * self.args.duration * 1.5) + 50,
+        )
+        for kind, scenario in (("codes", "code"), ("refresh", "refresh")):
+            bodies = self.single_use_bodies(config, kind, f"{prefix}-code", count)
+            self.measure(
+                config,
+                scenario,
+                lambda bodies=bodies: self.wrk(
+                    "/o/token/", "post_once.lua", "/o/token/", str(bodies), self.basic(f"{prefix}-code")
+                ),
+            )
+
+    def run_resource_scenarios(self, config: str, prefix: str) -> None:
+        me_token = self.fixtures(
+            config, "bearer", "--client-id", f"{prefix}-code", "--scope", "openid profile email"
+        )
+        bearer = {"Authorization": f"Bearer {me_token['access_token']}"}
+        self.check("/api/me", headers=bearer, expect="sub")
+        self.wrk("/api/me", "report.lua", headers=bearer, duration=1)  # warm every worker
+        self.measure(config, "me", lambda: self.wrk("/api/me", "report.lua", headers=bearer))
+        target = self.fixtures(config, "bearer", "--client-id", f"{prefix}-code", "--scope", "openid profile")
+        body = urllib.parse.urlencode({"token": target["access_token"]})
+        self.check(
+            "/o/introspect/",
+            body=body,
+            headers={"Authorization": self.basic(f"{prefix}-rs")},
+            expect="active",
+        )
+        self.measure(
+            config,
+            "introspect",
+            lambda: self.wrk(
+                "/o/introspect/", "post_fixed.lua", "/o/introspect/", body, self.basic(f"{prefix}-rs")
+            ),
+        )
+
+    def run_floors(self, config: str) -> None:
+        self.wrk("/bench/drf", "report.lua", duration=1)  # warm every worker
+        for scenario, path in (("plain", "/bench/plain"), ("drf", "/bench/drf")):
+            self.measure(config, scenario, lambda path=path: self.wrk(path, "report.lua"))
+
+    def run_config(self, server_config: str) -> None:
+        server = self.start_server(server_config)
+        try:
+            self.run_floors(server_config)
+            if server_config == "ours":
+                self.run_token_scenarios("ours", "ours")
+                self.run_resource_scenarios("ours", "ours")
+                self.run_login_scenario()
+            else:
+                self.run_token_scenarios("stock", "stock")
+                self.run_resource_scenarios("stock", "stock")
+                self.run_token_scenarios("plain", "plain")
+                self.run_introspection_plain()
+        finally:
+            self.stop_server(server)
+
+    def run_introspection_plain(self) -> None:
+        target = self.fixtures("plain", "bearer", "--client-id", "plain-code", "--scope", "openid profile")
+        body = urllib.parse.urlencode({"token": target["access_token"]})
+        self.measure(
+            "plain",
+            "introspect",
+            lambda: self.wrk(
+                "/o/introspect/", "post_fixed.lua", "/o/introspect/", body, self.basic("plain-rs")
+            ),
+        )
+
+    def run_login_scenario(self) -> None:
+        try:
+            from bench import login_driver
+        except ImportError:
+            log("(6) skipped: bench/login_driver.py is not available")
+            return
+        reason = login_driver.unavailable_reason()
+        if reason:
+            log(f"(6) skipped: {reason}")
+            self.extra["login_skipped"] = reason
+            return
+        self.measure("ours", "login", lambda: login_driver.run(self))
+
+    # -- scale -----------------------------------------------------------------------------
+    def run_scale(self) -> None:
+        from bench import scale
+
+        if not self.database.is_postgres:
+            raise SystemExit("--scale needs PostgreSQL: set DATABASE_URL")
+        baseline = {k: self.results["ours"][k] for k in ("code", "me")}
+        log(f"scale: inserting {self.args.scale:,} expired access and refresh tokens")
+        self.extra["scale_insert_s"] = scale.insert_expired_tokens(self.database, self.args.scale)
+        self.extra["scale_rows"] = scale.table_rows(self.database)
+        server = self.start_server("ours")
+        try:
+            self.results["scale"] = {}
+            self.run_floors("scale")
+            self.run_token_scenarios("scale", "ours")
+            self.run_resource_scenarios("scale", "ours")
+        finally:
+            self.stop_server(server)
+        self.extra["scale_baseline"] = {k: v.rps for k, v in baseline.items()}
+        log("scale: clear_expired_tokens")
+        self.extra["cleanup"] = scale.run_cleanup(self)
+        self.extra["scale_rows_after"] = scale.table_rows(self.database)
+
+    # -- report ----------------------------------------------------------------------------
+    def report(self) -> str:
+        lines = [machine_summary(self), ""]
+        rows = []
+        for config, by_scenario in self.results.items():
+            floors = self.results.get("stock" if config == "plain" else config, {})
+            for scenario, m in by_scenario.items():
+                rows.append(
+                    [
+                        SCENARIOS[scenario],
+                        CONFIGS.get(config, ("provider_app, 1M rows",))[0],
+                        f"{m.rps:,.0f}",
+                        *(R.format_latency(m.latency_us.get(p)) for p in R.PERCENTILES),
+                        str(m.errors) + (" (ran out)" if m.exhausted else ""),
+                        R.ratio(m.rps, floors.get("plain") and floors["plain"].rps),
+                        R.ratio(m.rps, floors.get("drf") and floors["drf"].rps),
+                    ]
+                )
+        headers = ["scenario", "configuration", "req/s", "p50", "p90", "p99", "errors", "/plain", "/drf"]
+        lines += [R.format_table(headers, rows), ""]
+        lines += [self.comparison(), ""]
+        if "scale" in self.results:
+            lines += [self.scale_report(), ""]
+        return "\n".join(lines)
+
+    def comparison(self) -> str:
+        ours, stock, plain = self.results["ours"], self.results["stock"], self.results["plain"]
+        targets = {"code": (50, 1.2), "cc": (50, 1.2), "me": (3, None)}
+        rows = []
+        for scenario in ("code", "cc", "refresh", "me", "introspect"):
+            if scenario not in ours:
+                continue
+            o = ours[scenario].rps
+            s = stock.get(scenario) and stock[scenario].rps
+            p = plain.get(scenario) and plain[scenario].rps
+            target, verdict = "-", "-"
+            if scenario in targets:
+                need_stock, need_plain = targets[scenario]
+                target = f">= {need_stock}x stock" + (f", >= {need_plain}x plain" if need_plain else "")
+                ok = bool(s) and o / s >= need_stock and (not need_plain or (bool(p) and o / p >= need_plain))
+                if scenario == "me":
+                    target += ", >= 0.60 of DRF floor"
+                    ok = ok and o / ours["drf"].rps >= 0.6
+                verdict = "met" if ok else "NOT met"
+            rows.append(
+                [
+                    SCENARIOS[scenario],
+                    f"{o:,.0f}",
+                    f"{s:,.1f}" if s else "-",
+                    R.ratio(o, s),
+                    f"{p:,.0f}" if p else "-",
+                    R.ratio(o, p),
+                    target,
+                    verdict,
+                ]
+            )
+        headers = [
+            "scenario",
+            "ours req/s",
+            "stock req/s",
+            "ours/stock",
+            "plain req/s",
+            "ours/plain",
+            "target",
+            "",
+        ]
+        return R.format_table(headers, rows)
+
+    def scale_report(self) -> str:
+        base, scaled = self.extra["scale_baseline"], self.results["scale"]
+        rows = [
+            [
+                SCENARIOS[k],
+                f"{base[k]:,.0f}",
+                f"{scaled[k].rps:,.0f}",
+                f"{scaled[k].rps / base[k]:.2f}",
+                "met" if scaled[k].rps >= 0.8 * base[k] else "NOT met",
+            ]
+            for k in ("code", "me")
+        ]
+        cleanup = self.extra["cleanup"]
+        text = [
+            f"Token tables before: {self.extra['scale_rows']} "
+            f"(insert took {self.extra['scale_insert_s']:.0f} s)",
+            R.format_table(
+                ["scenario", "req/s (small tables)", "req/s (1M rows)", "ratio", "within 20%"], rows
+            ),
+            "",
+            f"clear_expired_tokens: {cleanup['seconds']:.1f} s, peak RSS {cleanup['peak_rss_mb']:.0f} MB, "
+            f"{cleanup['summary']}",
+            f"Token tables after: {self.extra['scale_rows_after']}",
+        ]
+        return "\n".join(text)
+
+
+def machine_summary(harness: Harness) -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    a = harness.args
+    database = "PostgreSQL" if harness.database.is_postgres else "SQLite (WAL)"
+    cache = "Redis" if harness.redis_url else "local memory"
+    return (
+        f"Machine: {os.cpu_count()} CPUs ({cpu}){memory}. Server: gunicorn, {a.workers} sync workers; "
+        f"database {database}; provider_app cache {cache}. Load: wrk -t{a.threads} -c{a.connections} "
+        f"-d{a.duration}s per scenario on the same machine."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=8, help="seconds of load per scenario (default 8)")
+    parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2), help="gunicorn workers")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument(
+        "--configs", default="ours,stock", help="ours,stock (stock includes plain-text secrets)"
+    )
+    parser.add_argument("--scale", type=int, default=0, help="PostgreSQL: rows to add to the token tables")
+    parser.add_argument(
+        "--max-single-use", type=int, default=60000, help="cap on codes/refresh tokens per run"
+    )
+    parser.add_argument("--json", type=Path, help="also write every measurement to this JSON file")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
+    args = parser.parse_args(argv)
+
+    if shutil.which("wrk") is None:
+        print(WRK_INSTALL_HINT, file=sys.stderr)
+        return 2
+    harness = Harness(args)
+    try:
+        harness.prepare()
+        for config in args.configs.split(","):
+            harness.run_config(config.strip())
+        if args.scale:
+            harness.run_scale()
+        print(harness.report())
+        if args.json:
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "results": {
+                            c: {s: vars(m) for s, m in r.items()} for c, r in harness.results.items()
+                        },
+                        "extra": harness.extra,
+                        "machine": machine_summary(harness),
+                    },
+                    indent=2,
+                    default=str,
+                )
+            )
+    finally:
+        if not args.keep:
+            harness.database.drop()
+            shutil.rmtree(harness.workdir, ignore_errors=True)
+        else:
+            log(f"kept {harness.workdir} and the database")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""provider_app as shipped (oauthsite's settings), plus the floor views, served over plain HTTP.
+
+Only what a benchmark on 127.0.0.1 needs differs from production: the URLconf adds the two floor
+views, the host is 127.0.0.1 and there is no TLS in front of gunicorn, so no HTTPS redirect.
+"""
+
+from __future__ import annotations
+
+from oauthsite.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.urls_ours"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+DEBUG = False
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SECURE_PROXY_SSL_HEADER = None
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+# The benchmark serves plain HTTP on 127.0.0.1 (no TLS terminator in front of gunicorn), so its
+# issuer is http://127.0.0.1:<port>/o; production keeps the https-only check.
+SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "provider_app.E004"]  # noqa: F405
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # Several gunicorn workers write at once: BEGIN IMMEDIATE takes the write lock up front, so a
+    # transaction waits for it (busy timeout) instead of failing with "database is locked" when it
+    # tries to upgrade a read lock. Stock DOT inherits the same database settings.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"  # noqa: F405

@@ -1,0 +1,231 @@
+"""A shared cache of validated access tokens, so bearer validation skips the database.
+
+What is cached, under the SHA-256 of the token (the same checksum DOT stores, never the token):
+the token's immutable facts (pk, user, client, scope, expiry, resource indicators) and a snapshot
+of its user without the password hash. What makes it safe (a revoked token is refused at once on
+every worker, RFC 7009 2):
+
+- The cache must be shared by every process that serves requests (Redis, Memcached, the database
+  cache). A process-local cache (``LocMemCache``) is never used, unless the project says it runs
+  one process (``PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL``), because other workers could not see an
+  invalidation.
+- Every change to a token row goes through Django's signals here: deleting it (DOT revokes an access
+  token by deleting it, also from ``RefreshToken.revoke()``, ``revoke_family()``, cascades from a
+  deleted user or client) or saving it (a new value, scope or expiry) replaces the cache entry with a
+  *tombstone*, at once and again when the transaction commits. Changing a user does the same for the
+  user's live tokens (deactivation, new e-mail).
+- Readers only ever ``add()`` an entry, which fails while a tombstone is there, so a reader that
+  loaded the row just before a revocation cannot put it back afterwards. A tombstone sends readers
+  to the database, which has the last word.
+- If the cache cannot be written during an invalidation, the error propagates and the database
+  transaction that revokes the token rolls back: a revocation either happens everywhere or fails
+  visibly. Reads that fail fall back to the database.
+- Expiry and scope are checked on every request against the cached facts.
+
+Raw SQL and ``QuerySet.update()`` on the access token table bypass signals: call
+:func:`invalidate_checksums` after such a change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.db import models, router, transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "provider_app:bearer:"
+TOMBSTONE = "revoked-or-changed"
+# User fields never copied into the cache: the password hash is a secret at rest (P16);
+# last_login changes on every sign-in and is not needed to serve an API request.
+USER_FIELDS_NOT_CACHED = frozenset({"password", "last_login"})
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, f"PROVIDER_APP_{name}", default)
+
+
+def entry_ttl() -> int:
+    """Seconds a positive entry lives at most (``PROVIDER_APP_TOKEN_CACHE_TTL``, default 300)."""
+    return int(_setting("TOKEN_CACHE_TTL", 300))
+
+
+def token_cache() -> BaseCache | None:
+    """The shared cache named by ``PROVIDER_APP_TOKEN_CACHE`` (default ``"default"``), or ``None``."""
+    alias = _setting("TOKEN_CACHE", "default")
+    if not alias:
+        return None
+    cache = caches[alias]
+    if isinstance(cache, DummyCache):
+        return None
+    if isinstance(cache, LocMemCache) and not _setting("TOKEN_CACHE_ALLOW_LOCAL", False):
+        return None
+    return cache
+
+
+def checksum(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _key(token_checksum: str) -> str:
+    return KEY_PREFIX + token_checksum
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+
+def get_entry(token_checksum: str) -> dict | None:
+    """The cached facts of a token, or ``None`` (not cached, tombstoned, or cache unavailable)."""
+    cache = token_cache()
+    if cache is None:
+        return None
+    try:
+        entry = cache.get(_key(token_checksum))
+    except Exception:  # the database stays the source of truth when the cache is down
+        logger.warning("token cache read failed; using the database", exc_info=True)
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def remember(access_token: models.Model, loaded_at: float) -> None:
+    """Cache a token loaded from the database at ``loaded_at`` (``time.monotonic()``).
+
+    ``add()`` never overwrites a tombstone written by a concurrent revocation. A reader that took
+    longer than half a tombstone's lifetime since its database read does not write at all.
+    """
+    cache = token_cache()
+    if cache is None:
+        return
+    ttl = min(entry_ttl(), int((access_token.expires - timezone.now()).total_seconds()))
+    if ttl <= 0 or time.monotonic() - loaded_at > entry_ttl() / 2:
+        return
+    try:
+        cache.add(_key(access_token.token_checksum), snapshot(access_token), timeout=ttl)
+    except Exception:
+        logger.warning("token cache write failed", exc_info=True)
+
+
+def snapshot(access_token: models.Model) -> dict:
+    entry = {
+        "pk": access_token.pk,
+        "token_checksum": access_token.token_checksum,
+        "application_id": access_token.application_id,
+        "user_id": access_token.user_id,
+        "scope": access_token.scope,
+        "expires": access_token.expires,
+        "resource": access_token.resource or [],
+        "user": None,
+    }
+    user = access_token.user if access_token.user_id else None
+    if user is not None:
+        entry["user"] = {
+            f.attname: getattr(user, f.attname)
+            for f in user._meta.concrete_fields
+            if f.attname not in USER_FIELDS_NOT_CACHED
+        }
+    return entry
+
+
+def access_token_from_entry(entry: dict) -> models.Model:
+    """An unsaved-looking AccessToken instance (and its user) rebuilt from cached facts.
+
+    Fields that are not cached are deferred: reading one loads it from the database, and saving the
+    instance writes only the loaded fields.
+    """
+    AccessToken = get_access_token_model()
+    values = {k: entry[k] for k in ("pk", "token_checksum", "application_id", "user_id", "scope", "expires")}
+    values["id"] = values.pop("pk")
+    values["resource"] = entry["resource"]
+    access_token = _from_db(AccessToken, values)
+    if entry["user"] is not None:
+        access_token.user = _from_db(get_user_model(), entry["user"])
+    return access_token
+
+
+def _from_db(model: type[models.Model], values: dict) -> models.Model:
+    fields = [f.attname for f in model._meta.concrete_fields]
+    row = [values.get(name, models.DEFERRED) for name in fields]
+    return model.from_db(router.db_for_read(model), fields, row)
+
+
+def is_expired(entry: dict, now: datetime | None = None) -> bool:
+    return (now or timezone.now()) >= entry["expires"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Invalidation
+# ---------------------------------------------------------------------------------------------
+
+
+def invalidate_checksums(checksums: list[str]) -> None:
+    """Tombstone these tokens now and again when the current transaction commits.
+
+    Raises if the cache cannot be written, so the caller's transaction (a revocation) rolls back
+    rather than leave a revoked token accepted from the cache.
+    """
+    cache = token_cache()
+    checksums = [c for c in checksums if c]
+    if cache is None or not checksums:
+        return
+    tombstones = {_key(c): TOMBSTONE for c in checksums}
+    # A tombstone outlives any entry a slow reader could still try to add (see remember()).
+    timeout = entry_ttl() + 60
+    cache.set_many(tombstones, timeout=timeout)
+    AccessToken = get_access_token_model()
+    transaction.on_commit(
+        lambda: cache.set_many(tombstones, timeout=timeout), using=router.db_for_write(AccessToken)
+    )
+
+
+def _access_token_saved(sender, instance, created: bool = False, raw: bool = False, **kwargs) -> None:
+    if not created:
+        invalidate_checksums([instance.token_checksum])
+
+
+def _access_token_will_change(sender, instance, raw: bool = False, **kwargs) -> None:
+    # A new value replaces the old one in place (DOT without refresh-token rotation): the old
+    # checksum must stop working too.
+    if instance.pk is None or token_cache() is None:
+        return
+    # The instance's checksum is recomputed only later, in the field's pre_save: ask the database.
+    old = sender._default_manager.filter(pk=instance.pk).values_list("token_checksum", flat=True).first()
+    if old:
+        invalidate_checksums([old])
+
+
+def _access_token_deleted(sender, instance, **kwargs) -> None:
+    invalidate_checksums([instance.token_checksum])
+
+
+def _user_changed(sender, instance, update_fields=None, **kwargs) -> None:
+    if token_cache() is None or instance.pk is None:
+        return
+    if update_fields is not None and set(update_fields) <= USER_FIELDS_NOT_CACHED:
+        return
+    AccessToken = get_access_token_model()
+    live = AccessToken._default_manager.filter(user_id=instance.pk, expires__gt=timezone.now())
+    invalidate_checksums(list(live.values_list("token_checksum", flat=True)))
+
+
+def connect() -> None:
+    """Connect the invalidation receivers (called from ``ProviderAppConfig.ready()``)."""
+    AccessToken = get_access_token_model()
+    User = get_user_model()
+    pre_save.connect(_access_token_will_change, sender=AccessToken, dispatch_uid="provider_app_tc_pre")
+    post_save.connect(_access_token_saved, sender=AccessToken, dispatch_uid="provider_app_tc_save")
+    post_delete.connect(_access_token_deleted, sender=AccessToken, dispatch_uid="provider_app_tc_delete")
+    post_save.connect(_user_changed, sender=User, dispatch_uid="provider_app_tc_user_save")

@@ -1,0 +1,203 @@
+"""The bearer-token fast path (provider_app.api.authentication + provider_app.token_cache).
+
+The cache is a local-memory cache here (one process, allowed explicitly); the benchmark checks the
+same with Redis and several gunicorn workers. Every revocation path must refuse the token at once.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, RefreshToken, revoke_access_token
+
+from bench.fixtures import issue_access_token
+from provider_app import token_cache
+from tests.oauth_helpers import basic_auth
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "tokens": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bearer-tests"},
+}
+
+
+@pytest.fixture(autouse=True)
+def shared_token_cache():
+    with override_settings(
+        CACHES=CACHES, PROVIDER_APP_TOKEN_CACHE="tokens", PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL=True
+    ):
+        caches["tokens"].clear()
+        yield caches["tokens"]
+        caches["tokens"].clear()
+
+
+def _me(client, token):
+    return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.fixture
+def token(user, application):
+    value, _ = issue_access_token(application, user, "openid profile email", with_refresh=True)
+    return value
+
+
+def _warm(client, token, django_assert_num_queries):
+    assert _me(client, token).status_code == 200
+    with django_assert_num_queries(0):  # served from the cache: no query at all
+        assert _me(client, token).status_code == 200
+
+
+def test_second_request_is_served_from_the_cache(client, token, user, django_assert_num_queries):
+    _warm(client, token, django_assert_num_queries)
+    body = _me(client, token).json()
+    assert body["sub"] == str(user.pk)
+    assert body["email"] == user.email
+
+
+def test_cache_holds_neither_the_token_nor_the_password_hash(client, token, user, shared_token_cache):
+    assert _me(client, token).status_code == 200
+    entry = shared_token_cache.get(token_cache.KEY_PREFIX + token_cache.checksum(token))
+    assert entry["user"]["id"] == user.pk
+    flat = repr(entry)
+    assert token not in flat
+    assert user.password not in flat and "password" not in entry["user"]
+
+
+def test_p22_revocation_endpoint_refuses_a_cached_token_at_once(
+    client, token, application, django_assert_num_queries
+):
+    _warm(client, token, django_assert_num_queries)
+    response = client.post(
+        "/o/revoke_token/",
+        {"token": token, "token_type_hint": "access_token"},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
+    )
+    assert response.status_code == 200
+    assert _me(client, token).status_code == 401
+
+
+def test_revoking_the_refresh_token_refuses_its_cached_access_token(client, token, django_assert_num_queries):
+    _warm(client, token, django_assert_num_queries)
+    RefreshToken.objects.get(access_token__token_checksum=token_cache.checksum(token)).revoke()
+    assert _me(client, token).status_code == 401
+
+
+def test_revoking_a_token_family_refuses_its_cached_access_tokens(client, token, django_assert_num_queries):
+    _warm(client, token, django_assert_num_queries)
+    family = RefreshToken.objects.get(access_token__token_checksum=token_cache.checksum(token)).token_family
+    RefreshToken.revoke_family(family)
+    assert _me(client, token).status_code == 401
+
+
+def test_admin_style_revocation_and_client_deletion(client, user, application, django_assert_num_queries):
+    first, _ = issue_access_token(application, user, "profile", with_refresh=False)
+    second, _ = issue_access_token(application, user, "profile", with_refresh=False)
+    _warm(client, first, django_assert_num_queries)
+    _warm(client, second, django_assert_num_queries)
+    revoke_access_token(AccessToken.objects.get(token_checksum=token_cache.checksum(first)))
+    assert _me(client, first).status_code == 401
+    application.delete()  # cascades to its tokens
+    assert _me(client, second).status_code == 401
+
+
+def test_deactivated_user_is_refused_at_once(client, token, user, django_assert_num_queries):
+    _warm(client, token, django_assert_num_queries)
+    user.is_active = False
+    user.save()
+    assert _me(client, token).status_code == 401
+
+
+def test_changed_profile_is_served_fresh(client, token, user, django_assert_num_queries):
+    _warm(client, token, django_assert_num_queries)
+    user.email = "new-address@example.com"
+    user.save()
+    assert _me(client, token).json()["email"] == "new-address@example.com"
+
+
+def test_a_login_does_not_evict_the_users_tokens(client, token, user, django_assert_num_queries):
+    _warm(client, token, django_assert_num_queries)
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    with django_assert_num_queries(0):
+        assert _me(client, token).status_code == 200
+
+
+def test_a_reader_that_loaded_the_row_before_a_revocation_cannot_cache_it_afterwards(client, token):
+    row = AccessToken.objects.select_related("user").get(token_checksum=token_cache.checksum(token))
+    loaded_at = time.monotonic()
+    row.delete()  # the revocation commits between the reader's query and its cache write
+    token_cache.remember(row, loaded_at)
+    assert _me(client, token).status_code == 401
+
+
+def test_new_value_written_in_place_retires_the_old_one(client, token, django_assert_num_queries):
+    """DOT without refresh rotation rewrites the access token row with a new value."""
+    from oauth2_provider.models import set_token_value
+
+    _warm(client, token, django_assert_num_queries)
+    row = AccessToken.objects.get(token_checksum=token_cache.checksum(token))
+    set_token_value(row, "a-brand-new-access-token-value-0123456789")
+    row.save()
+    assert _me(client, token).status_code == 401
+    assert _me(client, "a-brand-new-access-token-value-0123456789").status_code == 200
+
+
+def test_narrowed_scope_is_enforced_from_the_cache(client, token, django_assert_num_queries):
+    _warm(client, token, django_assert_num_queries)
+    row = AccessToken.objects.get(token_checksum=token_cache.checksum(token))
+    row.scope = "openid"
+    row.save()
+    assert _me(client, token).status_code == 403  # /api/me needs "profile"
+
+
+def test_expired_cached_token_is_refused(client, token, django_assert_num_queries):
+    _warm(client, token, django_assert_num_queries)
+    row = AccessToken.objects.get(token_checksum=token_cache.checksum(token))
+    import time_machine
+
+    with time_machine.travel(row.expires + timedelta(seconds=1)):
+        response = _me(client, token)
+    assert response.status_code == 401
+    assert "expired" in response["WWW-Authenticate"]
+
+
+def test_p14_query_string_token_is_refused_even_when_cached(client, token, django_assert_num_queries):
+    _warm(client, token, django_assert_num_queries)
+    assert client.get("/api/me", {"access_token": token}).status_code == 401
+
+
+def test_unknown_token_is_refused_with_a_bearer_challenge(client, db):
+    response = _me(client, "not-a-token")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer ")
+    assert "invalid_token" in response["WWW-Authenticate"]
+
+
+def test_failed_invalidation_rolls_the_revocation_back(client, token, django_assert_num_queries, monkeypatch):
+    """If the shared cache cannot be written, the revocation fails visibly instead of half-working."""
+    _warm(client, token, django_assert_num_queries)
+
+    def unavailable(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(caches["tokens"], "set_many", unavailable)
+    with pytest.raises(ConnectionError):
+        RefreshToken.objects.get(access_token__token_checksum=token_cache.checksum(token)).revoke()
+    assert AccessToken.objects.filter(token_checksum=token_cache.checksum(token)).exists()
+
+
+def test_process_local_cache_is_not_used_unless_allowed(client, token, django_assert_num_queries):
+    with override_settings(PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL=False):
+        assert token_cache.token_cache() is None
+        assert _me(client, token).status_code == 200
+        with django_assert_num_queries(1):  # one query: token and user together
+            assert _me(client, token).status_code == 200
+
+
+def test_client_credentials_token_has_no_user(client, application):
+    value, _ = issue_access_token(application, None, "profile", with_refresh=False)
+    assert _me(client, value).status_code in (401, 403)
