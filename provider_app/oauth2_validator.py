@@ -33,6 +33,14 @@ class ProviderOAuth2Validator(AuthenticationClaimsMixin, CodeAndTokenSecurityMix
             return None
         return super()._load_application(client_id, request)
 
+    def _authenticate_basic_auth(self, request) -> bool:
+        # A non-ASCII Authorization header makes base64.b64decode raise ValueError, which DOT does
+        # not catch (it catches binascii.Error): treat it as failed client authentication, not a 500.
+        try:
+            return super()._authenticate_basic_auth(request)
+        except ValueError:
+            return False
+
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs) -> bool:
         # RFC 9700 2.6: http only for loopback. RFC 9700 2.1 / OIDC Core 3.1.2.1: simple string
         # comparison (DOT compares parsed components, so "https://CLIENT.example.com" would match).
