@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 
 from client_app.internal import metadata
 from client_app.models import PendingLogin, Provider, SocialAccount, TokenSet
+
+
+def https_url_formfield(model_field, **kwargs):
+    """Endpoint URLs typed without a scheme are https (Django 6's default, asked for on 5.2 too)."""
+    if isinstance(model_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return model_field.formfield(**kwargs)
 
 
 class ProviderForm(forms.ModelForm):
@@ -22,6 +30,7 @@ class ProviderForm(forms.ModelForm):
 
     class Meta:
         model = Provider
+        formfield_callback = https_url_formfield
         fields = [
             "name",
             "slug",
@@ -100,6 +109,11 @@ class ProviderAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(boolean=True, description="secret set")
     def has_secret(self, provider: Provider) -> bool:

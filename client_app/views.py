@@ -7,7 +7,6 @@ Every class has ``template_name`` (and the like) a project may override; all tem
 from __future__ import annotations
 
 import logging
-
 from functools import wraps
 
 from django.contrib.auth.mixins import LoginRequiredMixin
