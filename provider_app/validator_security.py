@@ -162,7 +162,6 @@ class CodeAndTokenSecurityMixin:
             self._discard_id_token(token)
             self._answer_refresh_token_reuse(reused.refresh_token, request)
             raise errors.InvalidGrantError(request=request) from None
-        self._audit_issued(token, request)
         return result
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
@@ -178,6 +177,9 @@ class CodeAndTokenSecurityMixin:
                 token_checksum=_checksum(token["access_token"])
             )
             remember_redemption(grant, access_token, family_of_access_token(access_token))
+        # Inside the token transaction: the event is stored by the same commit (one fsync per
+        # token response, see docs/performance.md), and only if the tokens are.
+        self._audit_issued(token, request)
         return result
 
     def _discard_id_token(self, token) -> None:
