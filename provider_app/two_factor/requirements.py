@@ -21,7 +21,7 @@ from django.http import HttpRequest, QueryDict
 
 from provider_app.app_settings import app_settings
 from provider_app.two_factor.devices import has_two_factor
-from provider_app.two_factor.session import SessionAuthentication
+from provider_app.two_factor.session import PASSWORD, SessionAuthentication
 
 # Keys in request.META (never reachable from HTTP headers, which all become HTTP_*) through which
 # the authorization view tells the validator what only the session knows (prompt=none).
@@ -65,9 +65,12 @@ class AuthenticationRequirement:
         return "none" in self.prompt
 
     def needs_login(self, authentication: SessionAuthentication | None, now: float | None = None) -> bool:
-        """A fresh login is needed: no known authentication, prompt=login, or older than max_age."""
+        """A fresh login is needed: no known authentication, prompt=login, older than max_age, or
+        multi-factor demanded of a session that has no password step to build on."""
         if authentication is None:
             return True
+        if self.multi_factor and PASSWORD not in authentication.methods:
+            return True  # a second factor alone is not multi-factor: sign in with the password
         if self.fresh_login_marker is not None:
             return not self.fresh_login_marker.is_satisfied_by(authentication)
         if "login" in self.prompt:

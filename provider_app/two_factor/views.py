@@ -7,6 +7,7 @@ sends the authentication-page headers (``auth_page``, P10) and is never cached.
 from __future__ import annotations
 
 import math
+from urllib.parse import urlencode
 
 import django_otp
 from django.contrib import messages
@@ -53,8 +54,6 @@ def safe_next(request: HttpRequest, candidate: str | None, default: str = "/") -
 
 
 def _with_next(url_name: str, next_url: str) -> str:
-    from urllib.parse import urlencode
-
     return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
 
 

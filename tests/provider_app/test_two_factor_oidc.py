@@ -400,3 +400,19 @@ def test_setting_requires_two_factor_for_every_client(client, user, application)
 def test_setting_sends_a_user_without_device_to_enrolment_after_the_password(client, user):
     response = password_step(client, user, "/account/two-factor/")
     assert response["Location"].startswith("/account/two-factor/setup/?next=")
+
+
+def test_multi_factor_for_a_session_without_a_password_step_means_a_full_login(client, user, application):
+    """A session opened by another backend (no ``pwd``): a code alone would not make it multi-factor."""
+    from provider_app.two_factor.session import AUTHENTICATION_KEY
+
+    device = make_device(user)
+    client.force_login(user)
+    session = client.session
+    session[AUTHENTICATION_KEY] = {**session[AUTHENTICATION_KEY], "methods": []}
+    session.save()
+    request = _request(application, acr_values=ACR_MULTI_FACTOR)
+    response = _authorize(client, request)
+    assert is_login_redirect(response)
+    params = consent_and_get_code(client, sign_in_from(client, response, user, device))
+    assert _id_token(client, application, request, params["code"])["amr"] == ["pwd", "otp", "mfa"]
