@@ -97,13 +97,16 @@ def get_jwks(jwks_uri: str, *, refresh: bool = False) -> JWKSet:
     """The provider's signing keys (cached); ``refresh`` re-fetches them (used once on an unknown kid)."""
     key = _key("jwks", jwks_uri)
     document = None if refresh else _cache().get(key)
-    if document is None:
+    fetched = document is None
+    if fetched:
         document = http.get_json(jwks_uri, what="JWKS")
-        _cache().set(key, document, app_settings.METADATA_CACHE_SECONDS)
     try:
-        return JWKSet.from_json(_dumps(document))
+        jwks = JWKSet.from_json(_dumps(document))
     except (JWException, ValueError, TypeError, KeyError):
         raise ProviderError("The provider's JWKS is malformed.", code="malformed_response")
+    if fetched:
+        _cache().set(key, document, app_settings.METADATA_CACHE_SECONDS)  # only a usable key set
+    return jwks
 
 
 def forget(provider: Provider) -> None:

@@ -170,3 +170,21 @@ def test_c9_timeout_setting_reaches_requests(flow, settings):
     settings.CLIENT_APP_HTTP_TIMEOUT = (1.5, 2.5)
     flow.start()
     assert flow.fake.mock.calls[0].request.req_kwargs["timeout"] == (1.5, 2.5)
+
+
+def test_c9_malformed_jwks_is_not_cached(flow):
+    params = flow.start()
+    _break_endpoint(flow.fake, responses.GET, "/jwks", json={"keys": [{"kty": "RSA"}]})
+    assert error_code(flow.callback(params)) == "malformed_response"
+    flow.fake.mock.remove(responses.GET, f"{flow.fake.issuer}/jwks")
+    flow.fake.mock.add_callback(responses.GET, f"{flow.fake.issuer}/jwks", flow.fake._jwks)
+    response = flow.login()
+    assert response.status_code == 302, error_code(response)
+
+
+def test_c9_discovery_is_cached(flow):
+    flow.login()
+    flow.client.logout()
+    flow.login()
+    assert flow.fake.calls_to("/.well-known/openid-configuration") == 1
+    assert flow.fake.calls_to("/jwks") == 1
