@@ -36,6 +36,9 @@ def department_settings(settings):
             **settings.OAUTH2_PROVIDER,
             "OAUTH2_VALIDATOR_CLASS": f"{__name__}.DepartmentValidator",
             "SCOPES": {**SCOPES, "org": "See which department you work in"},
+            # DOT's views cache their oauthlib server (and validator) on first use; a project sets
+            # the validator once, a test that swaps it must ask DOT to rebuild the server.
+            "ALWAYS_RELOAD_OAUTHLIB_CORE": True,
         }
     )
 
