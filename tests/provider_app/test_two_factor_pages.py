@@ -193,6 +193,24 @@ def test_admin_sends_signed_out_visitors_to_the_provider_login(client):
     assert response["Location"] == "/account/login/?next=%2Fadmin%2F"
 
 
+def test_admin_login_form_never_signs_in_by_password_alone(client, staff):
+    make_device(staff)
+    response = client.post("/admin/login/?next=/admin/", {"username": "boss", "password": USER_PASSWORD})
+    assert response["Location"] == "/account/login/?next=%2Fadmin%2F"
+    assert SESSION_KEY not in client.session
+
+
+def test_admin_login_sends_signed_in_non_staff_to_sign_in_again(client, user):
+    client.force_login(user)
+    response = client.get("/admin/login/?next=/admin/")
+    assert response["Location"] == "/account/login/?next=%2Fadmin%2F"
+
+
+def test_admin_login_next_stays_on_site(client):
+    response = client.get("/admin/login/?next=https://evil.example/")
+    assert response["Location"] == "/account/login/?next=%2Fadmin%2F"
+
+
 def test_admin_accepts_staff_after_the_two_step_login(client, staff):
     device = make_device(staff)
     login_two_factor(client, staff, device, "/admin/")
