@@ -213,3 +213,21 @@ def test_rp_initiated_logout_with_another_clients_id_token_is_refused(client, us
     other = ApplicationFactory()
     response = client.get("/o/logout/", {"id_token_hint": tokens["id_token"], "client_id": other.client_id})
     assert response.status_code == 400
+
+
+def test_pages_are_provider_app_templates_and_load_nothing_from_elsewhere(client, user, application):
+    """Login, consent and logout pages extend provider_app/base.html and work offline (no CDN)."""
+    import re
+
+    pages = {"login": client.get("/account/login/")}
+    client.force_login(user)
+    pages["consent"] = _start(client, application)[1]
+    pages["logout"] = client.get("/o/logout/")
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        templates = [template.name for template in response.templates]
+        assert "provider_app/base.html" in templates, (name, templates)
+        html = response.content.decode()
+        external = re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', html)
+        assert external == [], (name, external)
+        assert "/static/provider_app/provider.css" in html
