@@ -634,3 +634,34 @@ def test_over_long_stored_parameters_are_invalid_request(logged_in, application,
     params = query_of(authorize(logged_in, request)["Location"])
     assert params["error"] == "invalid_request"
     assert params["state"] == request.state
+
+
+def test_p9_iss_equals_the_configured_issuer(logged_in, application, settings):
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": "https://id.example.com/o"}
+    assert _issuer(logged_in) == "https://id.example.com/o"
+    ok = authorize(logged_in, AuthorizationRequest(application.client_id, REGISTERED))
+    assert query_of(ok["Location"])["iss"] == "https://id.example.com/o"
+    error = authorize(
+        logged_in, AuthorizationRequest(application.client_id, REGISTERED, scope="openid admin")
+    )
+    assert query_of(error["Location"])["iss"] == "https://id.example.com/o"
+
+
+def test_p9_iss_in_a_registered_uri_query_is_replaced(logged_in):
+    application = ApplicationFactory(redirect_uris="https://client.example.com/cb?iss=https://evil.example")
+    request = AuthorizationRequest(
+        application.client_id, "https://client.example.com/cb?iss=https://evil.example"
+    )
+    response = authorize(logged_in, request)
+    from urllib.parse import parse_qs, urlsplit
+
+    assert parse_qs(urlsplit(response["Location"]).query)["iss"] == [_issuer(logged_in)]
+
+
+def test_p1_localhost_is_not_a_loopback_ip_and_may_not_vary_the_port(logged_in):
+    # RFC 8252 7.3 allows any port for loopback IP literals; "localhost" is NOT RECOMMENDED (8.3).
+    application = ApplicationFactory(redirect_uris="http://localhost:8000/callback")
+    ok = authorize(logged_in, AuthorizationRequest(application.client_id, "http://localhost:8000/callback"))
+    assert ok.status_code == 302
+    other_port = AuthorizationRequest(application.client_id, "http://localhost:9000/callback")
+    _assert_error_page(authorize(logged_in, other_port))
