@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 SESSION_BINDING_KEY = "client_app_binding"
 SESSION_PROVIDER_KEY = "client_app_provider"
+MAX_NEXT_LENGTH = 2000  # PendingLogin.next_url
 
 
 def session_binding(request, *, create: bool) -> str | None:
@@ -23,7 +24,9 @@ def session_binding(request, *, create: bool) -> str | None:
 
 def safe_next(request, candidate: str | None) -> str:
     """``candidate`` if it stays on this site (same host, https when the request is), else ""."""
-    if candidate and url_has_allowed_host_and_scheme(
+    if not candidate or len(candidate) > MAX_NEXT_LENGTH or "\x00" in candidate:
+        return ""  # too long to store, or a NUL byte that PostgreSQL text cannot hold
+    if url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate

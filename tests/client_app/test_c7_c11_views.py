@@ -100,3 +100,15 @@ def test_c11_post_with_same_origin_header_passes_csrf(provider, fake_provider):
         headers={"Origin": "http://testserver"},
     )
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("next_url", ["/a\x00b", "/" + "x" * 3000])
+def test_c7_unstorable_next_is_dropped_not_a_500(flow, next_url):
+    assert flow.login(next_url)["Location"] == "/"
+
+
+@pytest.mark.parametrize("param", ["state", "code", "iss", "error", "error_description"])
+def test_nul_bytes_and_junk_in_the_callback_never_500(flow, param):
+    params = flow.start()
+    response = flow.callback(params, **{param: "x\x00" + "y" * 5000})
+    assert response.status_code in (302, 400, 502)
