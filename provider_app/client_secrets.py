@@ -24,6 +24,7 @@ class ClientSecretGenerator(BaseHashGenerator):
 
 
 def generate_client_secret() -> str:
+    """A new client secret: 48 random bytes from the OS's CSPRNG, base64url (64 characters)."""
     return secrets.token_urlsafe(GENERATED_SECRET_BYTES)
 
 

@@ -11,6 +11,7 @@ LOOPBACK_IPS = {"127.0.0.1", "::1"}
 
 
 def is_loopback_host(hostname: str | None) -> bool:
+    """``localhost`` or a loopback IP literal: hosts where plain http never leaves the machine."""
     if not hostname:
         return False
     if hostname.lower() in LOOPBACK_HOSTNAMES:

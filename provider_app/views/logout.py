@@ -20,10 +20,10 @@ class RPInitiatedLogoutView(DOTRPInitiatedLogoutView):
     def get_request_application(self, id_token, client_id):
         # DOT looks the client up with .get(): an unknown client_id would be a 500.
         if client_id:
-            # A NUL byte cannot be a client_id (and PostgreSQL would raise DataError on it).
-            known = "\x00" not in client_id
-            application = known and get_application_model().objects.filter(client_id=client_id).first()
-            if not application:
+            application = None
+            if "\x00" not in client_id:  # never a client_id; PostgreSQL would raise DataError on it
+                application = get_application_model().objects.filter(client_id=client_id).first()
+            if application is None:
                 raise InvalidOIDCClientError()
             return application
         return super().get_request_application(id_token, client_id)
