@@ -112,11 +112,17 @@ class AuthenticationRequirementMixin:
         return super().handle_no_permission()
 
     def post(self, request, *args, **kwargs):
-        # The consent POST must not skip what the policy demands (the GET sent the user to step up).
+        # Approving by POST must not skip what the GET demanded (it sent the user to step up);
+        # denying stays possible, so that the client hears access_denied.
         application = application_for(request.POST.get("client_id"))
-        policy = app_settings.REQUIRE_TWO_FACTOR or client_requires_two_factor(application)
+        required = (
+            app_settings.REQUIRE_TWO_FACTOR
+            or client_requires_two_factor(application)
+            or has_two_factor(request.user)
+        )
         authentication = session_authentication(request)
-        if policy and not (authentication is not None and authentication.is_multi_factor):
+        multi_factor = authentication is not None and authentication.is_multi_factor
+        if request.POST.get("allow") and required and not multi_factor:
             return render(
                 request, self.two_factor_required_template, {"application": application}, status=403
             )

@@ -380,6 +380,23 @@ def test_client_requiring_two_factor_refuses_a_consent_post_without_it(client, u
     assert "Location" not in response
 
 
+def test_client_requiring_two_factor_still_lets_the_user_deny(client, user, application):
+    ClientPolicy.objects.create(application=application, require_two_factor=True)
+    client.force_login(user)
+    request = _request(application)
+    data = dict(request.params())
+    response = client.post("/o/authorize/", data)  # no "allow": the Deny button
+    assert response.status_code == 302
+    assert query_of(response["Location"])["error"] == "access_denied"
+
+
+def test_device_owner_cannot_approve_by_post_without_the_second_factor(client, user, application):
+    make_device(user)
+    client.force_login(user)
+    data = {**_request(application).params(), "allow": "Authorize"}
+    assert client.post("/o/authorize/", data).status_code == 403
+
+
 def test_client_without_the_flag_needs_no_second_factor(client, user, application):
     ClientPolicy.objects.create(application=application, require_two_factor=False)
     client.force_login(user)
