@@ -195,6 +195,44 @@ def create_refresh_tokens(client_id: str, count: int) -> list[str]:
     return bodies
 
 
+def create_login_client(client_origin: str, issuer: str) -> dict:
+    """Scenario (6): a client registered at the provider (consent already given by the benchmark
+    user) and the same client registered in client_app, which reaches the provider over HTTP."""
+    from django.db import transaction
+    from oauth2_provider.models import get_application_model
+
+    from client_app.models import Provider
+    from provider_app.client_secrets import generate_client_secret
+    from provider_app.models import Consent, normalise_scopes
+
+    Application = get_application_model()
+    secret = generate_client_secret()
+    scopes = "openid profile email"
+    with transaction.atomic():
+        application = Application.objects.create(
+            client_id="bench-rp",
+            name="bench relying party",
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            redirect_uris=f"{client_origin}/client/bench/callback/",
+            algorithm=Application.RS256_ALGORITHM,
+            client_secret=secret,
+        )
+        Consent.objects.create(user=_user(), application=application, scope=normalise_scopes(scopes))
+        Provider.objects.create(
+            name="Bench Provider",
+            slug="bench",
+            issuer=issuer,
+            client_id="bench-rp",
+            client_secret=secret,
+            scopes=scopes,
+            token_endpoint_auth_method=Provider.AUTH_BASIC,
+            id_token_signing_algs="RS256",
+            enabled=True,
+        )
+    return {"client_id": application.client_id}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fixtures")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,6 +246,9 @@ def main(argv: list[str] | None = None) -> None:
     bearer = sub.add_parser("bearer")
     bearer.add_argument("--client-id", required=True)
     bearer.add_argument("--scope", required=True)
+    login = sub.add_parser("login-client")
+    login.add_argument("--client-origin", required=True)
+    login.add_argument("--issuer", required=True)
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings_ours")
@@ -220,6 +261,8 @@ def main(argv: list[str] | None = None) -> None:
         with open(args.out, "w") as out:
             out.write("\n".join(bodies) + "\n")
         json.dump({"written": len(bodies)}, sys.stdout)
+    elif args.command == "login-client":
+        json.dump(create_login_client(args.client_origin, args.issuer), sys.stdout)
     elif args.command == "bearer":
         token, _ = issue_access_token(_application(args.client_id), _user(), args.scope, with_refresh=False)
         json.dump({"access_token": token}, sys.stdout)

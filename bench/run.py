@@ -168,7 +168,8 @@ class Harness:
             OAUTHSITE_DEMO="1",
             OAUTHSITE_DEMO_DIR=str(self.workdir / "secrets"),
             DATABASE_URL=self.database.url,
-            PROVIDER_APP_ISSUER=f"{self.base_url}/o",
+            # The provider on localhost, client_app on 127.0.0.1: separate cookies (scenario 6).
+            PROVIDER_APP_ISSUER=f"http://localhost:{self.port}/o",
             PYTHONPATH=str(ROOT),
             BENCH_WRK_DIR=str(WRK_DIR),
             BENCH_WRK_THREADS=str(self.args.threads),
@@ -443,6 +444,7 @@ class Harness:
             log(f"(6) skipped: {reason}")
             self.extra["login_skipped"] = reason
             return
+        login_driver.setup(self)
         self.measure("ours", "login", lambda: login_driver.run(self))
 
     # -- scale -----------------------------------------------------------------------------

@@ -11,17 +11,19 @@ from oauth2_provider import views as dot_views
 
 from provider_app.views.authorize import AuthorizationView
 from provider_app.views.discovery import DiscoveryView
+from provider_app.views.endpoint_guards import bearer_parseable_body, parseable_body, token_endpoint_guard
 from provider_app.views.introspect import IntrospectTokenView
 from provider_app.views.logout import RPInitiatedLogoutView
+from provider_app.views.token import TokenView
 from provider_app.views.userinfo import UserInfoView
 
 app_name = "oauth2_provider"
 
 urlpatterns = [
     path("authorize/", AuthorizationView.as_view(), name="authorize"),
-    path("token/", dot_views.TokenView.as_view(), name="token"),
-    path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", IntrospectTokenView.as_view(), name="introspect"),
+    path("token/", token_endpoint_guard(TokenView.as_view()), name="token"),
+    path("revoke_token/", parseable_body(dot_views.RevokeTokenView.as_view()), name="revoke-token"),
+    path("introspect/", parseable_body(IntrospectTokenView.as_view()), name="introspect"),
     re_path(
         r"^\.well-known/openid-configuration/?$", DiscoveryView.as_view(), name="oidc-connect-discovery-info"
     ),
@@ -29,6 +31,6 @@ urlpatterns = [
     # responses from this route when OIDC_ISS_ENDPOINT is unset, so it must live beside the others.
     path(".well-known/oauth-authorization-server", DiscoveryView.as_view(), name="oauth-server-metadata"),
     path(".well-known/jwks.json", dot_views.JwksInfoView.as_view(), name="jwks-info"),
-    path("userinfo/", UserInfoView.as_view(), name="user-info"),
+    path("userinfo/", bearer_parseable_body(UserInfoView.as_view()), name="user-info"),
     path("logout/", RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
 ]

@@ -233,3 +233,6 @@ def connect() -> None:
     post_save.connect(_access_token_saved, sender=AccessToken, dispatch_uid="provider_app_tc_save")
     post_delete.connect(_access_token_deleted, sender=AccessToken, dispatch_uid="provider_app_tc_delete")
     post_save.connect(_user_changed, sender=User, dispatch_uid="provider_app_tc_user_save")
+    from provider_app import client_cache
+
+    client_cache.connect()

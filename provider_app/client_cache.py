@@ -1,0 +1,111 @@
+"""Client lookups at the token, introspection and revocation endpoints, from the shared cache.
+
+Every token request authenticates its client, which DOT loads from the database by ``client_id``.
+:class:`CachedClientMixin` keeps the row in the same shared cache as the bearer tokens
+(:func:`provider_app.token_cache.token_cache`), with the same rules: only a cache that every worker
+shares, tombstones written when the client is saved or deleted (a rotated secret or a disabled
+client takes effect at once everywhere), ``add()`` for readers so they never overwrite a tombstone.
+A client whose secret is not hashed is never cached (P16), nor one resolved through a Client ID
+Metadata Document (DOT re-fetches those when stale).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.contrib.auth.hashers import identify_hasher
+from django.db import models, router, transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from oauth2_provider.models import get_application_model
+
+from provider_app import token_cache
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "provider_app:client:"
+
+
+def _key(client_id: str) -> str:
+    return KEY_PREFIX + token_cache.checksum(client_id)
+
+
+class CachedClientMixin:
+    """Validator mixin: ``_load_application`` served from the shared cache when possible."""
+
+    def _load_application(self, client_id, request):
+        cache = token_cache.token_cache()
+        if cache is None or not client_id or getattr(request, "client", None) is not None:
+            return super()._load_application(client_id, request)
+        application = _cached(cache, client_id)
+        if application is not None and application.is_usable(request):
+            request.client = application
+            return application
+        loaded_at = time.monotonic()
+        application = super()._load_application(client_id, request)
+        if application is not None:
+            _remember(cache, application, loaded_at)
+        return application
+
+
+def _cached(cache, client_id: str):
+    try:
+        values = cache.get(_key(client_id))
+    except Exception:
+        logger.warning("client cache read failed; using the database", exc_info=True)
+        return None
+    if not isinstance(values, dict):
+        return None
+    Application = get_application_model()
+    names = [f.attname for f in Application._meta.concrete_fields]
+    return Application.from_db(router.db_for_read(Application), names, [values[n] for n in names])
+
+
+def _remember(cache, application: models.Model, loaded_at: float) -> None:
+    if getattr(application, "cimd_url", None) or time.monotonic() - loaded_at > token_cache.entry_ttl() / 2:
+        return
+    try:
+        identify_hasher(application.client_secret)
+    except ValueError:
+        return  # never a plain-text secret in the cache
+    values = {f.attname: getattr(application, f.attname) for f in application._meta.concrete_fields}
+    try:
+        cache.add(_key(application.client_id), values, timeout=token_cache.entry_ttl())
+    except Exception:
+        logger.warning("client cache write failed", exc_info=True)
+
+
+def invalidate_client(client_id: str) -> None:
+    """Tombstone a client now and when the transaction commits; raises if the cache is down."""
+    cache = token_cache.token_cache()
+    if cache is None or not client_id:
+        return
+    key, timeout = _key(client_id), token_cache.entry_ttl() + 60
+    cache.set(key, token_cache.TOMBSTONE, timeout=timeout)
+    Application = get_application_model()
+    transaction.on_commit(
+        lambda: cache.set(key, token_cache.TOMBSTONE, timeout=timeout), using=router.db_for_write(Application)
+    )
+
+
+def _client_changed(sender, instance, created: bool = False, **kwargs) -> None:
+    # A new client_id cannot be cached yet (a deleted namesake left its own tombstone).
+    if not created:
+        invalidate_client(instance.client_id)
+
+
+def _client_will_change(sender, instance, raw: bool = False, **kwargs) -> None:
+    # A client_id edited in place: the old one must stop resolving too.
+    if instance.pk is None or token_cache.token_cache() is None:
+        return
+    old = sender._default_manager.filter(pk=instance.pk).values_list("client_id", flat=True).first()
+    if old and old != instance.client_id:
+        invalidate_client(old)
+
+
+def connect() -> None:
+    """Connect the invalidation receivers (called from ``ProviderAppConfig.ready()``)."""
+    Application = get_application_model()
+    pre_save.connect(_client_will_change, sender=Application, dispatch_uid="provider_app_cc_pre")
+    post_save.connect(_client_changed, sender=Application, dispatch_uid="provider_app_cc_save")
+    post_delete.connect(_client_changed, sender=Application, dispatch_uid="provider_app_cc_delete")
