@@ -18,8 +18,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from provider_app import audit
@@ -42,6 +44,9 @@ RECOVERY_CODES_ISSUED = "two_factor.recovery_codes_issued"
 VERIFIED = "two_factor.verified"
 VERIFY_FAILED = "two_factor.failed"
 REAUTHENTICATED = "two_factor.reauthenticated"
+
+# Codes and passwords never appear in error reports.
+sensitive = method_decorator(sensitive_post_parameters("code", "password"), name="dispatch")
 
 
 def safe_next(request: HttpRequest, candidate: str | None, default: str = "/") -> str:
@@ -76,6 +81,7 @@ class RecentAuthenticationRequiredMixin(LoginRequiredMixin):
 
 
 @auth_page
+@sensitive
 class SecondFactorView(View):
     """The second step: after the password step (a pending login) or as a step-up of a session.
 
@@ -135,6 +141,7 @@ class SecondFactorView(View):
 
 
 @auth_page
+@sensitive
 class ReauthenticateView(LoginRequiredMixin, View):
     """Confirm it is still you: the password, or a code from the authenticator app."""
 
@@ -188,6 +195,7 @@ class OverviewView(LoginRequiredMixin, View):
 
 
 @auth_page
+@sensitive
 class SetupView(RecentAuthenticationRequiredMixin, View):
     """Enrolment: a QR code and the secret as text; the device counts only once a code confirms it."""
 

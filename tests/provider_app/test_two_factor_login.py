@@ -182,3 +182,14 @@ def test_p21_a_lock_conflict_is_a_clear_refusal_not_a_500(client, user, monkeypa
     response = second_factor_step(client, code_at(device))
     assert response.status_code == 200
     assert "Please try again" in response.content.decode()
+
+
+def test_codes_are_hidden_from_error_reports(client, user):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    make_device(user)
+    password_step(client, user)
+    response = second_factor_step(client, "123456")
+    request = response.wsgi_request
+    filtered = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert filtered["code"] != "123456"
