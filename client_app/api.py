@@ -12,13 +12,14 @@ Tokens stay on the server: never put them in a page, a URL or a log line (C8).
 
 from __future__ import annotations
 
-from client_app.exceptions import ProviderError, ReauthenticationRequired
+from client_app.exceptions import ConfigurationError, ProviderError, ReauthenticationRequired
 from client_app.internal import token_store
 from client_app.internal.http import TimeoutSession
 from client_app.models import Provider
 
 __all__ = [
     "AuthorizedSession",
+    "ConfigurationError",
     "ProviderError",
     "ReauthenticationRequired",
     "authorization_headers",
@@ -29,12 +30,12 @@ __all__ = [
 
 
 def get_provider(provider: Provider | str) -> Provider:
-    """A Provider from an instance or a slug."""
+    """A Provider from an instance or a slug (:class:`ConfigurationError` for an unknown slug)."""
     if isinstance(provider, Provider):
         return provider
     found = Provider.objects.filter(slug=provider).first()
     if found is None:
-        raise ReauthenticationRequired(f"No provider {provider!r} is registered.", code="unknown_provider")
+        raise ConfigurationError(f"No provider {provider!r} is registered.", code="unknown_provider")
     return found
 
 

@@ -126,3 +126,41 @@ def test_app_settings_are_read_lazily(settings):
     assert app_settings.PENDING_LOGIN_SECONDS == 42
     settings.CLIENT_APP_ENCRYPTION_KEYS = "k1, k2"
     assert app_settings.ENCRYPTION_KEYS == ["k1", "k2"]
+
+
+@pytest.mark.django_db
+def test_unknown_provider_slug_is_a_configuration_error(user):
+    from client_app import api
+
+    with pytest.raises(api.ConfigurationError):
+        api.get_access_token(user, "nope")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("issuer", "valid"),
+    [("https://op.example.com", True), ("http://op.example.com", False), ("http://localhost:8000/o", True)],
+)
+def test_issuer_must_be_https_except_loopback(settings, issuer, valid):
+    from django.core.exceptions import ValidationError
+
+    settings.DEBUG = False
+    provider = Provider(name="X", slug="x", issuer=issuer, client_id="c")
+    if valid:
+        provider.full_clean()
+    else:
+        with pytest.raises(ValidationError):
+            provider.full_clean()
+
+
+@pytest.mark.django_db
+def test_admin_action_forgets_cached_metadata(flow, verified_admin_client):
+    flow.start()
+    assert flow.fake.calls_to("/.well-known/openid-configuration") == 1
+    response = verified_admin_client.post(
+        "/admin/client_app/provider/",
+        {"action": "refresh_metadata", "_selected_action": [flow.provider.pk]},
+    )
+    assert response.status_code == 302
+    flow.start()
+    assert flow.fake.calls_to("/.well-known/openid-configuration") == 2
