@@ -70,4 +70,37 @@ class AppSettings:
         )
 
 
+    # Security hardening (docs/security.md) ------------------------------------------------------
+
+    @property
+    def REDEEMED_CODE_RETENTION_SECONDS(self) -> int:
+        """How long the hash of a redeemed authorization code is kept to detect its replay (P5)."""
+        return int(self._setting("REDEEMED_CODE_RETENTION_SECONDS", 24 * 3600))
+
+    @property
+    def LOGIN_ACCOUNT_FAILURE_LIMIT(self) -> int:
+        """Failed sign-ins on one username before it waits (P20)."""
+        return int(self._setting("LOGIN_ACCOUNT_FAILURE_LIMIT", 5))
+
+    @property
+    def LOGIN_IP_FAILURE_LIMIT(self) -> int:
+        """Failed sign-ins from one IP address (any username) before it waits (P20)."""
+        return int(self._setting("LOGIN_IP_FAILURE_LIMIT", 20))
+
+    @property
+    def LOGIN_FIRST_DELAY_SECONDS(self) -> int:
+        """The first wait once a limit is reached; it doubles with each further failure (P20)."""
+        return int(self._setting("LOGIN_FIRST_DELAY_SECONDS", 60))
+
+    @property
+    def LOGIN_MAX_DELAY_SECONDS(self) -> int:
+        """The longest wait, so that nobody can lock a real user out for good (P20)."""
+        return int(self._setting("LOGIN_MAX_DELAY_SECONDS", 15 * 60))
+
+    @property
+    def PASSWORD_RESET_URL(self) -> str:
+        """Where the lockout page sends users who forgot their password ("" shows a hint instead)."""
+        return str(self._setting("PASSWORD_RESET_URL", ""))
+
+
 app_settings = AppSettings()

@@ -17,11 +17,11 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import router, transaction
 from django.utils import timezone
 from oauth2_provider.models import get_grant_model
 
+from provider_app.app_settings import app_settings
 from provider_app.replay_models import RedeemedCode
 from provider_app.token_families import revoke_token_family
 
@@ -29,7 +29,6 @@ from provider_app.token_families import revoke_token_family
 VALIDATED_GRANT = "provider_app_grant"
 #: Set on the oauthlib request once the grant is consumed.
 CLAIMED = "provider_app_code_claimed"
-DEFAULT_RETENTION_SECONDS = 24 * 3600
 
 
 class CodeAlreadyRedeemed(Exception):
@@ -43,8 +42,7 @@ def code_hash(code: str) -> str:
 
 def retention() -> timedelta:
     """How long a redeemed code is remembered for replay detection."""
-    seconds = getattr(settings, "PROVIDER_APP_REDEEMED_CODE_RETENTION_SECONDS", DEFAULT_RETENTION_SECONDS)
-    return timedelta(seconds=seconds)
+    return timedelta(seconds=app_settings.REDEEMED_CODE_RETENTION_SECONDS)
 
 
 def find_grant(code: str, client=None):

@@ -22,26 +22,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from axes.handlers.database import AxesDatabaseHandler
-from django.conf import settings
 from django.db.models import Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from provider_app import audit
+from provider_app.app_settings import app_settings
 from provider_app.security_headers import AUTH_PAGE_HEADERS
-
-DEFAULTS = {
-    "ACCOUNT_FAILURE_LIMIT": 5,
-    "IP_FAILURE_LIMIT": 20,
-    "FIRST_DELAY_SECONDS": 60,
-    "MAX_DELAY_SECONDS": 15 * 60,
-}
 
 
 def throttle_setting(name: str) -> int:
-    """``PROVIDER_APP_LOGIN_<name>`` from Django settings, else the default above."""
-    return int(getattr(settings, f"PROVIDER_APP_LOGIN_{name}", DEFAULTS[name]))
+    """``PROVIDER_APP_LOGIN_<name>`` (see :class:`provider_app.app_settings.AppSettings`)."""
+    return int(getattr(app_settings, f"LOGIN_{name}"))
 
 
 def delay(failures: int, limit: int) -> timedelta:
@@ -88,7 +81,7 @@ def lockout_response(
     response = render(
         request,
         "provider_app/login_throttled.html",
-        {"minutes": minutes, "password_reset_url": getattr(settings, "PROVIDER_APP_PASSWORD_RESET_URL", "")},
+        {"minutes": minutes, "password_reset_url": app_settings.PASSWORD_RESET_URL},
         status=429,
     )
     response["Retry-After"] = str(max(1, int(wait.total_seconds())))

@@ -123,3 +123,21 @@ def test_p5_concurrent_code_redemptions_one_success_others_invalid_grant(
     [winner] = [response for response in responses if response.status_code == 200]
     assert _api_me(client, winner.json()["access_token"]) == 401
     assert not get_access_token_model().objects.filter(user=user).exists()
+
+
+@pytest.mark.django_db
+def test_p5_redeemed_codes_are_forgotten_after_retention(client, user, application, settings):
+    from datetime import timedelta
+
+    import time_machine
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    settings.PROVIDER_APP_REDEEMED_CODE_RETENTION_SECONDS = 60
+    request, code = _code(client, user, application)
+    assert exchange(client, application, request, code).status_code == 200
+    call_command("clearredeemedcodes")
+    assert RedeemedCode.objects.count() == 1
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        call_command("clearredeemedcodes")
+    assert RedeemedCode.objects.count() == 0
