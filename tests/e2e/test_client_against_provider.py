@@ -161,3 +161,14 @@ def test_provider_unreachable_ends_on_a_clear_page(browser, parties):
     response = browser.submit(page)
     assert response.status_code == 502
     assert "network_error" in response.text
+
+
+def test_logout_with_id_token_hint_is_accepted_by_the_provider(browser, parties):
+    Provider.objects.filter(pk=parties.provider.pk).update(logout_send_id_token_hint=True)
+    browser.full_login()
+    logout_page = browser.session.get(f"{parties.client_origin}/client/logout/", timeout=30)
+    confirm = browser.submit(logout_page, form_index=-1)
+    assert "id_token_hint=" in confirm.url
+    assert confirm.status_code == 200 and forms_of(confirm.text), confirm.text[:300]
+    done = browser.submit(confirm, button="allow")
+    assert done.url == f"{parties.client_origin}/client/logged-out/"
