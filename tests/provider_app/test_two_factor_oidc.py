@@ -171,6 +171,19 @@ def test_p18_forged_fresh_login_marker_means_login_again(client, user, applicati
     assert is_login_redirect(response)
 
 
+def test_p18_fresh_login_marker_of_one_request_does_not_serve_another(client, user, application):
+    with time_machine.travel(T0, tick=False):
+        password_step(client, user)
+    with time_machine.travel(T0 + 100, tick=False):
+        first = _authorize(client, _request(application, prompt="login"))
+        marker = query_of(query_of(first["Location"])["next"])[FRESH_LOGIN_PARAM]
+        sign_in_from(client, first, user)
+    with time_machine.travel(T0 + 700, tick=False):
+        # Another request (other state and nonce) with max_age=60 carrying the first one's marker.
+        second = _authorize(client, _request(application, max_age="60", **{FRESH_LOGIN_PARAM: marker}))
+    assert is_login_redirect(second)
+
+
 def test_p18_max_age_exceeded_forces_login(client, user, application):
     with time_machine.travel(T0, tick=False):
         password_step(client, user)
