@@ -192,7 +192,8 @@ class Harness:
         return result.stdout
 
     def fixtures(self, config: str, *argv: str) -> dict:
-        return json.loads(self.django(CONFIGS[config][1], "-m", "bench.fixtures", *argv))
+        # "scale" re-runs provider_app's scenarios on the big tables.
+        return json.loads(self.django(CONFIGS.get(config, CONFIGS["ours"])[1], "-m", "bench.fixtures", *argv))
 
     def start_server(self, config: str) -> subprocess.Popen:
         gunicorn = Path(sys.executable).with_name("gunicorn")

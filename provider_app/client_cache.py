@@ -50,7 +50,7 @@ class CachedClientMixin:
 
 def _cached(cache, client_id: str):
     try:
-        values = cache.get(_key(client_id))
+        values = token_cache.read(cache, _key(client_id))
     except Exception:
         logger.warning("client cache read failed; using the database", exc_info=True)
         return None

@@ -39,6 +39,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
@@ -75,6 +76,26 @@ def token_cache() -> BaseCache | None:
     return cache
 
 
+_redis_readers: dict[int, tuple[Any, Any, Any]] = {}
+
+
+def read(cache: BaseCache, key: str) -> Any:
+    """``cache.get(key)``; on Django's Redis backend through one long-lived client per process.
+
+    Django's ``RedisCache`` builds a new redis-py client object for every operation, which costs
+    more CPU than the lookup itself on this hot path. The connection pool is the backend's own.
+    """
+    reader = _redis_readers.get(id(cache))
+    if reader is None:
+        backend = getattr(cache, "_cache", None)
+        if not isinstance(cache, RedisCache) or not hasattr(backend, "_serializer"):
+            return cache.get(key)
+        reader = _redis_readers[id(cache)] = (cache, backend.get_client(), backend._serializer)
+    _, client, serializer = reader
+    value = client.get(cache.make_and_validate_key(key))
+    return None if value is None else serializer.loads(value)
+
+
 def checksum(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -94,7 +115,7 @@ def get_entry(token_checksum: str) -> dict | None:
     if cache is None:
         return None
     try:
-        entry = cache.get(_key(token_checksum))
+        entry = read(cache, _key(token_checksum))
     except Exception:  # the database stays the source of truth when the cache is down
         logger.warning("token cache read failed; using the database", exc_info=True)
         return None

@@ -6,7 +6,9 @@ same with Redis and several gunicorn workers. Every revocation path must refuse 
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -19,20 +21,26 @@ from bench.fixtures import issue_access_token
 from provider_app import token_cache
 from tests.oauth_helpers import basic_auth
 
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
-    "tokens": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bearer-tests"},
-}
+LOCAL = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bearer-tests"}
+# With REDIS_URL set, every test also runs against Redis, the shared cache production uses.
+BACKENDS = {"locmem": LOCAL}
+if os.environ.get("REDIS_URL"):
+    BACKENDS["redis"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["REDIS_URL"],
+        "KEY_PREFIX": f"bearer-tests-{uuid.uuid4().hex}",
+    }
 
 
-@pytest.fixture(autouse=True)
-def shared_token_cache():
+@pytest.fixture(autouse=True, params=sorted(BACKENDS))
+def shared_token_cache(request):
+    caches_setting = {"default": LOCAL, "tokens": BACKENDS[request.param]}
     with override_settings(
-        CACHES=CACHES, PROVIDER_APP_TOKEN_CACHE="tokens", PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL=True
+        CACHES=caches_setting, PROVIDER_APP_TOKEN_CACHE="tokens", PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL=True
     ):
-        caches["tokens"].clear()
+        if request.param == "locmem":
+            caches["tokens"].clear()
         yield caches["tokens"]
-        caches["tokens"].clear()
 
 
 def _me(client, token):
@@ -191,7 +199,9 @@ def test_failed_invalidation_rolls_the_revocation_back(client, token, django_ass
 
 
 def test_process_local_cache_is_not_used_unless_allowed(client, token, django_assert_num_queries):
-    with override_settings(PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL=False):
+    with override_settings(
+        CACHES={"default": LOCAL, "tokens": LOCAL}, PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL=False
+    ):
         assert token_cache.token_cache() is None
         assert _me(client, token).status_code == 200
         with django_assert_num_queries(1):  # one query: token and user together
