@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.shortcuts import render
 
-from client_app.api import ProviderError, ReauthenticationRequired, authorized_session
+from client_app.api import authorized_session
+from client_app.exceptions import ClientAppError
 from client_app.models import Provider
 from client_app.views import ProfileView
 from oauthsite import demo
@@ -58,7 +59,7 @@ class DemoProfileView(ProfileView):
                 context["api_me"] = response.json()
             else:
                 context["api_me_error"] = f"The API answered HTTP {response.status_code}."
-        except (ReauthenticationRequired, ProviderError) as error:
+        except ClientAppError as error:  # not signed in with the demo provider, or it is unreachable
             context["api_me_error"] = error.message
         except ValueError:
             context["api_me_error"] = "The API answered with malformed JSON."

@@ -19,15 +19,17 @@ def complete(request, identity: Identity) -> SocialAccount:
     """Link or create the user, store the tokens, log the user in; returns the account link."""
     adapter = get_adapter()
     provider = identity.provider
-    if identity.action == PendingLogin.ACTION_CONNECT:
-        account, created = _connect(request, identity), False
-    else:
-        account, created = _find_or_sign_up(request, identity, adapter)
-    adapter.pre_login(request, account.user, provider, identity.claims)
-    account.claims = identity.claims
-    account.last_login = timezone.now()
-    account.save(update_fields=["claims", "last_login"])
-    token_store.save(account.user, provider, identity.token_response)
+    # One transaction: a refusal by pre_login leaves no new user, link or tokens behind.
+    with transaction.atomic():
+        if identity.action == PendingLogin.ACTION_CONNECT:
+            account, created = _connect(request, identity), False
+        else:
+            account, created = _find_or_sign_up(request, identity, adapter)
+        adapter.pre_login(request, account.user, provider, identity.claims)
+        account.claims = identity.claims
+        account.last_login = timezone.now()
+        account.save(update_fields=["claims", "last_login"])
+        token_store.save(account.user, provider, identity.token_response)
     if request.user.is_authenticated and request.user.pk == account.user_id:
         # Connecting to the signed-in user: a new session key anyway (session fixation).
         request.session.cycle_key()

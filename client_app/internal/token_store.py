@@ -47,6 +47,9 @@ def save(user, provider: Provider, token_response: TokenResponse) -> TokenSet:
         "token_type": token_response.token_type,
         "scope": token_response.scope or provider.scopes,
         "expires_at": _expires_at(token_response),
+        # A refresh still running for the old tokens must not overwrite these (its claim is void).
+        "refresh_claim": "",
+        "refresh_claimed_until": None,
     }
     token_set, _ = TokenSet.objects.update_or_create(
         user=user,

@@ -17,3 +17,8 @@ class UpperCaseAdapter(DefaultAdapter):
     def populate_user(self, request, user, provider, claims):
         super().populate_user(request, user, provider, claims)
         user.first_name = str(claims.get("preferred_username", "")).upper()
+
+
+class NoLoginAdapter(DefaultAdapter):
+    def pre_login(self, request, user, provider, claims):
+        raise LoginRefused("Not today.", code="not_today")

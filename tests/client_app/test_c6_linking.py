@@ -156,3 +156,26 @@ def test_connections_page_lists_accounts(flow):
     flow.login()
     page = flow.client.get("/client/connections/").content.decode()
     assert "Example OP" in page and "ada" in page
+
+
+def test_c6_pre_login_refusal_leaves_nothing_behind(flow, settings):
+    from client_app.models import TokenSet
+
+    settings.CLIENT_APP_ADAPTER = "tests.client_app.adapters.NoLoginAdapter"
+    response = flow.login()
+    assert error_code(response) == "not_today"
+    assert get_user_model().objects.count() == 0
+    assert not SocialAccount.objects.exists() and not TokenSet.objects.exists()
+    assert "_auth_user_id" not in flow.client.session
+
+
+def test_new_login_voids_a_running_refresh_claim(flow):
+    from django.utils import timezone
+
+    from client_app.models import TokenSet
+
+    flow.login()
+    TokenSet.objects.update(refresh_claim="someone", refresh_claimed_until=timezone.now())
+    flow.client.logout()
+    flow.login()
+    assert TokenSet.objects.get().refresh_claim == ""
