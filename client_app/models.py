@@ -115,6 +115,8 @@ class Provider(models.Model):
             host = self.issuer.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
             if host not in ("localhost", "127.0.0.1", "[::1]"):
                 raise ValidationError({"issuer": "The issuer must use https (OIDC Core 3.1.2.1)."})
+        if not isinstance(self.extra_authorization_params, dict):
+            raise ValidationError({"extra_authorization_params": 'A JSON object, e.g. {"prompt": "login"}.'})
         if not self.use_discovery:
             missing = [f for f in ("authorization_endpoint", "token_endpoint") if not getattr(self, f)]
             if missing:

@@ -71,9 +71,10 @@ def start(
         user=user if action == PendingLogin.ACTION_CONNECT else None,
         expires_at=timezone.now() + timedelta(seconds=app_settings.PENDING_LOGIN_SECONDS),
     )
-    params = {
-        k: str(v) for k, v in (provider.extra_authorization_params or {}).items() if k not in RESERVED_PARAMS
-    }
+    extra = (
+        provider.extra_authorization_params if isinstance(provider.extra_authorization_params, dict) else {}
+    )
+    params = {str(k): str(v) for k, v in extra.items() if k not in RESERVED_PARAMS}
     params.update(
         {
             "response_type": "code",

@@ -135,3 +135,13 @@ def test_extra_authorization_params_cannot_override_protocol_params(flow, provid
     assert params["state"] != "fixed"
     assert params["code_challenge_method"] == "S256"
     assert params["redirect_uri"] == "http://testserver/client/example/callback/"
+
+
+def test_extra_authorization_params_must_be_an_object(flow, provider):
+    from django.core.exceptions import ValidationError
+
+    provider.extra_authorization_params = ["prompt", "login"]
+    with pytest.raises(ValidationError):
+        provider.full_clean()
+    provider.save()  # saved anyway (not through a form): the login still works, without extras
+    assert "prompt" not in flow.start()
