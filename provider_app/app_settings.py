@@ -69,7 +69,6 @@ class AppSettings:
             )
         )
 
-
     # Security hardening (docs/security.md) ------------------------------------------------------
 
     @property
@@ -101,6 +100,21 @@ class AppSettings:
     def PASSWORD_RESET_URL(self) -> str:
         """Where the lockout page sends users who forgot their password ("" shows a hint instead)."""
         return str(self._setting("PASSWORD_RESET_URL", ""))
+
+    @property
+    def TOKEN_CACHE(self) -> str | None:
+        """Cache alias for bearer-token and client lookups; it must be shared by every worker."""
+        return self._setting("TOKEN_CACHE", "default") or None
+
+    @property
+    def TOKEN_CACHE_TTL(self) -> int:
+        """Seconds a cached token or client lives at most (revocation tombstones it at once)."""
+        return int(self._setting("TOKEN_CACHE_TTL", 300))
+
+    @property
+    def TOKEN_CACHE_ALLOW_LOCAL(self) -> bool:
+        """Use a process-local cache (LocMemCache) anyway: only for a single-process server."""
+        return bool(self._setting("TOKEN_CACHE_ALLOW_LOCAL", False))
 
 
 app_settings = AppSettings()

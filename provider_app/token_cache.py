@@ -34,7 +34,6 @@ import time
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
@@ -45,6 +44,8 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
+from provider_app.app_settings import app_settings
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "provider_app:bearer:"
@@ -54,24 +55,20 @@ TOMBSTONE = "revoked-or-changed"
 USER_FIELDS_NOT_CACHED = frozenset({"password", "last_login"})
 
 
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, f"PROVIDER_APP_{name}", default)
-
-
 def entry_ttl() -> int:
     """Seconds a positive entry lives at most (``PROVIDER_APP_TOKEN_CACHE_TTL``, default 300)."""
-    return int(_setting("TOKEN_CACHE_TTL", 300))
+    return app_settings.TOKEN_CACHE_TTL
 
 
 def token_cache() -> BaseCache | None:
     """The shared cache named by ``PROVIDER_APP_TOKEN_CACHE`` (default ``"default"``), or ``None``."""
-    alias = _setting("TOKEN_CACHE", "default")
+    alias = app_settings.TOKEN_CACHE
     if not alias:
         return None
     cache = caches[alias]
     if isinstance(cache, DummyCache):
         return None
-    if isinstance(cache, LocMemCache) and not _setting("TOKEN_CACHE_ALLOW_LOCAL", False):
+    if isinstance(cache, LocMemCache) and not app_settings.TOKEN_CACHE_ALLOW_LOCAL:
         return None
     return cache
 
