@@ -51,7 +51,13 @@ def authorization_headers(user, provider: Provider | str) -> dict[str, str]:
 
 class AuthorizedSession(TimeoutSession):
     """A requests session that sends the user's current access token with every request and has
-    client_app's timeout. The token is looked up (and refreshed) for each request."""
+    client_app's timeout. The token is looked up (and refreshed) for each request.
+
+    When the resource server answers 401 with ``error="invalid_token"`` (RFC 6750 3.1: expired or
+    revoked before its announced expiry), the tokens are refreshed once and the request is sent again.
+    """
+
+    retry_on_invalid_token = True
 
     def __init__(self, user, provider: Provider | str) -> None:
         super().__init__()
@@ -60,8 +66,25 @@ class AuthorizedSession(TimeoutSession):
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[override]
         headers = dict(kwargs.pop("headers", None) or {})
-        headers.update(authorization_headers(self.user, self.provider))
+        token_set = token_store.get_token_set(self.user, self.provider)
+        response = self._send(method, url, token_set.access_token, headers, *args, **kwargs)
+        if self.retry_on_invalid_token and _invalid_token(response) and token_set.refresh_token:
+            token_set = token_store.refresh(token_set)
+            response = self._send(method, url, token_set.access_token, headers, *args, **kwargs)
+        return response
+
+    def _send(self, method, url, access_token: str, headers: dict, *args, **kwargs):
+        headers = {**headers, "Authorization": f"Bearer {access_token}"}
         return super().request(method, url, *args, headers=headers, **kwargs)
+
+
+def _invalid_token(response) -> bool:
+    challenge = response.headers.get("WWW-Authenticate", "")
+    return (
+        response.status_code == 401
+        and challenge.lower().startswith("bearer")
+        and "invalid_token" in challenge
+    )
 
 
 def authorized_session(user, provider: Provider | str) -> AuthorizedSession:

@@ -171,3 +171,33 @@ def test_authorized_session_sends_the_current_token_in_the_header(flow, logged_i
     assert call.request.headers["Authorization"] == "Bearer " + TokenSet.objects.get().access_token
     assert call.request.req_kwargs["timeout"] is not None
     assert "access_token" not in call.request.url
+
+
+@pytest.mark.django_db
+def test_authorized_session_refreshes_once_on_invalid_token(flow, logged_in):
+    calls = []
+
+    def resource(request):
+        calls.append(request.headers["Authorization"])
+        if len(calls) == 1:
+            return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, ""
+        return 200, {"Content-Type": "application/json"}, '{"ok": true}'
+
+    flow.fake.mock.add_callback(responses.GET, "https://api.example.com/me", resource)
+    response = api.authorized_session(logged_in, "example").get("https://api.example.com/me")
+    assert response.status_code == 200
+    assert calls[0] != calls[1] == "Bearer " + TokenSet.objects.get().access_token
+    assert len(refresh_calls(flow.fake)) == 1
+
+
+@pytest.mark.django_db
+def test_authorized_session_does_not_loop_on_401(flow, logged_in):
+    flow.fake.mock.add(
+        responses.GET,
+        "https://api.example.com/me",
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+    response = api.authorized_session(logged_in, "example").get("https://api.example.com/me")
+    assert response.status_code == 401
+    assert len(refresh_calls(flow.fake)) == 1
