@@ -172,3 +172,18 @@ def test_logout_with_id_token_hint_is_accepted_by_the_provider(browser, parties)
     assert confirm.status_code == 200 and forms_of(confirm.text), confirm.text[:300]
     done = browser.submit(confirm, button="allow")
     assert done.url == f"{parties.client_origin}/client/logged-out/"
+
+
+def test_profile_page_after_the_provider_revoked_everything_is_not_a_500(browser, parties):
+    browser.full_login()
+    token_set = TokenSet.objects.get()
+    requests.post(
+        f"{parties.issuer}/revoke_token/",
+        data={"token": token_set.refresh_token, "token_type_hint": "refresh_token"},
+        auth=(parties.application.client_id, parties.application.raw_secret),
+        timeout=30,
+    )
+    page = browser.session.get(f"{parties.client_origin}/client/profile/", timeout=30)
+    assert page.status_code == 200
+    assert 'class="error"' in page.text  # UserInfo and /api/me refused, said so on the page
+    assert "Alice Example" not in page.text.split('id="api-me"')[1]
