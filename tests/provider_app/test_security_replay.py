@@ -9,7 +9,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model, get_
 
 from provider_app.models import AuditEvent, RedeemedCode
 from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
-from tests.provider_app.security_helpers import parallel, require_postgresql
+from tests.provider_app.security_helpers import gunicorn_server, parallel, require_postgresql
 
 RACERS = 16
 
@@ -141,3 +141,20 @@ def test_p5_redeemed_codes_are_forgotten_after_retention(client, user, applicati
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
         call_command("clearredeemedcodes")
     assert RedeemedCode.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_p5_concurrent_redemptions_across_gunicorn_worker_processes(client, user, application):
+    """The setting of the original report: gunicorn, 4 workers x 4 threads, PostgreSQL."""
+    require_postgresql()
+    with gunicorn_server(workers=4, threads=4) as url:
+        for _trial in range(3):
+            request, code = _code(client, user, application)
+            form = _token_form(application, request, code)
+            responses = parallel(
+                RACERS, lambda session, form=form: session.post(url + "/o/token/", data=form, timeout=60)
+            )
+            statuses = sorted(response.status_code for response in responses)
+            assert statuses == [200] + [400] * (RACERS - 1), statuses
+            assert {r.json()["error"] for r in responses if r.status_code == 400} == {"invalid_grant"}
