@@ -173,6 +173,7 @@ class Harness:
             PYTHONPATH=str(ROOT),
             BENCH_WRK_DIR=str(WRK_DIR),
             BENCH_WRK_THREADS=str(self.args.threads),
+            BENCH_CACHE_PREFIX=f"bench-{self.workdir.name}",
         )
         env.pop("REDIS_URL", None)
         if self.redis_url:

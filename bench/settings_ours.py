@@ -6,6 +6,8 @@ views, the host is 127.0.0.1 and there is no TLS in front of gunicorn, so no HTT
 
 from __future__ import annotations
 
+import os
+
 from oauthsite.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls_ours"
@@ -25,3 +27,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # transaction waits for it (busy timeout) instead of failing with "database is locked" when it
     # tries to upgrade a read lock. Stock DOT inherits the same database settings.
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"  # noqa: F405
+
+# Each benchmark run starts with a fresh database: its cache entries must not meet an earlier run's.
+if "BENCH_CACHE_PREFIX" in os.environ:
+    for _cache in CACHES.values():  # noqa: F405
+        _cache["KEY_PREFIX"] = os.environ["BENCH_CACHE_PREFIX"]
