@@ -7,7 +7,7 @@ within about a minute; an exception in a view fails the test like a 500 would.
 
 Each generated request is sent twice: as generated (random or missing credentials) and with real
 credentials (the client's Basic auth or a valid bearer token), so the fuzzer reaches the code behind
-authentication too. ``FUZZ_EXAMPLES`` (default 60 per operation and generation mode) sets the
+authentication too. ``FUZZ_EXAMPLES`` (default 100 per operation and generation mode) sets the
 volume; the default run sends a few thousand requests in about a minute.
 """
 
@@ -29,7 +29,7 @@ from tests.fuzz.oauth_checks import check_answer
 from tests.fuzz.transport import BASE_URL, send
 
 SCHEMA = yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text())
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 OPERATIONS = sum(
     1 for operations in SCHEMA["paths"].values() for method in operations if method in ("get", "post")
 )

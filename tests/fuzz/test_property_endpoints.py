@@ -16,7 +16,7 @@ from tests.fuzz.transport import BASE_URL, Answer
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
-EXAMPLES = int(os.environ.get("FUZZ_PROPERTY_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("FUZZ_PROPERTY_EXAMPLES", "250"))
 SETTINGS = settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
 )

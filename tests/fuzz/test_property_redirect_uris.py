@@ -92,7 +92,7 @@ def clients(client):
 
 
 @settings(
-    max_examples=int(os.environ.get("FUZZ_PROPERTY_EXAMPLES", "150")),
+    max_examples=int(os.environ.get("FUZZ_PROPERTY_EXAMPLES", "250")),
     deadline=None,
     suppress_health_check=list(HealthCheck),
     database=None,
