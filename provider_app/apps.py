@@ -22,3 +22,4 @@ class ProviderAppConfig(AppConfig):
         from provider_app import audit_signals
 
         audit_signals.connect()  # sign-in events into the audit log
+        from provider_app import security_checks  # noqa: F401  (provider_app.W030-W032)
