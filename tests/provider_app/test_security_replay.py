@@ -158,3 +158,26 @@ def test_p5_concurrent_redemptions_across_gunicorn_worker_processes(client, user
             statuses = sorted(response.status_code for response in responses)
             assert statuses == [200] + [400] * (RACERS - 1), statuses
             assert {r.json()["error"] for r in responses if r.status_code == 400} == {"invalid_grant"}
+
+
+def test_p16_every_dot_method_that_reads_grants_is_overridden():
+    """DOT looks grants up by the raw code, which is no longer stored: each such method must be
+    replaced by provider_app's (guards a DOT upgrade that adds one)."""
+    import ast
+    import inspect
+
+    from oauth2_provider import oauth2_validators
+
+    from provider_app.validator_security import CodeAndTokenSecurityMixin
+
+    tree = ast.parse(inspect.getsource(oauth2_validators.OAuth2Validator))
+    reading_grants = {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and any(isinstance(name, ast.Name) and name.id == "Grant" for name in ast.walk(node))
+    }
+    assert reading_grants, "DOT's validator no longer names Grant: review provider_app.validator_security"
+    assert reading_grants <= set(vars(CodeAndTokenSecurityMixin)), reading_grants - set(
+        vars(CodeAndTokenSecurityMixin)
+    )
