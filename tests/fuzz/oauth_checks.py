@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 # RFC 6749 5.2 (and 4.1.2.1), RFC 7009 2.2.1, RFC 8707 2, OIDC Core 3.1.2.6.
 OAUTH_ERRORS = {
@@ -78,6 +79,16 @@ def check_authorization_redirect(response, allowed_prefixes: tuple[str, ...]) ->
     location = header(response, "Location")
     assert location, (response.status_code, dict(response.headers), response.text[:300])
     assert location.startswith(allowed_prefixes), location
+    if location.startswith("/"):
+        return  # the provider's own login page
+    params = parse_qs(urlsplit(location).query)
+    if "error" in params:
+        # RFC 6749 4.1.2.1: a registered error code; RFC 9207: the issuer rides along (P9).
+        assert params["error"][0] in OAUTH_ERRORS, location
+        assert DESCRIPTION.match(params.get("error_description", [""])[0]), location
+        assert "iss" in params, location
+    else:
+        assert "code" in params and "iss" in params, location
 
 
 def check_answer(path: str, response, *, authorization_redirects: tuple[str, ...]) -> None:
