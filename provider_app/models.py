@@ -8,12 +8,12 @@ from oauth2_provider.settings import oauth2_settings
 
 from provider_app.audit_models import AuditEvent  # noqa: F401  (the audit log, provider_app.audit)
 from provider_app.replay_models import RedeemedCode  # noqa: F401  (code replay detection, P5)
-from provider_app.usage_models import ClientUsage  # noqa: F401  (connected apps, last used)
 from provider_app.two_factor.models import (  # noqa: F401  (two-factor, provider_app.two_factor)
     AuthenticationContext,
     RecoveryCode,
     RecoveryCodeDevice,
 )
+from provider_app.usage_models import ClientUsage  # noqa: F401  (connected apps, last used)
 
 
 def normalise_scopes(scopes: str | list[str]) -> str:
