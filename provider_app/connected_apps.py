@@ -22,7 +22,7 @@ from oauth2_provider.models import (
 )
 from oauth2_provider.scopes import get_scopes_backend
 
-from provider_app.models import Consent
+from provider_app.models import ClientUsage, Consent
 
 
 @dataclass
@@ -33,6 +33,7 @@ class ConnectedApp:
     scopes: set[str] = field(default_factory=set)
     since: datetime | None = None
     last_active: datetime | None = None
+    last_used: datetime | None = None
 
     def see(self, when: datetime | None, *, last: datetime | None = None) -> None:
         if when is not None and (self.since is None or when < self.since):
@@ -66,6 +67,10 @@ def connected_apps(user) -> list[ConnectedApp]:
     live_refresh = get_refresh_token_model().objects.filter(user=user, revoked__isnull=True)
     for token in live_refresh.select_related("application"):
         entry(token.application).see(token.created, last=token.updated)
+    usage = ClientUsage.objects.filter(user=user, application_id__in=list(found))
+    for application_id, last_used in usage.values_list("application_id", "last_used"):
+        found[application_id].last_used = last_used
+        found[application_id].see(None, last=last_used)
     now = timezone.now()
     return sorted(found.values(), key=lambda app: app.last_active or app.since or now, reverse=True)
 
@@ -92,4 +97,5 @@ def revoke_connected_app(user, application) -> int:
         get_id_token_model().objects.filter(user=user, application=application).delete()
         get_grant_model().objects.filter(user=user, application=application).delete()
         Consent.objects.filter(user=user, application=application).delete()
+        ClientUsage.objects.filter(user=user, application=application).delete()
     return len(access_tokens)

@@ -1,8 +1,9 @@
 """Remember when a client last used its access to a user's account, cheaply.
 
-:func:`note_use` is called where a token is used: bearer validation (the API and UserInfo) and the
-token endpoint. A shared-cache key makes it write :class:`~provider_app.usage_models.ClientUsage` at
-most once per :data:`RESOLUTION` per user and client; without a working cache it writes every time.
+:func:`note_token_use` is called where an access token is used: bearer validation for the API and
+UserInfo (signing in and refreshing show in the tokens' own timestamps). A shared-cache key makes it
+write :class:`~provider_app.usage_models.ClientUsage` at most once per :data:`RESOLUTION` per token;
+without a working cache it writes every time.
 """
 
 from __future__ import annotations
@@ -22,11 +23,15 @@ logger = logging.getLogger(__name__)
 RESOLUTION = timedelta(minutes=5)
 
 
-def note_use(user_id, application_id) -> None:
-    """Record that ``application_id`` used a token of ``user_id`` now (never raises)."""
-    if not user_id or not application_id:
+def note_token_use(access_token) -> None:
+    """Record that the client of ``access_token`` used it for its user now (never raises).
+
+    The gate is keyed by the token's checksum, so each token writes at most once per
+    :data:`RESOLUTION`; client-credentials tokens (no user) are ignored.
+    """
+    if access_token is None or not access_token.user_id or not access_token.application_id:
         return
-    key = f"provider_app:client-used:{user_id}:{application_id}"
+    key = f"provider_app:token-used:{access_token.token_checksum}"
     try:
         if not cache.add(key, 1, timeout=int(RESOLUTION.total_seconds())):
             return  # recorded less than RESOLUTION ago
@@ -35,15 +40,11 @@ def note_use(user_id, application_id) -> None:
     try:
         with transaction.atomic():
             ClientUsage.objects.update_or_create(
-                user_id=user_id, application_id=application_id, defaults={"last_used": timezone.now()}
+                user_id=access_token.user_id,
+                application_id=access_token.application_id,
+                defaults={"last_used": timezone.now()},
             )
     except IntegrityError:
         pass  # a concurrent request recorded it
     except DatabaseError:
         logger.exception("could not record client usage")
-
-
-def note_token_use(access_token) -> None:
-    """:func:`note_use` for an access token (``None`` and client-credentials tokens are ignored)."""
-    if access_token is not None:
-        note_use(access_token.user_id, access_token.application_id)

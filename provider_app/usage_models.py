@@ -8,10 +8,10 @@ from oauth2_provider.settings import oauth2_settings
 
 
 class ClientUsage(models.Model):
-    """The last time ``application`` used a token of ``user`` (API, UserInfo, token endpoint).
+    """The last time ``application`` used an access token of ``user`` (API, UserInfo).
 
-    Written at most once per ``provider_app.token_usage.RESOLUTION`` per user and client, so that
-    bearer validation stays free of database writes on almost every request.
+    Written at most once per ``provider_app.token_usage.RESOLUTION`` per token, so that bearer
+    validation stays free of database writes on almost every request.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

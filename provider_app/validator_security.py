@@ -29,6 +29,7 @@ from provider_app.authorization_codes import (
     remember_redemption,
 )
 from provider_app.token_families import family_of_access_token, revoke_token_family
+from provider_app.token_usage import note_token_use
 
 
 class RefreshTokenReused(Exception):
@@ -239,6 +240,12 @@ class CodeAndTokenSecurityMixin:
             scope=token.get("scope", ""),
             with_refresh=bool(token.get("refresh_token")),
         )
+
+    def validate_bearer_token(self, token, scopes, request) -> bool:
+        valid = super().validate_bearer_token(token, scopes, request)
+        if valid:
+            note_token_use(getattr(request, "access_token", None))  # connected apps: last used
+        return valid
 
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs) -> None:
         # RFC 7009: DOT revokes only the caller's own tokens; record that a revocation was asked.

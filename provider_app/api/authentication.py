@@ -16,7 +16,7 @@ from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AbstractApplication, get_access_token_model, get_application_model
 from rest_framework.request import Request
 
-from provider_app import token_cache
+from provider_app import token_cache, token_usage
 
 INVALID = "The access token is invalid."
 EXPIRED = "The access token expired."
@@ -45,6 +45,7 @@ class BearerTokenAuthentication(OAuth2Authentication):
         if access_token is None:
             request.oauth2_error = OrderedDict([("error", "invalid_token"), ("error_description", error)])
             return None
+        token_usage.note_token_use(access_token)  # connected apps: "last used" (one write per 5 min)
         return access_token.user if access_token.user_id else None, access_token
 
 

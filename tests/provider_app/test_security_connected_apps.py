@@ -95,3 +95,49 @@ def test_connected_apps_page_with_bad_input_is_not_an_error(client, user):
     client.force_login(user)
     for value in ("", "abc", "99999999999999999999999", "1' OR '1'='1"):
         assert client.post(PAGE, {"application": value}).status_code == 303
+
+
+def test_connected_apps_shows_when_a_client_last_used_its_access(client, user, application):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from provider_app.models import ClientUsage
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        tokens = _connect(client, user, application)
+        clock.shift(timedelta(hours=2))
+        assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code == 401
+        refreshed = client.post(
+            "/o/token/",
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": tokens["refresh_token"],
+                "client_id": application.client_id,
+                "client_secret": application.raw_secret,
+            },
+        ).json()
+        clock.shift(timedelta(minutes=10))
+        me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {refreshed['access_token']}")
+        assert me.status_code == 200
+        used_at = timezone.now()
+    [app] = client.get(PAGE).context["connected_apps"]
+    assert app.last_used == used_at
+    assert app.since <= start + timedelta(seconds=5)
+    # One row per user and client, updated in place.
+    assert ClientUsage.objects.filter(user=user, application=application).count() == 1
+
+
+def test_last_used_is_written_at_most_once_per_token_every_five_minutes(client, user, application):
+    from provider_app.models import ClientUsage
+
+    tokens = _connect(client, user, application)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+    assert client.get("/api/me", **bearer).status_code == 200
+    assert ClientUsage.objects.filter(user=user, application=application).exists()
+    ClientUsage.objects.all().delete()
+    assert client.get("/api/me", **bearer).status_code == 200
+    assert client.get("/o/userinfo/", **bearer).status_code == 200
+    assert not ClientUsage.objects.exists()  # the gate held: no write within five minutes
