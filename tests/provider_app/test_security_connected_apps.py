@@ -141,3 +141,27 @@ def test_last_used_is_written_at_most_once_per_token_every_five_minutes(client, 
     assert client.get("/api/me", **bearer).status_code == 200
     assert client.get("/o/userinfo/", **bearer).status_code == 200
     assert not ClientUsage.objects.exists()  # the gate held: no write within five minutes
+
+
+def test_last_used_also_from_tokens_served_by_the_token_cache(client, user, application):
+    import hashlib
+
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    from provider_app.models import ClientUsage
+
+    local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "connected-apps"}
+    with override_settings(
+        CACHES={"default": local, "tokens": local},
+        PROVIDER_APP_TOKEN_CACHE="tokens",
+        PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL=True,
+    ):
+        tokens = _connect(client, user, application)
+        bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
+        assert client.get("/api/me", **bearer).status_code == 200  # from the database, then cached
+        ClientUsage.objects.all().delete()
+        checksum = hashlib.sha256(tokens["access_token"].encode()).hexdigest()
+        caches["default"].delete(f"provider_app:token-used:{checksum}")  # as if five minutes passed
+        assert client.get("/api/me", **bearer).status_code == 200  # served from the token cache
+        assert ClientUsage.objects.filter(user=user, application=application).exists()
