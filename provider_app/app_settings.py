@@ -107,6 +107,11 @@ class AppSettings:
         return self._setting("TOKEN_CACHE", "default") or None
 
     @property
+    def TOKEN_CACHE_IS_EXPLICIT(self) -> bool:
+        """The project set ``PROVIDER_APP_TOKEN_CACHE`` (then it is used even in front of SQLite)."""
+        return hasattr(settings, self.prefix + "TOKEN_CACHE")
+
+    @property
     def TOKEN_CACHE_TTL(self) -> int:
         """Seconds a cached token or client lives at most (revocation tombstones it at once)."""
         return int(self._setting("TOKEN_CACHE_TTL", 300))

@@ -39,7 +39,7 @@ from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
@@ -61,9 +61,18 @@ def entry_ttl() -> int:
 
 
 def token_cache() -> BaseCache | None:
-    """The shared cache named by ``PROVIDER_APP_TOKEN_CACHE`` (default ``"default"``), or ``None``."""
+    """The shared cache named by ``PROVIDER_APP_TOKEN_CACHE`` (default ``"default"``), or ``None``.
+
+    Left at its default, the cache is not used in front of SQLite: there the database is a file
+    read inside the process, and a cache round trip would cost more than the query it replaces.
+    """
     alias = app_settings.TOKEN_CACHE
     if not alias:
+        return None
+    if (
+        not app_settings.TOKEN_CACHE_IS_EXPLICIT
+        and connections[router.db_for_read(get_access_token_model())].vendor == "sqlite"
+    ):
         return None
     cache = caches[alias]
     if isinstance(cache, DummyCache):

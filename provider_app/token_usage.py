@@ -9,6 +9,7 @@ without a working cache it writes every time.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 #: "Last used" is exact to this much.
 RESOLUTION = timedelta(minutes=5)
+RESOLUTION_SECONDS = RESOLUTION.total_seconds()
+_recently_noted: dict[str, float] = {}
 
 
 def note_token_use(access_token) -> None:
@@ -32,6 +35,14 @@ def note_token_use(access_token) -> None:
     if access_token is None or not access_token.user_id or not access_token.application_id:
         return
     key = f"provider_app:token-used:{access_token.token_checksum}"
+    # This process recorded the token less than RESOLUTION ago: skip even the shared cache
+    # (a round trip on every API request otherwise; see docs/performance.md).
+    now = time.monotonic()
+    if now - _recently_noted.get(key, -RESOLUTION_SECONDS) < RESOLUTION_SECONDS:
+        return
+    if len(_recently_noted) > 10_000:
+        _recently_noted.clear()
+    _recently_noted[key] = now
     try:
         if not cache.add(key, 1, timeout=int(RESOLUTION.total_seconds())):
             return  # recorded less than RESOLUTION ago

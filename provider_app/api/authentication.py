@@ -2,7 +2,8 @@
 
 The check is DOT's (``OAuth2Validator.validate_bearer_token``) without going through oauthlib for
 every API request: the token's SHA-256 is looked up in the shared token cache
-(:mod:`provider_app.token_cache`), else in the database with one query that also loads the user.
+(:mod:`provider_app.token_cache`), else in the database with one prepared query that also loads the
+user (:mod:`provider_app.token_lookup`).
 A revoked token is refused at once on every worker: revocation tombstones the cache entry.
 """
 
@@ -13,10 +14,10 @@ from collections import OrderedDict
 
 from django.db import models
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
-from oauth2_provider.models import AbstractApplication, get_access_token_model, get_application_model
+from oauth2_provider.models import AbstractApplication, get_application_model
 from rest_framework.request import Request
 
-from provider_app import token_cache, token_usage
+from provider_app import token_cache, token_lookup, token_usage
 
 INVALID = "The access token is invalid."
 EXPIRED = "The access token expired."
@@ -61,12 +62,7 @@ def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str
         access_token = token_cache.access_token_from_entry(entry)
     else:
         loaded_at = time.monotonic()
-        access_token = (
-            get_access_token_model()
-            .objects.select_related("user")
-            .filter(token_checksum=token_checksum)
-            .first()
-        )
+        access_token = token_lookup.find(token_checksum)
         if access_token is None:
             return None, INVALID
         if access_token.is_expired():
