@@ -73,6 +73,9 @@ CONFIGS = {
     "stock": ("stock DOT (PBKDF2 secrets)", "bench.settings_stock"),
     "plain": ("stock DOT (plain-text secrets)", "bench.settings_stock"),
 }
+# Which gunicorn serves a configuration ("scale": provider_app again, after the big insert).
+SERVER_OF = {"ours": "ours", "stock": "stock", "plain": "stock", "scale": "ours"}
+CC_BODY = "grant_type=client_credentials&scope=profile"
 
 
 def log(message: str) -> None:
@@ -156,6 +159,9 @@ class Harness:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.results: dict[str, dict[str, R.Measurement]] = {name: {} for name in CONFIGS}
+        self.rounds: dict[str, dict[str, list[R.Measurement]]] = {}
+        self.ports: dict[str, int] = {}
+        self.tokens: dict[tuple[str, str], str] = {}
         self.extra: dict[str, dict] = {}
         self.clients: dict[str, dict] = {}
         self.user: dict = {}
@@ -339,10 +345,14 @@ class Harness:
         return out
 
     def measure(self, config: str, scenario: str, run) -> None:
+        """One measurement; the reported figure is the median of the rounds (see run_all)."""
+        self.use(config)
         log(f"{config}: {SCENARIOS[scenario]}")
         measurement = run()
         self.drain()
-        self.results[config][scenario] = measurement
+        self.rounds.setdefault(config, {}).setdefault(scenario, []).append(measurement)
+        by_rate = sorted(self.rounds[config][scenario], key=lambda m: m.rps)
+        self.results.setdefault(config, {})[scenario] = by_rate[(len(by_rate) - 1) // 2]
         flag = f", {measurement.errors} errors" if measurement.errors else ""
         flag += ", ran out of single-use bodies" if measurement.exhausted else ""
         log(
@@ -350,63 +360,121 @@ class Harness:
             f"p50 {R.format_latency(measurement.latency_us.get('50'))}{flag}"
         )
 
-    def run_token_scenarios(self, config: str, prefix: str) -> None:
-        cc_body = urllib.parse.urlencode({"grant_type": "client_credentials", "scope": "profile"})
+    def use(self, config: str) -> None:
+        """Point the requests at the server that runs ``config``."""
+        self.port = self.ports[SERVER_OF[config]]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def prefix(self, config: str) -> str:
+        return "ours" if config == "scale" else config
+
+    def measure_cc(self, config: str) -> None:
+        prefix, body = self.prefix(config), CC_BODY
+        self.use(config)
         self.check(
             "/o/token/",
-            body=cc_body,
+            body=body,
             headers={"Authorization": self.basic(f"{prefix}-cc")},
             expect="access_token",
         )
         self.measure(
             config,
             "cc",
-            lambda: self.wrk("/o/token/", "post_fixed.lua", "/o/token/", cc_body, self.basic(f"{prefix}-cc")),
+            lambda: self.wrk("/o/token/", "post_fixed.lua", "/o/token/", body, self.basic(f"{prefix}-cc")),
         )
-        # Single-use bodies: a code exchange or a refresh costs more than client_credentials, so the
-        # client_credentials rate bounds how many one run can consume.
-        count = min(
-            self.args.max_single_use,
-            math.ceil(self.results[config]["cc"].rps * self.args.duration * 1.5) + 50,
-        )
-        for kind, scenario in (("codes", "code"), ("refresh", "refresh")):
-            bodies = self.single_use_bodies(config, kind, f"{prefix}-code", count)
-            self.measure(
-                config,
-                scenario,
-                lambda bodies=bodies: self.wrk(
-                    "/o/token/", "post_once.lua", "/o/token/", str(bodies), self.basic(f"{prefix}-code")
-                ),
-            )
 
-    def run_resource_scenarios(self, config: str, prefix: str) -> None:
-        me_token = self.fixtures(
-            config, "bearer", "--client-id", f"{prefix}-code", "--scope", "openid profile email"
+    def measure_single_use(self, config: str, kind: str) -> None:
+        # A code exchange or a refresh costs more than client_credentials: its best rate so far
+        # bounds how many single-use bodies one measurement can consume.
+        prefix = self.prefix(config)
+        best_cc = max(m.rps for m in self.rounds[config]["cc"])
+        count = min(self.args.max_single_use, math.ceil(best_cc * self.args.duration * 2) + 50)
+        self.use(config)
+        bodies = self.single_use_bodies(config, kind, f"{prefix}-code", count)
+        self.measure(
+            config,
+            "code" if kind == "codes" else "refresh",
+            lambda: self.wrk(
+                "/o/token/", "post_once.lua", "/o/token/", str(bodies), self.basic(f"{prefix}-code")
+            ),
         )
-        bearer = {"Authorization": f"Bearer {me_token['access_token']}"}
+
+    def bearer_for(self, config: str, scope: str) -> str:
+        key = (config, scope)
+        if key not in self.tokens:
+            client = f"{self.prefix(config)}-code"
+            self.tokens[key] = self.fixtures(config, "bearer", "--client-id", client, "--scope", scope)[
+                "access_token"
+            ]
+        return self.tokens[key]
+
+    def measure_me(self, config: str) -> None:
+        bearer = {"Authorization": f"Bearer {self.bearer_for(config, 'openid profile email')}"}
+        self.use(config)
         self.check("/api/me", headers=bearer, expect="sub")
         self.wrk("/api/me", "report.lua", headers=bearer, duration=1)  # warm every worker
         self.measure(config, "me", lambda: self.wrk("/api/me", "report.lua", headers=bearer))
-        if prefix == "ours":
-            self.check_revocation(me_token["access_token"], bearer)
-        target = self.fixtures(config, "bearer", "--client-id", f"{prefix}-code", "--scope", "openid profile")
-        body = urllib.parse.urlencode({"token": target["access_token"]})
-        self.check(
-            "/o/introspect/",
-            body=body,
-            headers={"Authorization": self.basic(f"{prefix}-rs")},
-            expect="active",
-        )
+
+    def measure_introspection(self, config: str) -> None:
+        prefix = self.prefix(config)
+        body = urllib.parse.urlencode({"token": self.bearer_for(config, "openid profile")})
+        auth = {"Authorization": self.basic(f"{prefix}-rs")}
+        self.use(config)
+        self.check("/o/introspect/", body=body, headers=auth, expect="active")
         self.measure(
             config,
             "introspect",
             lambda: self.wrk(
-                "/o/introspect/", "post_fixed.lua", "/o/introspect/", body, self.basic(f"{prefix}-rs")
+                "/o/introspect/", "post_fixed.lua", "/o/introspect/", body, auth["Authorization"]
             ),
         )
 
-    def check_revocation(self, access_token: str, bearer: dict[str, str]) -> None:
+    def measure_floors(self, config: str) -> None:
+        self.use(config)
+        self.wrk("/bench/drf", "report.lua", duration=1)  # warm every worker
+        for scenario, path in (("plain", "/bench/plain"), ("drf", "/bench/drf")):
+            self.measure(config, scenario, lambda path=path: self.wrk(path, "report.lua"))
+
+    def run_all(self, configs: list[str]) -> None:
+        """Every scenario, ``--rounds`` times, alternating the configurations round by round.
+
+        The machine may be shared: alternating keeps a burst of load from other processes from
+        landing on one configuration only, and the median of the rounds is what is reported.
+        """
+        servers = {}
+        try:
+            for server in dict.fromkeys(SERVER_OF[c] for c in configs):
+                self.ports[server] = free_port()
+                self.use(server)
+                servers[server] = self.start_server(server)
+            self.run_rounds(configs)
+            if "ours" in configs:
+                self.use("ours")
+                self.check_revocation(self.bearer_for("ours", "openid profile email"))
+                self.run_login_scenario()
+        finally:
+            for server in servers.values():
+                self.stop_server(server)
+
+    def run_rounds(self, configs: list[str]) -> None:
+        servers = [c for c in configs if c in ("ours", "stock", "scale")]
+        for _ in range(self.args.rounds):
+            for config in servers:
+                self.measure_floors(config)
+        for step in (self.measure_cc, lambda c: self.measure_single_use(c, "codes"),
+                     lambda c: self.measure_single_use(c, "refresh")):  # fmt: skip
+            for _ in range(self.args.rounds):
+                for config in configs:
+                    step(config)
+        for _ in range(self.args.rounds):
+            for config in servers:
+                self.measure_me(config)
+            for config in configs:
+                self.measure_introspection(config)
+
+    def check_revocation(self, access_token: str) -> None:
         """RFC 7009 revocation, then requests spread over every worker: none may be accepted."""
+        bearer = {"Authorization": f"Bearer {access_token}"}
         body = urllib.parse.urlencode({"token": access_token, "token_type_hint": "access_token"})
         request = urllib.request.Request(
             f"{self.base_url}/o/revoke_token/",
@@ -436,38 +504,6 @@ class Harness:
         if accepted:
             raise RuntimeError("a revoked token was accepted: " + self.extra["revocation"])
 
-    def run_floors(self, config: str) -> None:
-        self.wrk("/bench/drf", "report.lua", duration=1)  # warm every worker
-        for scenario, path in (("plain", "/bench/plain"), ("drf", "/bench/drf")):
-            self.measure(config, scenario, lambda path=path: self.wrk(path, "report.lua"))
-
-    def run_config(self, server_config: str) -> None:
-        server = self.start_server(server_config)
-        try:
-            self.run_floors(server_config)
-            if server_config == "ours":
-                self.run_token_scenarios("ours", "ours")
-                self.run_resource_scenarios("ours", "ours")
-                self.run_login_scenario()
-            else:
-                self.run_token_scenarios("stock", "stock")
-                self.run_resource_scenarios("stock", "stock")
-                self.run_token_scenarios("plain", "plain")
-                self.run_introspection_plain()
-        finally:
-            self.stop_server(server)
-
-    def run_introspection_plain(self) -> None:
-        target = self.fixtures("plain", "bearer", "--client-id", "plain-code", "--scope", "openid profile")
-        body = urllib.parse.urlencode({"token": target["access_token"]})
-        self.measure(
-            "plain",
-            "introspect",
-            lambda: self.wrk(
-                "/o/introspect/", "post_fixed.lua", "/o/introspect/", body, self.basic("plain-rs")
-            ),
-        )
-
     def run_login_scenario(self) -> None:
         try:
             from bench import login_driver
@@ -493,14 +529,7 @@ class Harness:
         log(f"scale: inserting {self.args.scale:,} expired access and refresh tokens")
         self.extra["scale_insert_s"] = scale.insert_expired_tokens(self.database, self.args.scale)
         self.extra["scale_rows"] = scale.table_rows(self.database)
-        server = self.start_server("ours")
-        try:
-            self.results["scale"] = {}
-            self.run_floors("scale")
-            self.run_token_scenarios("scale", "ours")
-            self.run_resource_scenarios("scale", "ours")
-        finally:
-            self.stop_server(server)
+        self.run_all(["scale"])
         self.extra["scale_baseline"] = {k: v.rps for k, v in baseline.items()}
         log("scale: clear_expired_tokens")
         self.extra["cleanup"] = scale.run_cleanup(self)
@@ -641,7 +670,8 @@ def machine_summary(harness: Harness) -> str:
     return (
         f"Machine: {os.cpu_count()} CPUs ({cpu}){memory}. Server: gunicorn, {a.workers} sync workers; "
         f"database {database}; provider_app cache {cache}. Load: wrk -t{a.threads} -c{a.connections} "
-        f"-d{a.duration}s per scenario on the same machine."
+        f"-d{a.duration}s per measurement, {a.rounds} rounds alternating the configurations, median "
+        "reported; everything on the same machine."
     )
 
 
@@ -651,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--duration", type=int, default=8, help="seconds of load per scenario (default 8)")
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2), help="gunicorn workers")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per scenario, alternating configurations (3)"
+    )
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument(
@@ -670,8 +703,10 @@ def main(argv: list[str] | None = None) -> int:
     harness = Harness(args)
     try:
         harness.prepare()
-        for config in args.configs.split(","):
-            harness.run_config(config.strip())
+        configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+        if "stock" in configs:
+            configs.append("plain")  # the same stock server, clients with plain-text secrets
+        harness.run_all(configs)
         if args.scale:
             harness.run_scale()
         print(harness.report())
