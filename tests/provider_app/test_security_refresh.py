@@ -9,7 +9,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from provider_app.models import AuditEvent
 from tests.factories import ApplicationFactory
 from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
-from tests.provider_app.security_helpers import parallel, require_postgresql
+from tests.provider_app.security_helpers import gunicorn_server, parallel, require_postgresql
 
 RACERS = 8
 
@@ -108,3 +108,18 @@ def test_p8_concurrent_refreshes_one_success_no_5xx(live_server, client, user, a
     [winner] = [r for r in responses if r.status_code == 200]
     assert winner.json()["access_token"]
     assert _api_me(client, winner.json()["access_token"]) == 401
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_p8_concurrent_refreshes_across_gunicorn_worker_processes(client, user, application):
+    require_postgresql()
+    with gunicorn_server(workers=4, threads=4) as url:
+        for _trial in range(3):
+            form = _refresh_form(application, _tokens(client, user, application)["refresh_token"])
+            responses = parallel(
+                RACERS, lambda session, form=form: session.post(url + "/o/token/", data=form, timeout=60)
+            )
+            statuses = sorted(response.status_code for response in responses)
+            assert statuses == [200] + [400] * (RACERS - 1), statuses
+            assert {r.json()["error"] for r in responses if r.status_code == 400} == {"invalid_grant"}
