@@ -1,0 +1,141 @@
+"""The number of database queries of the hot endpoints, pinned so that a regression shows in CI.
+
+Two configurations: without a shared cache (the test settings' local-memory cache is not used for
+tokens, so every lookup reads the database) and with the token cache (what production runs with
+Redis). A change that adds a query fails here; if the new query is wanted, update the number and
+say why in the commit. Speed itself is measured by ``bench/`` (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+
+from bench.fixtures import issue_access_token
+from provider_app.models import ClientPolicy
+from tests.factories import ApplicationFactory
+from tests.oauth_helpers import AuthorizationRequest, basic_auth, get_code
+
+TOKEN_CACHE = {
+    "CACHES": {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "qc-default"},
+        "tokens": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "qc-tokens"},
+    },
+    "PROVIDER_APP_TOKEN_CACHE": "tokens",
+    "PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL": True,
+}
+
+# Queries per request. "db": no shared cache; "cached": the token cache holds the client and the
+# token already (the steady state of a busy provider).
+EXPECTED = {
+    # Grant and auth context reads, the ID token (its own transaction), the code claimed and
+    # remembered (replay detection), access and refresh tokens, the audit event.
+    "code_exchange": {"db": 22, "cached": 21},
+    # Client, then one transaction: access token, audit event (in a savepoint).
+    "client_credentials": {"db": 7, "cached": 6},
+    # Refresh token locked and rotated, family checks, new ID token, new tokens, audit event.
+    "refresh": {"db": 26, "cached": 25},
+    # DOT's UserInfo view: the token with its user and client.
+    "userinfo": {"db": 1, "cached": 1},
+    # The calling resource server (client), its policy, the token.
+    "introspection": {"db": 3, "cached": 2},
+    # The token and its user in one statement; nothing once cached.
+    "api_me": {"db": 1, "cached": 0},
+}
+
+
+@pytest.fixture(params=["db", "cached"])
+def mode(request):
+    if request.param == "db":
+        yield "db"
+        return
+    with override_settings(**TOKEN_CACHE):
+        caches["tokens"].clear()
+        yield "cached"
+        caches["tokens"].clear()
+
+
+@pytest.fixture
+def service(db):
+    return ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+
+
+def _code_and_request(client, user, application):
+    client.force_login(user)
+    request = AuthorizationRequest(application.client_id, application.redirect_uris)
+    code = get_code(client, request)
+    client.logout()
+    return code, request
+
+
+def _exchange(client, application, request, code):
+    return client.post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": request.redirect_uri,
+            "code_verifier": request.code_verifier,
+        },
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
+    )
+
+
+def test_token_endpoint_code_exchange(client, user, application, mode, django_assert_num_queries):
+    warm_code, warm_request = _code_and_request(client, user, application)
+    assert _exchange(client, application, warm_request, warm_code).status_code == 200  # caches the client
+    code, request = _code_and_request(client, user, application)
+    with django_assert_num_queries(EXPECTED["code_exchange"][mode]):
+        response = _exchange(client, application, request, code)
+    assert response.status_code == 200 and "id_token" in response.json()
+
+
+def test_token_endpoint_client_credentials(client, service, mode, django_assert_num_queries):
+    auth = basic_auth(service.client_id, service.raw_secret)
+    body = {"grant_type": "client_credentials", "scope": "profile"}
+    assert client.post("/o/token/", body, HTTP_AUTHORIZATION=auth).status_code == 200
+    with django_assert_num_queries(EXPECTED["client_credentials"][mode]):
+        response = client.post("/o/token/", body, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 200
+
+
+def test_token_endpoint_refresh(client, user, application, mode, django_assert_num_queries):
+    auth = basic_auth(application.client_id, application.raw_secret)
+    _, first = issue_access_token(application, user, "openid profile", with_refresh=True)
+    _, second = issue_access_token(application, user, "openid profile", with_refresh=True)
+    body = {"grant_type": "refresh_token", "refresh_token": first}
+    assert client.post("/o/token/", body, HTTP_AUTHORIZATION=auth).status_code == 200
+    with django_assert_num_queries(EXPECTED["refresh"][mode]):
+        response = client.post(
+            "/o/token/", {"grant_type": "refresh_token", "refresh_token": second}, HTTP_AUTHORIZATION=auth
+        )
+    assert response.status_code == 200
+
+
+def test_userinfo(client, user, application, mode, django_assert_num_queries):
+    token, _ = issue_access_token(application, user, "openid profile email", with_refresh=False)
+    assert client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    with django_assert_num_queries(EXPECTED["userinfo"][mode]):
+        response = client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200 and response.json()["sub"] == str(user.pk)
+
+
+def test_introspection_by_a_resource_server(
+    client, user, application, service, mode, django_assert_num_queries
+):
+    ClientPolicy.objects.create(application=service, is_resource_server=True)
+    token, _ = issue_access_token(application, user, "openid profile", with_refresh=False)
+    auth = basic_auth(service.client_id, service.raw_secret)
+    assert client.post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=auth).status_code == 200
+    with django_assert_num_queries(EXPECTED["introspection"][mode]):
+        response = client.post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=auth)
+    assert response.json()["active"] is True
+
+
+def test_api_me(client, user, application, mode, django_assert_num_queries):
+    token, _ = issue_access_token(application, user, "openid profile email", with_refresh=False)
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    with django_assert_num_queries(EXPECTED["api_me"][mode]):
+        response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200 and response.json()["sub"] == str(user.pk)
