@@ -41,7 +41,10 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
         if application is None or "form" not in context:
             return response  # an error page
         scopes = context["scopes"]
-        if has_consent(request.user, application, scopes):
+        # OIDC Core 3.1.2.1: prompt=consent asks again even when the approval is remembered.
+        # (First-party clients, ``skip_authorization``, never show the page: DOT answers before this.)
+        consent_prompted = "consent" in request.GET.get("prompt", "").split()
+        if not consent_prompted and has_consent(request.user, application, scopes):
             return self._approve(application, scopes, context["form"].initial)
         all_scopes = get_scopes_backend().get_all_scopes()
         context["scope_descriptions"] = [(scope, all_scopes.get(scope, scope)) for scope in scopes]

@@ -52,6 +52,20 @@ def test_remembered_consent_covers_a_subset_of_scopes(client, user, application)
     assert response.status_code == 302
 
 
+def test_prompt_consent_shows_the_page_despite_a_remembered_approval(client, user, application):
+    client.force_login(user)
+    get_code(
+        client, AuthorizationRequest(application.client_id, application.redirect_uris, scope="openid profile")
+    )
+    request = AuthorizationRequest(
+        application.client_id, application.redirect_uris, scope="openid profile", extra={"prompt": "consent"}
+    )
+    response = client.get("/o/authorize/", request.params())
+    assert response.status_code == 200
+    assert response.templates[0].name == "provider_app/consent.html"
+    assert "form" in response.context
+
+
 def test_new_scopes_ask_again(client, user, application):
     client.force_login(user)
     get_code(client, AuthorizationRequest(application.client_id, application.redirect_uris, scope="openid"))
