@@ -143,6 +143,7 @@ def create_codes(client_id: str, count: int) -> list[str]:
             request.claims = None
             code = generate_token()
             validator.save_authorization_code(client_id, {"code": code}, request)
+            _remember_authentication(user, code)
             bodies.append(
                 urlencode(
                     {
@@ -154,6 +155,28 @@ def create_codes(client_id: str, count: int) -> list[str]:
                 )
             )
     return bodies
+
+
+def _remember_authentication(user, code: str) -> None:
+    """provider_app's authorization endpoint also stores how the user signed in, for the ID token's
+    ``auth_time``/``amr``/``acr`` (its token endpoint reads it back); stock DOT has no such row."""
+    from django.apps import apps
+
+    if not apps.is_installed("provider_app"):
+        return
+    from django.utils import timezone
+
+    from provider_app.app_settings import app_settings
+    from provider_app.two_factor.claims import code_digest
+    from provider_app.two_factor.models import AuthenticationContext
+
+    AuthenticationContext.objects.create(
+        user=user,
+        code_digest=code_digest(code),
+        auth_time=timezone.now(),
+        amr=["pwd"],
+        acr=app_settings.ACR_SINGLE_FACTOR,
+    )
 
 
 def issue_access_token(application, user, scope: str, *, with_refresh: bool) -> tuple[str, str | None]:

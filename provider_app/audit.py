@@ -51,12 +51,19 @@ MAX_VALUE_LENGTH = 200
 REDACTED = "[redacted]"
 
 
-def record(event: str, *, request=None, user=None, application=None, **details: Any) -> None:
-    """Write one audit event (row + log line on ``provider_app.audit``); never raises.
+def record(
+    event: str, *, request=None, user=None, application=None, in_transaction: bool = False, **details: Any
+) -> None:
+    """Write one audit event (row + log line on ``provider_app.audit``).
 
     ``request`` gives the IP address, the user agent and, if ``user`` is not given, the signed-in
     user. ``details`` must be JSON-serialisable identifiers and reasons, never credentials; keys
     that look like credentials are redacted anyway.
+
+    By default it never raises: the row is inserted in a savepoint and a database error is logged.
+    With ``in_transaction=True`` the row is part of the caller's transaction (no savepoint, two
+    round trips fewer) and a database error propagates, so what the caller writes with it (the
+    tokens of a token response) is rolled back rather than stored without its event.
     """
     if user is None and request is not None:
         request_user = getattr(request, "user", None)
@@ -73,7 +80,12 @@ def record(event: str, *, request=None, user=None, application=None, **details: 
         "details": scrub(details),
     }
     _log(fields)
-    _save(fields)
+    if in_transaction:
+        from provider_app.models import AuditEvent
+
+        AuditEvent.objects.create(**fields)
+    else:
+        _save(fields)
 
 
 def client_ip(request) -> str | None:

@@ -27,6 +27,8 @@ from provider_app.token_families import revoke_token_family
 
 #: Attribute of the oauthlib request that holds the grant ``validate_code`` found.
 VALIDATED_GRANT = "provider_app_grant"
+#: The grant last looked up by code alone on this oauthlib request: ``(code, grant or None)``.
+GRANT_BY_CODE = "provider_app_grant_by_code"
 #: Set on the oauthlib request once the grant is consumed.
 CLAIMED = "provider_app_code_claimed"
 
@@ -53,6 +55,23 @@ def find_grant(code: str, client=None):
     return grants.select_related("user").first()
 
 
+def find_grant_for_request(code: str, request, client=None):
+    """:func:`find_grant`, read once per token request.
+
+    oauthlib asks for a code's scopes (to choose between OAuth and OpenID Connect) before it
+    validates the code; the grant found then, by code alone, is kept on the request and reused when
+    it belongs to ``client``.
+    """
+    found = getattr(request, GRANT_BY_CODE, None)
+    if found is None or found[0] != code:
+        found = (code, find_grant(code))
+        setattr(request, GRANT_BY_CODE, found)
+    grant = found[1]
+    if grant is not None and client is not None and grant.application_id != client.pk:
+        return None
+    return grant
+
+
 def claim_grant(grant) -> None:
     """Consume ``grant`` inside the transaction that saves its tokens (one ``DELETE``).
 
@@ -69,8 +88,8 @@ def remember_redemption(grant, access_token, token_family) -> RedeemedCode:
     """Record the redeemed code's hash with what it issued (same transaction as the tokens)."""
     return RedeemedCode.objects.create(
         code_hash=grant.code,
-        application=grant.application,
-        user=grant.user,
+        application_id=grant.application_id,
+        user_id=grant.user_id,
         expires=timezone.now() + retention(),
         access_token_id=access_token.pk,
         token_family=token_family,

@@ -14,18 +14,24 @@ from provider_app.claims import user_claims
 from provider_app.client_cache import CachedClientMixin
 from provider_app.redirect_uris import is_redirect_uri_transport_allowed, is_registered_redirect_uri
 from provider_app.request_limits import check_stored_parameter_lengths
+from provider_app.token_storage import OneTransactionTokenStorageMixin
 from provider_app.two_factor.validator import AuthenticationClaimsMixin
 from provider_app.validator_security import CodeAndTokenSecurityMixin
 
 
 class ProviderOAuth2Validator(
-    AuthenticationClaimsMixin, CodeAndTokenSecurityMixin, CachedClientMixin, OAuth2Validator
+    AuthenticationClaimsMixin,
+    CodeAndTokenSecurityMixin,
+    OneTransactionTokenStorageMixin,
+    CachedClientMixin,
+    OAuth2Validator,
 ):
     """DOT's validator with provider_app's stricter rules and its claims.
 
     Codes hashed and single-use, replay and refresh-token reuse: :mod:`provider_app.validator_security`.
     prompt=none, auth_time/amr/acr in the ID token: :mod:`provider_app.two_factor.validator`.
     Clients loaded from the shared cache: :mod:`provider_app.client_cache`.
+    A token response written in one transaction: :mod:`provider_app.token_storage`.
     """
 
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope}

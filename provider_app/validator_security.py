@@ -25,10 +25,12 @@ from provider_app.authorization_codes import (
     claim_grant,
     code_hash,
     find_grant,
+    find_grant_for_request,
     handle_replay,
     remember_redemption,
 )
 from provider_app.token_families import family_of_access_token, revoke_token_family
+from provider_app.token_storage import ISSUED_ACCESS_TOKEN, ISSUED_REFRESH_TOKEN
 from provider_app.token_usage import note_token_use
 
 
@@ -65,7 +67,7 @@ class CodeAndTokenSecurityMixin:
         return find_grant(code, client if client is not None else getattr(request, "client", None))
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
-        grant = find_grant(code, client)
+        grant = find_grant_for_request(code, request, client)
         if grant is None:
             # RFC 6749 4.1.2: a code used more than once revokes what it issued (P5).
             self._answer_code_replay(code, request)
@@ -110,11 +112,11 @@ class CodeAndTokenSecurityMixin:
         return (grant.code_challenge_method or None) if grant is not None else None
 
     def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
-        grant = getattr(request, VALIDATED_GRANT, None) or find_grant(code)
+        grant = getattr(request, VALIDATED_GRANT, None) or find_grant_for_request(code, request)
         return grant.scope.split() if grant is not None and grant.scope else []
 
     def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
-        grant = getattr(request, VALIDATED_GRANT, None) or find_grant(code)
+        grant = getattr(request, VALIDATED_GRANT, None) or find_grant_for_request(code, request)
         return (grant.nonce or None) if grant is not None else None
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
@@ -154,13 +156,12 @@ class CodeAndTokenSecurityMixin:
         try:
             result = super().save_bearer_token(token, request, *args, **kwargs)
         except CodeAlreadyRedeemed:
-            # Lost the race for the code: the transaction rolled back; the winner's tokens are
-            # committed and linked to the code by now, so this is a replay like any other.
-            self._discard_id_token(token)
+            # Lost the race for the code: the transaction rolled back (with the ID token, see
+            # provider_app.token_storage); the winner's tokens are committed and linked to the
+            # code by now, so this is a replay like any other.
             self._answer_code_replay(request.code, request)
             raise errors.InvalidGrantError(request=request) from None
         except RefreshTokenReused as reused:
-            self._discard_id_token(token)
             self._answer_refresh_token_reuse(reused.refresh_token, request)
             raise errors.InvalidGrantError(request=request) from None
         return result
@@ -174,22 +175,21 @@ class CodeAndTokenSecurityMixin:
             self._lock_refresh_token_for_rotation(request)
         result = super()._save_bearer_token(token, request, *args, **kwargs)
         if getattr(request, CLAIMED, False):
-            access_token = get_access_token_model().objects.get(
-                token_checksum=_checksum(token["access_token"])
+            access_token = getattr(
+                request, ISSUED_ACCESS_TOKEN, None
+            ) or get_access_token_model().objects.get(token_checksum=_checksum(token["access_token"]))
+            refresh_token = getattr(request, ISSUED_REFRESH_TOKEN, None)
+            family = (
+                refresh_token.token_family
+                if refresh_token is not None and refresh_token.access_token_id == access_token.pk
+                else family_of_access_token(access_token)
             )
-            remember_redemption(grant, access_token, family_of_access_token(access_token))
-        # Inside the token transaction: the event is stored by the same commit (one fsync per
-        # token response, see docs/performance.md), and only if the tokens are.
+            remember_redemption(grant, access_token, family)
+        # Inside the token transaction and without a savepoint: the event is stored by the same
+        # commit as the tokens (one fsync per token response, see docs/performance.md), and a
+        # token is never issued without its event.
         self._audit_issued(token, request)
         return result
-
-    def _discard_id_token(self, token) -> None:
-        # The ID token row was written by oauthlib's token modifier before save_token; the
-        # request failed, so nobody holds that ID token.
-        if token.get("id_token"):
-            id_token = self._load_id_token(token["id_token"])
-            if id_token is not None:
-                id_token.delete()
 
     def _lock_refresh_token_for_rotation(self, request) -> None:
         # RFC 9700 4.14.2: a refresh token is used once. Two requests may both pass
@@ -233,6 +233,7 @@ class CodeAndTokenSecurityMixin:
         event = audit.TOKEN_REFRESHED if request.grant_type == "refresh_token" else audit.TOKEN_ISSUED
         audit.record(
             event,
+            in_transaction=True,
             request=audit_request(request),
             user=request.user if getattr(request.user, "pk", None) else None,
             application=request.client,

@@ -37,7 +37,6 @@ class AuthenticationClaimsMixin:
         claims.update(id_token_claims(context))
         return claims, expiration_time
 
-    def _save_id_token(self, jti, request, expires, *args, **kwargs):
-        id_token = super()._save_id_token(jti, request, expires, *args, **kwargs)
+    def _id_token_stored(self, id_token, request) -> None:
+        super()._id_token_stored(id_token, request)
         attach_to_id_token(getattr(request, "provider_app_authentication_context", None), id_token)
-        return id_token

@@ -8,11 +8,24 @@ from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.signals import app_authorized
 
+#: RFC 6749 5.1/5.2: every token endpoint answer is JSON and never cached.
+TOKEN_RESPONSE_HEADERS = {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+}
+
 
 class TokenView(dot_views.TokenView):
     """DOT's ``TokenView``. After every successful response DOT reads the new access token back
     from the database to send ``app_authorized``; this view does that only when a receiver is
     connected, which saves one query per token response otherwise."""
+
+    def create_token_response(self, request):
+        # An oauthlib error raised while the tokens are saved (a code redeemed concurrently, a
+        # reused refresh token) reaches DOT without oauthlib's JSON headers.
+        url, headers, body, status = super().create_token_response(request)
+        return url, {**TOKEN_RESPONSE_HEADERS, **headers}, body, status
 
     @method_decorator(sensitive_post_parameters("password", "client_secret"))
     def authorization_flow_token_response(self, request, *args, **kwargs):

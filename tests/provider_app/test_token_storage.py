@@ -1,0 +1,92 @@
+"""A token response is written in one transaction (provider_app.token_storage).
+
+The ID token row is inserted with the access token, so a request that fails after oauthlib signed
+the ID token stores nothing; the audit event is part of the same transaction, so a token is never
+stored without it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from django.db import DatabaseError
+from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
+
+from provider_app import validator_security
+from provider_app.authorization_codes import CodeAlreadyRedeemed
+from provider_app.models import AuditEvent
+from provider_app.replay_models import RedeemedCode
+from provider_app.two_factor.models import AuthenticationContext
+from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
+
+
+def _code(client, user, application):
+    client.force_login(user)
+    request = AuthorizationRequest(application.client_id, application.redirect_uris)
+    code = get_code(client, request)
+    client.logout()
+    return code, request
+
+
+def _counts():
+    return (
+        IDToken.objects.count(),
+        AccessToken.objects.count(),
+        RefreshToken.objects.count(),
+        RedeemedCode.objects.count(),
+        AuditEvent.objects.filter(event="token.issued").count(),
+    )
+
+
+def test_code_exchange_links_the_id_token_it_signed(client, user, application):
+    code, request = _code(client, user, application)
+    response = exchange(client, application, request, code)
+    assert response.status_code == 200
+    body = response.json()
+    payload = body["id_token"].split(".")[1]
+    jti = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
+    access_token = AccessToken.objects.get(id_token__jti=jti)
+    assert access_token.user == user and access_token.application == application
+    # The authentication context moved from the code to the ID token (OIDC Core 12.2 refreshes).
+    assert AuthenticationContext.objects.get(id_token=access_token.id_token).code_digest is None
+    redemption = RedeemedCode.objects.get()
+    assert redemption.access_token_id == access_token.pk
+    assert redemption.token_family == RefreshToken.objects.get(access_token=access_token).token_family
+
+
+@pytest.mark.django_db(transaction=True)
+def test_p5_code_lost_to_a_concurrent_redemption_stores_no_id_token(client, user, application, monkeypatch):
+    code, request = _code(client, user, application)
+    before = _counts()
+
+    def lost_the_race(grant):
+        raise CodeAlreadyRedeemed
+
+    monkeypatch.setattr(validator_security, "claim_grant", lost_the_race)
+    response = exchange(client, application, request, code)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert response["Content-Type"] == "application/json" and response["Cache-Control"] == "no-store"
+    # oauthlib had signed an ID token; its row went with the rolled-back transaction.
+    assert _counts() == before
+    assert Grant.objects.count() == 1  # the winner (here: nobody) consumes the code, not the loser
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failed_audit_insert_stores_no_token(user, application, monkeypatch):
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    code, request = _code(client, user, application)
+    before = _counts()
+
+    def broken_insert(**fields):
+        raise DatabaseError("audit table unavailable")
+
+    monkeypatch.setattr(AuditEvent.objects, "create", broken_insert)
+    response = exchange(client, application, request, code)
+    assert response.status_code == 500
+    assert _counts() == before
+    # Nothing was consumed either: the code is still there, unredeemed.
+    assert Grant.objects.count() == 1 and not RedeemedCode.objects.exists()
