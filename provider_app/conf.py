@@ -34,6 +34,9 @@ def recommended_oauth2_provider_settings(**overrides: Any) -> dict[str, Any]:
         # RFC 9700 4.2.4 / OAuth 2.1 4.1.2: short-lived authorization codes.
         "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
         "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+        # 256 random bits per token from one call (oauthlib's default: ~178 bits from 30 calls).
+        "ACCESS_TOKEN_GENERATOR": "provider_app.token_generator.generate_token",
+        "REFRESH_TOKEN_GENERATOR": "provider_app.token_generator.generate_token",
         "ID_TOKEN_EXPIRE_SECONDS": 3600,
         "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
         # RFC 9700 4.14.2: rotate refresh tokens, detect reuse and revoke the family.

@@ -90,3 +90,14 @@ def test_failed_audit_insert_stores_no_token(user, application, monkeypatch):
     assert _counts() == before
     # Nothing was consumed either: the code is still there, unredeemed.
     assert Grant.objects.count() == 1 and not RedeemedCode.objects.exists()
+
+
+def test_tokens_carry_256_random_bits(client, user, application):
+    code, request = _code(client, user, application)
+    body = exchange(client, application, request, code).json()
+    for name in ("access_token", "refresh_token"):
+        # secrets.token_urlsafe(32): 43 URL-safe characters, 256 bits (oauthlib's default: 30, ~178).
+        assert len(body[name]) == 43 and set(body[name]) <= set(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        )
+    assert body["access_token"] != body["refresh_token"]
