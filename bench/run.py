@@ -451,26 +451,38 @@ class Harness:
             if "ours" in configs:
                 self.use("ours")
                 self.check_revocation(self.bearer_for("ours", "openid profile email"))
-                self.run_login_scenario()
+                if self.wanted("login"):
+                    self.run_login_scenario()
         finally:
             for server in servers.values():
                 self.stop_server(server)
+
+    def wanted(self, scenario: str) -> bool:
+        return not self.args.only or scenario in self.args.only
 
     def run_rounds(self, configs: list[str]) -> None:
         servers = [c for c in configs if c in ("ours", "stock", "scale")]
         for _ in range(self.args.rounds):
             for config in servers:
                 self.measure_floors(config)
-        for step in (self.measure_cc, lambda c: self.measure_single_use(c, "codes"),
-                     lambda c: self.measure_single_use(c, "refresh")):  # fmt: skip
+        steps = {
+            "cc": self.measure_cc,
+            "code": lambda c: self.measure_single_use(c, "codes"),
+            "refresh": lambda c: self.measure_single_use(c, "refresh"),
+        }
+        for scenario, step in steps.items():
+            if not self.wanted(scenario):
+                continue
             for _ in range(self.args.rounds):
                 for config in configs:
                     step(config)
         for _ in range(self.args.rounds):
             for config in servers:
-                self.measure_me(config)
+                if self.wanted("me"):
+                    self.measure_me(config)
             for config in configs:
-                self.measure_introspection(config)
+                if self.wanted("introspect"):
+                    self.measure_introspection(config)
 
     def check_revocation(self, access_token: str) -> None:
         """RFC 7009 revocation, then requests spread over every worker: none may be accepted."""
@@ -693,10 +705,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-single-use", type=int, default=60000, help="cap on codes/refresh tokens per run"
     )
+    parser.add_argument(
+        "--only",
+        type=lambda v: {s.strip() for s in v.split(",") if s.strip()},
+        default=set(),
+        help="measure only these scenarios (cc,code,refresh,me,introspect,login); floors always run",
+    )
     parser.add_argument("--json", type=Path, help="also write every measurement to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
     args = parser.parse_args(argv)
 
+    if args.scale and args.only and not {"code", "me"} <= args.only:
+        parser.error("--scale compares (1) and (4): --only must include code and me")
     if shutil.which("wrk") is None:
         print(WRK_INSTALL_HINT, file=sys.stderr)
         return 2
