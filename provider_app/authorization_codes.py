@@ -21,12 +21,15 @@ from django.db import router, transaction
 from django.utils import timezone
 from oauth2_provider.models import get_grant_model
 
+from provider_app import grant_lookup
 from provider_app.app_settings import app_settings
 from provider_app.replay_models import RedeemedCode
 from provider_app.token_families import revoke_token_family
+from provider_app.two_factor import claims
+from provider_app.two_factor.claims import code_digest
 
 #: Attribute of the oauthlib request that holds the grant ``validate_code`` found.
-VALIDATED_GRANT = "provider_app_grant"
+VALIDATED_GRANT = claims.VALIDATED_GRANT
 #: The grant last looked up by code alone on this oauthlib request: ``(code, grant or None)``.
 GRANT_BY_CODE = "provider_app_grant_by_code"
 #: Set on the oauthlib request once the grant is consumed.
@@ -48,11 +51,15 @@ def retention() -> timedelta:
 
 
 def find_grant(code: str, client=None):
-    """The stored grant for a raw code (and client, when given), or None."""
-    grants = get_grant_model().objects.filter(code=code_hash(code))
-    if client is not None:
-        grants = grants.filter(application=client)
-    return grants.select_related("user").first()
+    """The stored grant for a raw code (and client, when given), or None.
+
+    One statement loads the grant, its user and the authentication context stored for the code
+    (:mod:`provider_app.grant_lookup`).
+    """
+    grant = grant_lookup.find(code_hash(code), code_digest(code))
+    if grant is None or (client is not None and grant.application_id != client.pk):
+        return None
+    return grant
 
 
 def find_grant_for_request(code: str, request, client=None):

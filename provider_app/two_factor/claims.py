@@ -18,6 +18,11 @@ from django.utils import timezone
 from provider_app.two_factor.models import AuthenticationContext
 from provider_app.two_factor.session import session_authentication
 
+#: Attribute of a grant loaded by provider_app.grant_lookup: its context, loaded with it.
+PREFETCHED_CONTEXT = "provider_app_prefetched_context"
+#: Where the validator keeps the grant of a token request (authorization_codes.VALIDATED_GRANT).
+VALIDATED_GRANT = "provider_app_grant"
+
 SUPPORTED_CLAIMS = ["auth_time", "amr", "acr"]
 # Contexts of codes never redeemed are removed after this long (codes live 60 s, P6).
 UNREDEEMED_LIFETIME = timedelta(hours=1)
@@ -47,6 +52,9 @@ def remember_for_code(request: HttpRequest, code: str) -> AuthenticationContext:
 def context_for_token_request(request) -> AuthenticationContext | None:
     """The context behind an oauthlib token request: by its code, or through the refreshed tokens."""
     if getattr(request, "grant_type", None) == "authorization_code" and getattr(request, "code", None):
+        grant = getattr(request, VALIDATED_GRANT, None)
+        if grant is not None and hasattr(grant, PREFETCHED_CONTEXT) and grant.user_id == request.user.pk:
+            return getattr(grant, PREFETCHED_CONTEXT)  # loaded with the grant (provider_app.grant_lookup)
         return (
             AuthenticationContext.objects.filter(code_digest=code_digest(request.code), user=request.user)
             .order_by("-pk")

@@ -101,3 +101,21 @@ def test_tokens_carry_256_random_bits(client, user, application):
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
         )
     assert body["access_token"] != body["refresh_token"]
+
+
+def test_p19_code_exchange_reads_grant_user_and_context_in_one_statement(client, user, application):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    code, request = _code(client, user, application)
+    with CaptureQueriesContext(connection) as queries:
+        body = exchange(client, application, request, code).json()
+    reads = [
+        q["sql"] for q in queries if q["sql"].startswith("SELECT") and "oauth2_provider_grant" in q["sql"]
+    ]
+    assert len(reads) == 1
+    assert "provider_app_authenticationcontext" in reads[0] and "auth_user" in reads[0]
+    assert '"password"' not in reads[0]  # the user's password hash is never loaded here
+    payload = body["id_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["amr"] == ["pwd"] and "auth_time" in claims  # from the context read with the grant
