@@ -27,7 +27,9 @@ class AuditEvent(models.Model):
         related_name="+",
         db_constraint=False,
     )
-    username = models.CharField(max_length=150, blank=True, db_index=True)
+    # No index on username and client_id: the admin searches them with icontains, which a b-tree
+    # index cannot serve, and every index costs each insert (one per token response).
+    username = models.CharField(max_length=150, blank=True)
     application = models.ForeignKey(
         oauth2_settings.APPLICATION_MODEL,
         null=True,
@@ -36,7 +38,7 @@ class AuditEvent(models.Model):
         related_name="+",
         db_constraint=False,
     )
-    client_id = models.CharField(max_length=100, blank=True, db_index=True)
+    client_id = models.CharField(max_length=100, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True)

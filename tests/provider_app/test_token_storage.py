@@ -12,9 +12,11 @@ import json
 
 import pytest
 from django.db import DatabaseError
+from django.db.models.signals import post_save
+from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 
-from provider_app import validator_security
+from provider_app import audit, validator_security
 from provider_app.authorization_codes import CodeAlreadyRedeemed
 from provider_app.models import AuditEvent
 from provider_app.replay_models import RedeemedCode
@@ -81,10 +83,10 @@ def test_failed_audit_insert_stores_no_token(user, application, monkeypatch):
     code, request = _code(client, user, application)
     before = _counts()
 
-    def broken_insert(**fields):
+    def broken_insert(fields):
         raise DatabaseError("audit table unavailable")
 
-    monkeypatch.setattr(AuditEvent.objects, "create", broken_insert)
+    monkeypatch.setattr(audit, "_insert", broken_insert)
     response = exchange(client, application, request, code)
     assert response.status_code == 500
     assert _counts() == before
@@ -119,3 +121,37 @@ def test_p19_code_exchange_reads_grant_user_and_context_in_one_statement(client,
     payload = body["id_token"].split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert claims["amr"] == ["pwd"] and "auth_time" in claims  # from the context read with the grant
+
+
+def _token_issued_event(client, user, application):
+    code, request = _code(client, user, application)
+    assert exchange(client, application, request, code).status_code == 200
+    return AuditEvent.objects.filter(event="token.issued").get()
+
+
+def test_token_issued_event_row_is_complete(client, user, application):
+    # Written by a raw INSERT (provider_app.sql_rows.insert): every column as the ORM would.
+    event = _token_issued_event(client, user, application)
+    assert event.user == user and event.username == user.get_username()
+    assert event.application == application and event.client_id == application.client_id
+    assert event.ip_address == "127.0.0.1"
+    assert event.details == {
+        "grant_type": "authorization_code",
+        "scope": "openid profile email",
+        "with_refresh": True,
+    }
+    assert abs((event.created - timezone.now()).total_seconds()) < 60
+
+
+def test_token_issued_event_goes_through_save_signals_when_someone_listens(client, user, application):
+    seen = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append((instance.event, created))
+
+    post_save.connect(receiver, sender=AuditEvent, dispatch_uid="test-audit-listener")
+    try:
+        _token_issued_event(client, user, application)
+    finally:
+        post_save.disconnect(dispatch_uid="test-audit-listener", sender=AuditEvent)
+    assert ("token.issued", True) in seen
