@@ -29,11 +29,11 @@ TOKEN_CACHE = {
 # Queries per request. "db": no shared cache; "cached": the token cache holds the client and the
 # token already (the steady state of a busy provider).
 EXPECTED = {
-    # The grant with its user and authentication context (one statement), then one transaction: the code claimed,
-    # the ID token (with its context attached), access and refresh tokens, the code remembered for
-    # replay detection, the audit event. "db" also reads the client. Inside the test transaction an
-    # empty SAVEPOINT/RELEASE pair stands for DOT's ID-token transaction, which no longer writes
-    # anything (provider_app.token_storage); in production it sends nothing to the database.
+    # The grant with its user and authentication context (one statement), then one transaction:
+    # the code claimed, the ID token (with its context attached), access and refresh tokens, the
+    # code remembered for replay detection, the audit event. "db" also reads the client. Inside the
+    # test transaction an empty SAVEPOINT/RELEASE pair stands for DOT's ID-token transaction, which
+    # no longer writes anything (provider_app.token_storage); in production it sends nothing.
     "code_exchange": {"db": 13, "cached": 12},
     # Client, then one transaction: access token, audit event (no savepoint).
     "client_credentials": {"db": 5, "cached": 4},
