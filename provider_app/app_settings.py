@@ -121,5 +121,25 @@ class AppSettings:
         """Use a process-local cache (LocMemCache) anyway: only for a single-process server."""
         return bool(self._setting("TOKEN_CACHE_ALLOW_LOCAL", False))
 
+    @property
+    def TOKEN_LOCAL_CACHE(self) -> bool:
+        """Keep validated tokens in each process too, invalidated by Redis pub/sub (Redis cache only)."""
+        return bool(self._setting("TOKEN_LOCAL_CACHE", True))
+
+    @property
+    def TOKEN_LOCAL_CACHE_SIZE(self) -> int:
+        """Tokens each process keeps at most (the oldest go first)."""
+        return int(self._setting("TOKEN_LOCAL_CACHE_SIZE", 10_000))
+
+    @property
+    def TOKEN_LOCAL_CACHE_TTL(self) -> float:
+        """Seconds a token lives in a process at most (invalidation messages drop it at once)."""
+        return float(self._setting("TOKEN_LOCAL_CACHE_TTL", 60))
+
+    @property
+    def TOKEN_LOCAL_CACHE_LIVENESS(self) -> float:
+        """Seconds without a PONG on the invalidation channel after which local entries are not used."""
+        return float(self._setting("TOKEN_LOCAL_CACHE_LIVENESS", 2))
+
 
 app_settings = AppSettings()

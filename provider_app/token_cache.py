@@ -21,6 +21,8 @@ every worker, RFC 7009 2):
   transaction that revokes the token rolls back: a revocation either happens everywhere or fails
   visibly. Reads that fail fall back to the database.
 - Expiry and scope are checked on every request against the cached facts.
+- With Redis, each invalidation is also published, so that every process drops the copy it may
+  keep in front of this cache (:mod:`provider_app.token_local_cache`, same rules).
 
 Raw SQL and ``QuerySet.update()`` on the access token table bypass signals: call
 :func:`invalidate_checksums` after such a change.
@@ -28,6 +30,7 @@ Raw SQL and ``QuerySet.update()`` on the access token table bypass signals: call
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import time
@@ -44,6 +47,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
+from provider_app import token_local_cache
 from provider_app.app_settings import app_settings
 
 logger = logging.getLogger(__name__)
@@ -185,8 +189,14 @@ def access_token_from_entry(entry: dict) -> models.Model:
 
 def _from_db(model: type[models.Model], values: dict) -> models.Model:
     fields = [f.attname for f in model._meta.concrete_fields]
-    row = [values.get(name, models.DEFERRED) for name in fields]
+    row = [_unshared(values.get(name, models.DEFERRED)) for name in fields]
     return model.from_db(router.db_for_read(model), fields, row)
+
+
+def _unshared(value: Any) -> Any:
+    # An entry kept in a process (token_local_cache) serves many requests: a list or a dict (resource
+    # indicators, a JSON field) is copied so that one request cannot change what another sees.
+    return copy.deepcopy(value) if isinstance(value, list | dict) else value
 
 
 def is_expired(entry: dict, now: datetime | None = None) -> bool:
@@ -199,7 +209,7 @@ def is_expired(entry: dict, now: datetime | None = None) -> bool:
 
 
 def invalidate_checksums(checksums: list[str]) -> None:
-    """Tombstone these tokens now and again when the current transaction commits.
+    """Tombstone these tokens (and tell every process to drop them) now and again on commit.
 
     Raises if the cache cannot be written, so the caller's transaction (a revocation) rolls back
     rather than leave a revoked token accepted from the cache.
@@ -211,11 +221,16 @@ def invalidate_checksums(checksums: list[str]) -> None:
     tombstones = {_key(c): TOMBSTONE for c in checksums}
     # A tombstone outlives any entry a slow reader could still try to add (see remember()).
     timeout = entry_ttl() + 60
-    cache.set_many(tombstones, timeout=timeout)
+    message = " ".join(checksums)
+
+    def tombstone_and_publish() -> None:
+        cache.set_many(tombstones, timeout=timeout)
+        # Every process's local copies (token_local_cache) go too; a failed publish raises as well.
+        token_local_cache.publish(cache, message)
+
+    tombstone_and_publish()
     AccessToken = get_access_token_model()
-    transaction.on_commit(
-        lambda: cache.set_many(tombstones, timeout=timeout), using=router.db_for_write(AccessToken)
-    )
+    transaction.on_commit(tombstone_and_publish, using=router.db_for_write(AccessToken))
 
 
 def _access_token_saved(sender, instance, created: bool = False, raw: bool = False, **kwargs) -> None:

@@ -1,10 +1,12 @@
 """Bearer-token authentication for DRF: the Authorization header only (RFC 9700 4.3.2, RFC 6750 2.1).
 
 The check is DOT's (``OAuth2Validator.validate_bearer_token``) without going through oauthlib for
-every API request: the token's SHA-256 is looked up in the shared token cache
+every API request: the token's SHA-256 is looked up in this process's copy
+(:mod:`provider_app.token_local_cache`, with Redis), then in the shared token cache
 (:mod:`provider_app.token_cache`), else in the database with one prepared query that also loads the
 user (:mod:`provider_app.token_lookup`).
-A revoked token is refused at once on every worker: revocation tombstones the cache entry.
+A revoked token is refused at once on every worker: revocation tombstones the shared entry and
+publishes the checksum, which every process reads before its next lookup.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AbstractApplication, get_application_model
 from rest_framework.request import Request
 
-from provider_app import token_cache, token_lookup, token_usage
+from provider_app import token_cache, token_local_cache, token_lookup, token_usage
 
 INVALID = "The access token is invalid."
 EXPIRED = "The access token expired."
@@ -55,11 +57,16 @@ def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str
     if not token:
         return None, INVALID
     token_checksum = token_cache.checksum(token)
-    entry = token_cache.get_entry(token_checksum)
+    local = token_local_cache.for_cache(token_cache.token_cache())
+    entry, generation = local.lookup(token_checksum) if local else (None, None)
+    if entry is None:
+        entry = token_cache.get_entry(token_checksum)
+        if entry is not None and local:
+            local.store(token_checksum, entry, generation)
     if entry is not None:
         if token_cache.is_expired(entry):
             return None, EXPIRED
-        access_token = token_cache.access_token_from_entry(entry)
+        access_token = token_cache.access_token_from_entry(entry)  # fresh instances per request
     else:
         loaded_at = time.monotonic()
         access_token = token_lookup.find(token_checksum)
@@ -68,6 +75,8 @@ def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str
         if access_token.is_expired():
             return None, EXPIRED
         token_cache.remember(access_token, loaded_at)
+        if local:
+            local.store(token_checksum, token_cache.snapshot(access_token), generation)
     refusal = _refusal(access_token, request)
     return (None, refusal) if refusal else (access_token, "")
 
