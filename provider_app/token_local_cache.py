@@ -8,7 +8,7 @@ and live at most ``PROVIDER_APP_TOKEN_LOCAL_CACHE_TTL`` seconds, never past the 
 Why a revoked token is never served from a local copy once its revocation has been answered:
 
 - Every invalidation (``token_cache.invalidate_checksums``) tombstones the shared entries and then
-  PUBLISHes the checksums on this deployment's channel, once at once and once more after the commit,
+  PUBLISHes the checksums on this deployment's channel, immediately and again after the commit,
   before the revoking request is answered; if the publish fails, the revocation rolls back.
 - Each process holds one subscription and reads every pending message, without blocking, before
   each lookup and each store. Redis queues a message for every subscriber before it answers the
