@@ -31,6 +31,7 @@ Raw SQL and ``QuerySet.update()`` on the access token table bypass signals: call
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import logging
 import time
@@ -42,7 +43,9 @@ from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
 from django.db import connections, models, router, transaction
+from django.db.models.base import ModelState
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
@@ -69,7 +72,16 @@ def token_cache() -> BaseCache | None:
 
     Left at its default, the cache is not used in front of SQLite: there the database is a file
     read inside the process, and a cache round trip would cost more than the query it replaces.
+    The decision is made once per process (again after ``override_settings``).
     """
+    try:
+        alias = _process_state["alias"]
+    except KeyError:
+        alias = _process_state["alias"] = _token_cache_alias()
+    return caches[alias] if alias else None
+
+
+def _token_cache_alias() -> str | None:
     alias = app_settings.TOKEN_CACHE
     if not alias:
         return None
@@ -83,7 +95,27 @@ def token_cache() -> BaseCache | None:
         return None
     if isinstance(cache, LocMemCache) and not app_settings.TOKEN_CACHE_ALLOW_LOCAL:
         return None
-    return cache
+    return alias
+
+
+# What this process decided once: the token cache alias, the token and user models. Tests change
+# settings; every setting_changed starts over.
+_process_state: dict[str, Any] = {}
+
+
+def _models() -> tuple[type[models.Model], type[models.Model]]:
+    try:
+        return _process_state["models"]
+    except KeyError:
+        found = _process_state["models"] = (get_access_token_model(), get_user_model())
+        return found
+
+
+def _forget_process_state(**kwargs) -> None:
+    _process_state.clear()
+
+
+setting_changed.connect(_forget_process_state, dispatch_uid="provider_app_token_cache_state")
 
 
 _redis_readers: dict[int, tuple[Any, Any, Any]] = {}
@@ -172,31 +204,75 @@ def snapshot(access_token: models.Model) -> dict:
 
 
 def access_token_from_entry(entry: dict) -> models.Model:
-    """An unsaved-looking AccessToken instance (and its user) rebuilt from cached facts.
+    """An AccessToken instance (and its user) rebuilt from cached facts, new for every call.
 
     Fields that are not cached are deferred: reading one loads it from the database, and saving the
-    instance writes only the loaded fields.
+    instance writes only the loaded fields. The instances built the first time are kept in the entry
+    (:data:`TEMPLATES`, never in the shared cache) and copied on later calls, which is cheaper than
+    building them again; each call gets its own copies, lists and dicts included.
     """
-    AccessToken = get_access_token_model()
-    values = {k: entry[k] for k in ("pk", "token_checksum", "application_id", "user_id", "scope", "expires")}
-    values["id"] = values.pop("pk")
-    values["resource"] = entry["resource"]
-    access_token = _from_db(AccessToken, values)
-    if entry["user"] is not None:
-        access_token.user = _from_db(get_user_model(), entry["user"])
+    templates = entry.get(TEMPLATES)
+    if templates is None:
+        AccessToken, User = _models()
+        values = {k: entry[k] for k in ("token_checksum", "application_id", "user_id", "scope", "expires")}
+        values["id"] = entry["pk"]
+        values["resource"] = entry["resource"]
+        user = _from_db(User, entry["user"]) if entry["user"] is not None else None
+        templates = entry[TEMPLATES] = (_from_db(AccessToken, values), user)
+    access_token = _copy(templates[0])
+    if templates[1] is not None:
+        access_token.user = _copy(templates[1])
     return access_token
 
 
+#: Key of an entry held in a process (token_local_cache) under which the built instances are kept.
+TEMPLATES = "_instances"
+
+
 def _from_db(model: type[models.Model], values: dict) -> models.Model:
-    fields = [f.attname for f in model._meta.concrete_fields]
-    row = [_unshared(values.get(name, models.DEFERRED)) for name in fields]
-    return model.from_db(router.db_for_read(model), fields, row)
+    names, _ = _layout(model)
+    return model.from_db(
+        router.db_for_read(model), names, [values.get(name, models.DEFERRED) for name in names]
+    )
 
 
-def _unshared(value: Any) -> Any:
-    # An entry kept in a process (token_local_cache) serves many requests: a list or a dict (resource
-    # indicators, a JSON field) is copied so that one request cannot change what another sees.
-    return copy.deepcopy(value) if isinstance(value, list | dict) else value
+def _copy(instance: models.Model) -> models.Model:
+    """A copy of a loaded instance with its own state and its own lists and dicts (JSON fields)."""
+    copied = instance.__class__.__new__(instance.__class__)
+    copied.__dict__.update(instance.__dict__)
+    copied._state = ModelState()
+    copied._state.adding, copied._state.db = False, instance._state.db
+    names, mutable = _layout(instance.__class__)
+    for index in mutable:
+        value = copied.__dict__.get(names[index])
+        if isinstance(value, list | dict):
+            copied.__dict__[names[index]] = copy.deepcopy(value)
+    return copied
+
+
+@functools.cache
+def _layout(model: type[models.Model]) -> tuple[list[str], list[int]]:
+    """A model's concrete attnames, and the positions of the fields whose values can be mutable."""
+    fields = model._meta.concrete_fields
+    mutable = [i for i, f in enumerate(fields) if not isinstance(f, _IMMUTABLE_VALUE_FIELDS)]
+    return [f.attname for f in fields], mutable
+
+
+# Fields whose Python values are immutable (str, int, bool, datetime, UUID, Decimal, None).
+_IMMUTABLE_VALUE_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.DateTimeField,
+    models.DateField,
+    models.UUIDField,
+    models.DecimalField,
+    models.FloatField,
+    models.ForeignKey,
+    models.AutoField,
+    models.BigAutoField,
+)
 
 
 def is_expired(entry: dict, now: datetime | None = None) -> bool:

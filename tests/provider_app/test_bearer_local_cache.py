@@ -151,6 +151,10 @@ def test_each_request_gets_its_own_instances(client, token, workers, redis_reads
     first.user.email = "changed@example.com"
     assert second.resource == [] and second.user.email != "changed@example.com"
     assert entry["resource"] == [] and entry["user"]["email"] != "changed@example.com"
+    # The instances kept with the entry (token_cache.TEMPLATES) are only ever copied.
+    third = token_cache.access_token_from_entry(entry)
+    assert third.resource == [] and third.user.email != "changed@example.com"
+    assert len({id(first.user), id(second.user), id(third.user)}) == 3
 
 
 def test_p22_revocation_endpoint_refuses_the_token_on_every_worker(
