@@ -6,7 +6,8 @@ Every token request authenticates its client, which DOT loads from the database 
 shares, tombstones written when the client is saved or deleted (a rotated secret or a disabled
 client takes effect at once everywhere), ``add()`` for readers so they never overwrite a tombstone.
 A client whose secret is not hashed is never cached (P16), nor one resolved through a Client ID
-Metadata Document (DOT re-fetches those when stale).
+Metadata Document (DOT re-fetches those when stale). With Redis, each process also keeps the clients
+it loaded (:mod:`provider_app.token_local_cache`), dropped by the message every tombstone publishes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from oauth2_provider.models import get_application_model
 
-from provider_app import token_cache
+from provider_app import token_cache, token_local_cache
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +50,26 @@ class CachedClientMixin:
 
 
 def _cached(cache, client_id: str):
-    try:
-        values = token_cache.read(cache, _key(client_id))
-    except Exception:
-        logger.warning("client cache read failed; using the database", exc_info=True)
-        return None
-    if not isinstance(values, dict):
-        return None
-    Application = get_application_model()
-    names = [f.attname for f in Application._meta.concrete_fields]
-    return Application.from_db(router.db_for_read(Application), names, [values[n] for n in names])
+    key = _key(client_id)
+    local = token_local_cache.for_cache(cache)
+    values, generation = local.lookup(key) if local else (None, None)
+    if values is None:
+        try:
+            values = token_cache.read(cache, key)
+        except Exception:
+            logger.warning("client cache read failed; using the database", exc_info=True)
+            return None
+        if not isinstance(values, dict):
+            return None
+        if local:
+            local.store(key, values, generation)
+    templates = values.get(token_cache.TEMPLATES)
+    if templates is None:  # built once per entry, copied for each request
+        Application = get_application_model()
+        names = [f.attname for f in Application._meta.concrete_fields]
+        application = Application.from_db(router.db_for_read(Application), names, [values[n] for n in names])
+        templates = values[token_cache.TEMPLATES] = (application,)
+    return token_cache.copy_instance(templates[0])
 
 
 def _remember(cache, application: models.Model, loaded_at: float) -> None:
@@ -76,16 +87,22 @@ def _remember(cache, application: models.Model, loaded_at: float) -> None:
 
 
 def invalidate_client(client_id: str) -> None:
-    """Tombstone a client now and when the transaction commits; raises if the cache is down."""
+    """Tombstone a client (and drop every process's copy) now and when the transaction commits.
+
+    Raises if the cache is down, so the change that called it rolls back.
+    """
     cache = token_cache.token_cache()
     if cache is None or not client_id:
         return
     key, timeout = _key(client_id), token_cache.entry_ttl() + 60
-    cache.set(key, token_cache.TOMBSTONE, timeout=timeout)
+
+    def tombstone_and_publish() -> None:
+        cache.set(key, token_cache.TOMBSTONE, timeout=timeout)
+        token_local_cache.publish(cache, key)
+
+    tombstone_and_publish()
     Application = get_application_model()
-    transaction.on_commit(
-        lambda: cache.set(key, token_cache.TOMBSTONE, timeout=timeout), using=router.db_for_write(Application)
-    )
+    transaction.on_commit(tombstone_and_publish, using=router.db_for_write(Application))
 
 
 def _client_changed(sender, instance, created: bool = False, **kwargs) -> None:

@@ -219,9 +219,9 @@ def access_token_from_entry(entry: dict) -> models.Model:
         values["resource"] = entry["resource"]
         user = _from_db(User, entry["user"]) if entry["user"] is not None else None
         templates = entry[TEMPLATES] = (_from_db(AccessToken, values), user)
-    access_token = _copy(templates[0])
+    access_token = copy_instance(templates[0])
     if templates[1] is not None:
-        access_token.user = _copy(templates[1])
+        access_token.user = copy_instance(templates[1])
     return access_token
 
 
@@ -236,7 +236,7 @@ def _from_db(model: type[models.Model], values: dict) -> models.Model:
     )
 
 
-def _copy(instance: models.Model) -> models.Model:
+def copy_instance(instance: models.Model) -> models.Model:
     """A copy of a loaded instance with its own state and its own lists and dicts (JSON fields)."""
     copied = instance.__class__.__new__(instance.__class__)
     copied.__dict__.update(instance.__dict__)

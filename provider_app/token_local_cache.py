@@ -11,8 +11,10 @@ Why a revoked token is never served from a local copy once its revocation has be
   PUBLISHes the checksums on this deployment's channel, immediately and again after the commit,
   before the revoking request is answered; if the publish fails, the revocation rolls back.
 - Each process holds one subscription and reads every pending message, without blocking, before
-  each lookup and each store. Redis queues a message for every subscriber before it answers the
-  PUBLISH, on connections that keep order; a message drops the named entries (``*``: all).
+  each lookup and each store. :func:`publish` returns only once Redis has written the message to
+  every subscriber's connection (a PING after the PUBLISH), which keeps order; on the same host the
+  message is then already in each worker's receive buffer. A message drops the named entries
+  (``*``: all); a client's key (:mod:`provider_app.client_cache`) works the same way.
 - A lookup that misses records the *generation* (bumped by every message and every reset); the entry
   it then loads is stored only if no message came in meanwhile. A load that read the token before
   its revocation committed is therefore either refused here, or stored before the on-commit message
@@ -23,8 +25,8 @@ Why a revoked token is never served from a local copy once its revocation has be
   lost meanwhile), drops everything and resubscribes at most once a second; meanwhile requests use
   the shared cache, as without this layer.
 
-The bound: the message must reach the worker before the next request does. On one network that
-takes far less than the revocation's answer and the client's next request; if it is held up, or the
+The bound: across hosts, the message must reach the worker before the next request does. That takes
+far less than the revocation's answer and the client's next request; if it is held up, or the
 subscription dies silently (a half-open connection), the PONGs queued behind it are missing too, and
 local entries stop being used within the liveness window. After restoring a database backup, clear
 the cache, then call :func:`flush_all`.
@@ -60,9 +62,16 @@ def channel(cache: BaseCache) -> str:
 
 
 def publish(cache: BaseCache, message: str) -> None:
-    """Tell every process to drop these space-separated checksums (``*``: all). Raises on failure."""
+    """Tell every process to drop these space-separated keys (``*``: all). Raises on failure.
+
+    Returns once Redis has written the message to every subscriber's connection: Redis answers the
+    PUBLISH while it may still be writing the message to subscribers, but it reads the PING sent
+    after that answer only in a later turn of its event loop, after every pending write is done.
+    """
     if isinstance(cache, RedisCache):
-        cache._cache.get_client(None, write=True).publish(channel(cache), message)
+        client = cache._cache.get_client(None, write=True)
+        client.publish(channel(cache), message)
+        client.ping()
 
 
 def flush_all() -> None:
@@ -102,10 +111,16 @@ class LocalTokenCache:
             return None, self.generation
 
     def store(self, token_checksum: str, entry: dict, generation: int | None) -> None:
-        """Keep an entry loaded after a miss, unless an invalidation came in since that miss."""
+        """Keep an entry loaded after a miss, unless an invalidation came in since that miss.
+
+        The key is a token checksum, or another key its invalidations publish (a client's, see
+        :mod:`provider_app.client_cache`); an entry with ``expires`` never outlives it.
+        """
         with self._lock:
             now = time.monotonic()
-            lifetime = min(self.ttl, (entry["expires"] - timezone.now()).total_seconds())
+            lifetime = self.ttl
+            if entry.get("expires") is not None:
+                lifetime = min(lifetime, (entry["expires"] - timezone.now()).total_seconds())
             if not self._poll(now) or generation != self.generation or lifetime <= 0:
                 return
             self._entries.pop(token_checksum, None)

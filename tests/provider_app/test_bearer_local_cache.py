@@ -402,3 +402,53 @@ def test_p22_revocation_is_refused_at_once_by_every_gunicorn_worker(user, applic
         )
         assert revoked.status_code == 200
         assert statuses(30 * workers) == {401}
+
+
+# -- clients (provider_app.client_cache): the same layer, keyed by the client's cache key --------
+
+
+@pytest.fixture
+def service(db):
+    from tests.factories import ApplicationFactory
+
+    return ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+
+
+def _client_token(client, service, secret, worker):
+    with _on(worker):
+        return client.post(
+            "/o/token/",
+            {"grant_type": "client_credentials", "scope": "profile"},
+            HTTP_AUTHORIZATION=basic_auth(service.client_id, secret),
+        )
+
+
+def _client_cached_on(worker, client, service, redis_reads):
+    from provider_app.client_cache import _key
+
+    for _ in range(2):  # database -> shared cache, then shared cache -> the worker's copy
+        assert _client_token(client, service, service.raw_secret, worker).status_code == 200
+    del redis_reads[:]
+    assert _client_token(client, service, service.raw_secret, worker).status_code == 200
+    assert redis_reads == []  # the client came from the worker's own copy
+    assert worker.lookup(_key(service.client_id))[0] is not None
+
+
+def test_p15_rotated_client_secret_is_refused_at_once_by_every_worker(client, service, workers, redis_reads):
+    from provider_app.client_secrets import generate_client_secret
+
+    worker = workers()
+    _client_cached_on(worker, client, service, redis_reads)
+    old_secret, new_secret = service.raw_secret, generate_client_secret()
+    service.client_secret = new_secret
+    service.save()  # the admin's rotation saves the client the same way
+    assert _client_token(client, service, old_secret, worker).status_code == 401
+    assert _client_token(client, service, new_secret, worker).status_code == 200
+
+
+def test_deleted_client_is_refused_at_once_by_every_worker(client, service, workers, redis_reads):
+    worker = workers()
+    _client_cached_on(worker, client, service, redis_reads)
+    secret = service.raw_secret
+    service.delete()
+    assert _client_token(client, service, secret, worker).status_code == 401
