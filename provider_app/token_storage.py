@@ -33,6 +33,13 @@ class OneTransactionTokenStorageMixin:
     """``_save_id_token``, ``_create_access_token`` and ``_create_refresh_token`` of DOT 3.4, in one
     transaction and without read-backs. Extension point: :meth:`_id_token_stored`."""
 
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        result = super()._save_bearer_token(token, request, *args, **kwargs)
+        # A branch that created no access token (DOT updates it in place when refresh tokens are not
+        # rotated): the ID token the response carries is stored all the same, unlinked as DOT does.
+        self._store_pending_id_token(request)
+        return result
+
     def _save_id_token(self, jti, request, expires, *args, **kwargs):
         # Called by DOT's finalize_id_token once the JWT is signed: keep the row for the token
         # transaction instead of committing it now (same fields as DOT's _save_id_token).

@@ -155,3 +155,42 @@ def test_token_issued_event_goes_through_save_signals_when_someone_listens(clien
     finally:
         post_save.disconnect(dispatch_uid="test-audit-listener", sender=AuditEvent)
     assert ("token.issued", True) in seen
+
+
+def _jti(id_token: str) -> str:
+    payload = id_token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
+
+
+def test_refreshed_id_token_is_stored_with_its_access_token(client, user, application):
+    code, request = _code(client, user, application)
+    first = exchange(client, application, request, code).json()
+    refreshed = client.post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": application.client_id,
+            "client_secret": application.raw_secret,
+        },
+    ).json()
+    assert AccessToken.objects.get(id_token__jti=_jti(refreshed["id_token"])).user == user
+
+
+def test_id_token_is_stored_when_dot_updates_the_access_token_in_place(client, user, application, settings):
+    # Without refresh-token rotation (refused by check provider_app.E006, but possible), DOT
+    # updates the access token in place and creates none: the ID token is stored all the same.
+    code, request = _code(client, user, application)
+    first = exchange(client, application, request, code).json()
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ROTATE_REFRESH_TOKEN": False}
+    refreshed = client.post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": application.client_id,
+            "client_secret": application.raw_secret,
+        },
+    ).json()
+    assert "id_token" in refreshed, refreshed
+    assert IDToken.objects.filter(jti=_jti(refreshed["id_token"])).exists()
