@@ -175,21 +175,25 @@ class CodeAndTokenSecurityMixin:
             self._lock_refresh_token_for_rotation(request)
         result = super()._save_bearer_token(token, request, *args, **kwargs)
         if getattr(request, CLAIMED, False):
-            access_token = getattr(
-                request, ISSUED_ACCESS_TOKEN, None
-            ) or get_access_token_model().objects.get(token_checksum=_checksum(token["access_token"]))
-            refresh_token = getattr(request, ISSUED_REFRESH_TOKEN, None)
-            family = (
-                refresh_token.token_family
-                if refresh_token is not None and refresh_token.access_token_id == access_token.pk
-                else family_of_access_token(access_token)
-            )
-            remember_redemption(grant, access_token, family)
+            remember_redemption(grant, *self._issued_tokens(token, request))
         # Inside the token transaction and without a savepoint: the event is stored by the same
         # commit as the tokens (one fsync per token response, see docs/performance.md), and a
         # token is never issued without its event.
         self._audit_issued(token, request)
         return result
+
+    def _issued_tokens(self, token, request):
+        """The access token this request created and its refresh-token family; no query when
+        :mod:`provider_app.token_storage` kept them on the request."""
+        access_token = getattr(request, ISSUED_ACCESS_TOKEN, None)
+        if access_token is None:
+            access_token = get_access_token_model().objects.get(
+                token_checksum=_checksum(token["access_token"])
+            )
+        refresh_token = getattr(request, ISSUED_REFRESH_TOKEN, None)
+        if refresh_token is not None and refresh_token.access_token_id == access_token.pk:
+            return access_token, refresh_token.token_family
+        return access_token, family_of_access_token(access_token)
 
     def _lock_refresh_token_for_rotation(self, request) -> None:
         # RFC 9700 4.14.2: a refresh token is used once. Two requests may both pass
