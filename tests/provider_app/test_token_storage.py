@@ -32,6 +32,25 @@ def _code(client, user, application):
     return code, request
 
 
+def _claims(id_token: str) -> dict:
+    payload = id_token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def _jti(id_token: str) -> str:
+    return _claims(id_token)["jti"]
+
+
+def _refresh(client, application, refresh_token: str) -> dict:
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": application.client_id,
+        "client_secret": application.raw_secret,
+    }
+    return client.post("/o/token/", form).json()
+
+
 def _counts():
     return (
         IDToken.objects.count(),
@@ -47,9 +66,7 @@ def test_code_exchange_links_the_id_token_it_signed(client, user, application):
     response = exchange(client, application, request, code)
     assert response.status_code == 200
     body = response.json()
-    payload = body["id_token"].split(".")[1]
-    jti = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
-    access_token = AccessToken.objects.get(id_token__jti=jti)
+    access_token = AccessToken.objects.get(id_token__jti=_jti(body["id_token"]))
     assert access_token.user == user and access_token.application == application
     # The authentication context moved from the code to the ID token (OIDC Core 12.2 refreshes).
     assert AuthenticationContext.objects.get(id_token=access_token.id_token).code_digest is None
@@ -118,8 +135,7 @@ def test_p19_code_exchange_reads_grant_user_and_context_in_one_statement(client,
     assert len(reads) == 1
     assert "provider_app_authenticationcontext" in reads[0] and "auth_user" in reads[0]
     assert '"password"' not in reads[0]  # the user's password hash is never loaded here
-    payload = body["id_token"].split(".")[1]
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims = _claims(body["id_token"])
     assert claims["amr"] == ["pwd"] and "auth_time" in claims  # from the context read with the grant
 
 
@@ -157,23 +173,10 @@ def test_token_issued_event_goes_through_save_signals_when_someone_listens(clien
     assert ("token.issued", True) in seen
 
 
-def _jti(id_token: str) -> str:
-    payload = id_token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
-
-
 def test_refreshed_id_token_is_stored_with_its_access_token(client, user, application):
     code, request = _code(client, user, application)
     first = exchange(client, application, request, code).json()
-    refreshed = client.post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            "client_id": application.client_id,
-            "client_secret": application.raw_secret,
-        },
-    ).json()
+    refreshed = _refresh(client, application, first["refresh_token"])
     assert AccessToken.objects.get(id_token__jti=_jti(refreshed["id_token"])).user == user
 
 
@@ -183,14 +186,6 @@ def test_id_token_is_stored_when_dot_updates_the_access_token_in_place(client, u
     code, request = _code(client, user, application)
     first = exchange(client, application, request, code).json()
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ROTATE_REFRESH_TOKEN": False}
-    refreshed = client.post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            "client_id": application.client_id,
-            "client_secret": application.raw_secret,
-        },
-    ).json()
+    refreshed = _refresh(client, application, first["refresh_token"])
     assert "id_token" in refreshed, refreshed
     assert IDToken.objects.filter(jti=_jti(refreshed["id_token"])).exists()
