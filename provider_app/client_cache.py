@@ -20,7 +20,7 @@ from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from oauth2_provider.models import get_application_model
 
-from provider_app import token_cache, token_local_cache
+from provider_app import sql_rows, token_cache, token_local_cache
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +66,7 @@ def _cached(cache, client_id: str):
     templates = values.get(token_cache.TEMPLATES)
     if templates is None:  # built once per entry, copied for each request
         Application = get_application_model()
-        names = [f.attname for f in Application._meta.concrete_fields]
-        application = Application.from_db(router.db_for_read(Application), names, [values[n] for n in names])
+        application = sql_rows.instance(Application, router.db_for_read(Application), values)
         templates = values[token_cache.TEMPLATES] = (application,)
     return token_cache.copy_instance(templates[0])
 

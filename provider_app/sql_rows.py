@@ -44,8 +44,14 @@ def values(fields: list, row, connection) -> dict:
 
 def instance(model: type[models.Model], alias: str, values: dict) -> models.Model:
     """A model instance as loaded by the ORM; fields missing from ``values`` are deferred."""
-    names = [f.attname for f in model._meta.concrete_fields]
+    names = attnames(model)
     return model.from_db(alias, names, [values.get(name, models.DEFERRED) for name in names])
+
+
+@cache
+def attnames(model: type[models.Model]) -> list[str]:
+    """The attnames of a model's concrete fields, in order (computed once per model)."""
+    return [f.attname for f in model._meta.concrete_fields]
 
 
 @cache

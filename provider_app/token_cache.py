@@ -50,7 +50,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from provider_app import token_local_cache
+from provider_app import sql_rows, token_local_cache
 from provider_app.app_settings import app_settings
 
 logger = logging.getLogger(__name__)
@@ -230,10 +230,7 @@ TEMPLATES = "_instances"
 
 
 def _from_db(model: type[models.Model], values: dict) -> models.Model:
-    names, _ = _layout(model)
-    return model.from_db(
-        router.db_for_read(model), names, [values.get(name, models.DEFERRED) for name in names]
-    )
+    return sql_rows.instance(model, router.db_for_read(model), values)
 
 
 def copy_instance(instance: models.Model) -> models.Model:
@@ -242,7 +239,7 @@ def copy_instance(instance: models.Model) -> models.Model:
     copied.__dict__.update(instance.__dict__)
     copied._state = ModelState()
     copied._state.adding, copied._state.db = False, instance._state.db
-    names, mutable = _layout(instance.__class__)
+    names, mutable = sql_rows.attnames(instance.__class__), _mutable_positions(instance.__class__)
     for index in mutable:
         value = copied.__dict__.get(names[index])
         if isinstance(value, list | dict):
@@ -251,11 +248,11 @@ def copy_instance(instance: models.Model) -> models.Model:
 
 
 @functools.cache
-def _layout(model: type[models.Model]) -> tuple[list[str], list[int]]:
-    """A model's concrete attnames, and the positions of the fields whose values can be mutable."""
-    fields = model._meta.concrete_fields
-    mutable = [i for i, f in enumerate(fields) if not isinstance(f, _IMMUTABLE_VALUE_FIELDS)]
-    return [f.attname for f in fields], mutable
+def _mutable_positions(model: type[models.Model]) -> list[int]:
+    """Positions (in concrete-field order) of the fields whose values can be mutable (JSON)."""
+    return [
+        i for i, f in enumerate(model._meta.concrete_fields) if not isinstance(f, _IMMUTABLE_VALUE_FIELDS)
+    ]
 
 
 # Fields whose Python values are immutable (str, int, bool, datetime, UUID, Decimal, None).
