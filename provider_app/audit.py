@@ -18,10 +18,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import DatabaseError, transaction
-from django.db.models.signals import post_save, pre_save
-from django.utils import timezone
-
-from provider_app import sql_rows
 
 logger = logging.getLogger("provider_app.audit")
 
@@ -55,9 +51,7 @@ MAX_VALUE_LENGTH = 200
 REDACTED = "[redacted]"
 
 
-def record(
-    event: str, *, request=None, user=None, application=None, in_transaction: bool = False, **details: Any
-) -> None:
+def record(event: str, *, request=None, user=None, application=None, batch=None, **details: Any) -> None:
     """Write one audit event (row + log line on ``provider_app.audit``).
 
     ``request`` gives the IP address, the user agent and, if ``user`` is not given, the signed-in
@@ -65,9 +59,10 @@ def record(
     that look like credentials are redacted anyway.
 
     By default it never raises: the row is inserted in a savepoint and a database error is logged.
-    With ``in_transaction=True`` the row is part of the caller's transaction (no savepoint, two
-    round trips fewer) and a database error propagates, so what the caller writes with it (the
-    tokens of a token response) is rolled back rather than stored without its event.
+    With ``batch`` (a :class:`provider_app.row_batch.RowBatch`) the row is added to it and written
+    with the caller's other rows, in the caller's transaction and without a savepoint: a database
+    error propagates, so what the caller writes with it (the tokens of a token response) is rolled
+    back rather than stored without its event.
     """
     if user is None and request is not None:
         request_user = getattr(request, "user", None)
@@ -84,8 +79,10 @@ def record(
         "details": scrub(details),
     }
     _log(fields)
-    if in_transaction:
-        _insert(fields)
+    if batch is not None:
+        from provider_app.models import AuditEvent
+
+        batch.insert(AuditEvent(**fields))
     else:
         _save(fields)
 
@@ -150,25 +147,6 @@ def _log(fields: dict[str, Any]) -> None:
             "audit_user": fields["username"],
             "audit_client_id": fields["client_id"],
             "audit_ip": fields["ip_address"],
-        },
-    )
-
-
-def _insert(fields: dict[str, Any]) -> None:
-    from provider_app.models import AuditEvent
-
-    if pre_save.has_listeners(AuditEvent) or post_save.has_listeners(AuditEvent):
-        AuditEvent.objects.create(**fields)  # someone listens: the ORM's save, with its signals
-        return
-    # The hot path (one row per token response): a statement built once, no ORM compilation.
-    user, application = fields["user"], fields["application"]
-    sql_rows.insert(
-        AuditEvent,
-        {
-            **fields,
-            "created": timezone.now(),
-            "user_id": user.pk if user is not None else None,
-            "application_id": application.pk if application is not None else None,
         },
     )
 

@@ -24,7 +24,9 @@ from oauth2_provider.models import get_grant_model
 from provider_app import grant_lookup
 from provider_app.app_settings import app_settings
 from provider_app.replay_models import RedeemedCode
+from provider_app.row_batch import delete_by_pk
 from provider_app.token_families import revoke_token_family
+from provider_app.token_storage import save_row
 from provider_app.two_factor import claims
 from provider_app.two_factor.claims import code_digest
 
@@ -86,21 +88,21 @@ def claim_grant(grant) -> None:
     commit and delete nothing, on SQLite the database lock serialises them the same way.
     Raises :class:`CodeAlreadyRedeemed` for them, which rolls their transaction back.
     """
-    deleted = get_grant_model().objects.filter(pk=grant.pk).delete()[0]
-    if not deleted:
+    if not delete_by_pk(get_grant_model(), grant.pk):
         raise CodeAlreadyRedeemed
 
 
-def remember_redemption(grant, access_token, token_family) -> RedeemedCode:
-    """Record the redeemed code's hash with what it issued (same transaction as the tokens)."""
-    return RedeemedCode.objects.create(
+def remember_redemption(grant, access_token, token_family, *, request=None) -> RedeemedCode:
+    """Record the redeemed code's hash with what it issued (same transaction as the tokens; added
+    to the token response's row batch when ``request`` has one)."""
+    redemption = RedeemedCode(
         code_hash=grant.code,
         application_id=grant.application_id,
         user_id=grant.user_id,
         expires=timezone.now() + retention(),
-        access_token_id=access_token.pk,
         token_family=token_family,
     )
+    return save_row(redemption, request, access_token_id=access_token)
 
 
 def handle_replay(code: str) -> RedeemedCode | None:

@@ -5,15 +5,14 @@ ORM query on every request costs more CPU than running it. Those statements are 
 process from the models' metadata (:mod:`provider_app.token_lookup`,
 :mod:`provider_app.grant_lookup`); this module gives them the ORM's conversions: each value goes
 through the backend's and the field's database converters (``SQLCompiler.get_converters``) and the
-instance is made with ``Model.from_db``, fields not selected being deferred. :func:`insert` is the
-same for the one row every token response adds to the audit log.
+instance is made with ``Model.from_db``, fields not selected being deferred.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from django.db import connections, models, router
+from django.db import models
 
 
 def columns(fields: list, table_alias: str, quote_name) -> list[str]:
@@ -52,30 +51,3 @@ def instance(model: type[models.Model], alias: str, values: dict) -> models.Mode
 def attnames(model: type[models.Model]) -> list[str]:
     """The attnames of a model's concrete fields, in order (computed once per model)."""
     return [f.attname for f in model._meta.concrete_fields]
-
-
-@cache
-def _insert_statement(model: type[models.Model], alias: str) -> tuple[str, list]:
-    connection = connections[alias]
-    qn = connection.ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if f is not model._meta.auto_field]
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    return sql, fields
-
-
-def insert(model: type[models.Model], values: dict) -> None:
-    """One ``INSERT`` of ``values`` (by attname, every concrete field but the auto primary key).
-
-    Each value is adapted by its field (``get_db_prep_save``) as ``Model.save()`` would; defaults
-    are not applied and no signal is sent, so callers use it only for models whose rows they build
-    completely and only while nobody listens to the model's save signals.
-    """
-    alias = router.db_for_write(model)
-    connection = connections[alias]
-    sql, fields = _insert_statement(model, alias)
-    params = [f.get_db_prep_save(values[f.attname], connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)

@@ -50,7 +50,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from provider_app import sql_rows, token_local_cache
+from provider_app import row_batch, sql_rows, token_local_cache
 from provider_app.app_settings import app_settings
 
 logger = logging.getLogger(__name__)
@@ -348,6 +348,9 @@ def connect() -> None:
     post_save.connect(_access_token_saved, sender=AccessToken, dispatch_uid="provider_app_tc_save")
     post_delete.connect(_access_token_deleted, sender=AccessToken, dispatch_uid="provider_app_tc_delete")
     post_save.connect(_user_changed, sender=User, dispatch_uid="provider_app_tc_user_save")
+    # Both react to a changed token only: a new row (written in one statement by
+    # provider_app.row_batch) needs neither.
+    row_batch.ignore_on_insert("provider_app_tc_pre", "provider_app_tc_save")
     from provider_app import client_cache
 
     client_cache.connect()

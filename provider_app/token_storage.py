@@ -16,22 +16,65 @@ refresh token presented again) rolls it back with everything else, so no orphan 
 The access and refresh tokens created are kept on the oauthlib request
 (:data:`ISSUED_ACCESS_TOKEN`, :data:`ISSUED_REFRESH_TOKEN`) for later steps of the same request,
 which need not query them again.
+
+The new rows are not saved one by one: they go to the request's :class:`~provider_app.row_batch.RowBatch`
+(:func:`row_batch`), with the redeemed code's record, the audit event and the authentication
+context's link added by the other mixins, and are written by one statement on PostgreSQL at the end
+of the transaction. Their primary keys are set then; until then a row refers to another by instance.
 """
 
 from __future__ import annotations
 
-from oauth2_provider.models import get_access_token_model, get_id_token_model
+import uuid
+
+from django.db import router, transaction
+from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
+
+from provider_app.row_batch import RowBatch
 
 #: The ID token signed for this request, inserted with its access token.
 PENDING_ID_TOKEN = "provider_app_pending_id_token"
 #: The access token and the refresh token this request created.
 ISSUED_ACCESS_TOKEN = "provider_app_issued_access_token"
 ISSUED_REFRESH_TOKEN = "provider_app_issued_refresh_token"
+#: The rows of this token response, written when its transaction ends.
+ROW_BATCH = "provider_app_row_batch"
+
+
+def row_batch(request) -> RowBatch | None:
+    """The batch of the token response being saved for ``request``; None outside of it."""
+    return getattr(request, ROW_BATCH, None)
+
+
+def save_row(instance, request, **pk_of):
+    """Add ``instance`` to the request's batch, or save it now when there is none (``request``
+    may be None). ``pk_of``: see :meth:`RowBatch.insert`."""
+    batch = row_batch(request) if request is not None else None
+    if batch is None:
+        for attname, row in pk_of.items():
+            setattr(instance, attname, row.pk)
+        instance.save()
+    else:
+        batch.insert(instance, pk_of=pk_of)
+    return instance
 
 
 class OneTransactionTokenStorageMixin:
     """``_save_id_token``, ``_create_access_token`` and ``_create_refresh_token`` of DOT 3.4, in one
     transaction and without read-backs. Extension point: :meth:`_id_token_stored`."""
+
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        # DOT's save_bearer_token (one transaction on the access token's database), with the batch
+        # of the new rows flushed before the commit.
+        batch = RowBatch()
+        setattr(request, ROW_BATCH, batch)
+        try:
+            with transaction.atomic(using=router.db_for_write(get_access_token_model())):
+                result = self._save_bearer_token(token, request, *args, **kwargs)
+                batch.flush()
+        finally:
+            setattr(request, ROW_BATCH, None)
+        return result
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         result = super()._save_bearer_token(token, request, *args, **kwargs)
@@ -68,14 +111,25 @@ class OneTransactionTokenStorageMixin:
             resource=getattr(request, "resource", []),  # RFC 8707
         )
         self._set_token_value(access_token, token["access_token"])
-        access_token.save()
+        save_row(access_token, request)
         setattr(request, ISSUED_ACCESS_TOKEN, access_token)
         return access_token
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
-        refresh_token = super()._create_refresh_token(
-            request, refresh_token_code, access_token, previous_refresh_token
+        # DOT 3.4's _create_refresh_token, the row added to the batch.
+        if previous_refresh_token:
+            token_family = previous_refresh_token.token_family
+        else:
+            token_family = uuid.uuid4()
+        refresh_token = get_refresh_token_model()(
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
+            token_family=token_family,
+            resource=getattr(request, "resource", []),  # RFC 8707
         )
+        self._set_token_value(refresh_token, refresh_token_code)
+        save_row(refresh_token, request)
         setattr(request, ISSUED_REFRESH_TOKEN, refresh_token)
         return refresh_token
 
@@ -83,10 +137,11 @@ class OneTransactionTokenStorageMixin:
         id_token = getattr(request, PENDING_ID_TOKEN, None)
         if id_token is None:
             return None
-        id_token.save()
+        save_row(id_token, request)
         setattr(request, PENDING_ID_TOKEN, None)
         self._id_token_stored(id_token, request)
         return id_token
 
     def _id_token_stored(self, id_token, request) -> None:
-        """Hook: ``id_token`` was just inserted, inside the token transaction."""
+        """Hook: ``id_token`` is stored in the token transaction (added to :func:`row_batch`, whose
+        other writes may refer to it)."""

@@ -30,7 +30,7 @@ from provider_app.authorization_codes import (
     remember_redemption,
 )
 from provider_app.token_families import family_of_access_token, revoke_token_family
-from provider_app.token_storage import ISSUED_ACCESS_TOKEN, ISSUED_REFRESH_TOKEN
+from provider_app.token_storage import ISSUED_ACCESS_TOKEN, ISSUED_REFRESH_TOKEN, row_batch
 from provider_app.token_usage import note_token_use
 
 
@@ -175,7 +175,7 @@ class CodeAndTokenSecurityMixin:
             self._lock_refresh_token_for_rotation(request)
         result = super()._save_bearer_token(token, request, *args, **kwargs)
         if getattr(request, CLAIMED, False):
-            remember_redemption(grant, *self._issued_tokens(token, request))
+            remember_redemption(grant, *self._issued_tokens(token, request), request=request)
         # Inside the token transaction and without a savepoint: the event is stored by the same
         # commit as the tokens (one fsync per token response, see docs/performance.md), and a
         # token is never issued without its event.
@@ -184,16 +184,18 @@ class CodeAndTokenSecurityMixin:
 
     def _issued_tokens(self, token, request):
         """The access token this request created and its refresh-token family; no query when
-        :mod:`provider_app.token_storage` kept them on the request."""
+        :mod:`provider_app.token_storage` kept them on the request (they may not be written yet)."""
         access_token = getattr(request, ISSUED_ACCESS_TOKEN, None)
         if access_token is None:
             access_token = get_access_token_model().objects.get(
                 token_checksum=_checksum(token["access_token"])
             )
+            return access_token, family_of_access_token(access_token)
         refresh_token = getattr(request, ISSUED_REFRESH_TOKEN, None)
-        if refresh_token is not None and refresh_token.access_token_id == access_token.pk:
+        if refresh_token is not None and getattr(refresh_token, "access_token", None) is access_token:
             return access_token, refresh_token.token_family
-        return access_token, family_of_access_token(access_token)
+        # A new access token without a refresh token of this request: no refresh token points at it.
+        return access_token, None
 
     def _lock_refresh_token_for_rotation(self, request) -> None:
         # RFC 9700 4.14.2: a refresh token is used once. Two requests may both pass
@@ -237,7 +239,7 @@ class CodeAndTokenSecurityMixin:
         event = audit.TOKEN_REFRESHED if request.grant_type == "refresh_token" else audit.TOKEN_ISSUED
         audit.record(
             event,
-            in_transaction=True,
+            batch=row_batch(request),
             request=audit_request(request),
             user=request.user if getattr(request.user, "pk", None) else None,
             application=request.client,

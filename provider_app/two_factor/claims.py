@@ -80,8 +80,14 @@ def id_token_claims(context: AuthenticationContext | None) -> dict[str, Any]:
     return claims
 
 
-def attach_to_id_token(context: AuthenticationContext | None, id_token) -> None:
-    """The ID token now carries this context: a refresh finds it through the token (OIDC Core 12.2)."""
+def attach_to_id_token(context: AuthenticationContext | None, id_token, batch=None) -> None:
+    """The ID token now carries this context: a refresh finds it through the token (OIDC Core 12.2).
+
+    With ``batch`` (the token response's :class:`provider_app.row_batch.RowBatch`, which holds the
+    ID token row) the link is written with it."""
     if context is None:
+        return
+    if batch is not None:
+        batch.update(AuthenticationContext, context.pk, id_token_id=id_token, code_digest=None)
         return
     AuthenticationContext.objects.filter(pk=context.pk).update(id_token=id_token, code_digest=None)

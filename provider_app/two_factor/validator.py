@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from provider_app.token_storage import row_batch
 from provider_app.two_factor.claims import attach_to_id_token, context_for_token_request, id_token_claims
 from provider_app.two_factor.requirements import SILENT_AUTHORIZATION_META, SILENT_LOGIN_META
 
@@ -39,4 +40,5 @@ class AuthenticationClaimsMixin:
 
     def _id_token_stored(self, id_token, request) -> None:
         super()._id_token_stored(id_token, request)
-        attach_to_id_token(getattr(request, "provider_app_authentication_context", None), id_token)
+        context = getattr(request, "provider_app_authentication_context", None)
+        attach_to_id_token(context, id_token, row_batch(request))

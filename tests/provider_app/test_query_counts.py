@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 from django.test import override_settings
 
 from bench.fixtures import issue_access_token
@@ -46,6 +47,15 @@ EXPECTED = {
     # The token and its user in one statement; nothing once cached.
     "api_me": {"db": 1, "cached": 0},
 }
+# On PostgreSQL the new rows of a token response (and the context's link) are written by one
+# statement (provider_app.row_batch): code exchange 6 writes -> 1, client_credentials 2 -> 1,
+# refresh 4 -> 1. Elsewhere they are saved row by row.
+FEWER_ON_POSTGRESQL = {"code_exchange": 5, "client_credentials": 1, "refresh": 3}
+
+
+def expected(name: str, mode: str) -> int:
+    fewer = FEWER_ON_POSTGRESQL.get(name, 0) if connection.vendor == "postgresql" else 0
+    return EXPECTED[name][mode] - fewer
 
 
 @pytest.fixture(params=["db", "cached"])
@@ -91,7 +101,7 @@ def test_token_endpoint_code_exchange(client, user, application, mode, django_as
     warm_code, warm_request = _code_and_request(client, user, application)
     assert _exchange(client, application, warm_request, warm_code).status_code == 200  # caches the client
     code, request = _code_and_request(client, user, application)
-    with django_assert_num_queries(EXPECTED["code_exchange"][mode]):
+    with django_assert_num_queries(expected("code_exchange", mode)):
         response = _exchange(client, application, request, code)
     assert response.status_code == 200 and "id_token" in response.json()
 
@@ -100,7 +110,7 @@ def test_token_endpoint_client_credentials(client, service, mode, django_assert_
     auth = basic_auth(service.client_id, service.raw_secret)
     body = {"grant_type": "client_credentials", "scope": "profile"}
     assert client.post("/o/token/", body, HTTP_AUTHORIZATION=auth).status_code == 200
-    with django_assert_num_queries(EXPECTED["client_credentials"][mode]):
+    with django_assert_num_queries(expected("client_credentials", mode)):
         response = client.post("/o/token/", body, HTTP_AUTHORIZATION=auth)
     assert response.status_code == 200
 
@@ -111,7 +121,7 @@ def test_token_endpoint_refresh(client, user, application, mode, django_assert_n
     _, second = issue_access_token(application, user, "openid profile", with_refresh=True)
     body = {"grant_type": "refresh_token", "refresh_token": first}
     assert client.post("/o/token/", body, HTTP_AUTHORIZATION=auth).status_code == 200
-    with django_assert_num_queries(EXPECTED["refresh"][mode]):
+    with django_assert_num_queries(expected("refresh", mode)):
         response = client.post(
             "/o/token/", {"grant_type": "refresh_token", "refresh_token": second}, HTTP_AUTHORIZATION=auth
         )
@@ -121,7 +131,7 @@ def test_token_endpoint_refresh(client, user, application, mode, django_assert_n
 def test_userinfo(client, user, application, mode, django_assert_num_queries):
     token, _ = issue_access_token(application, user, "openid profile email", with_refresh=False)
     assert client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
-    with django_assert_num_queries(EXPECTED["userinfo"][mode]):
+    with django_assert_num_queries(expected("userinfo", mode)):
         response = client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200 and response.json()["sub"] == str(user.pk)
 
@@ -133,7 +143,7 @@ def test_introspection_by_a_resource_server(
     token, _ = issue_access_token(application, user, "openid profile", with_refresh=False)
     auth = basic_auth(service.client_id, service.raw_secret)
     assert client.post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=auth).status_code == 200
-    with django_assert_num_queries(EXPECTED["introspection"][mode]):
+    with django_assert_num_queries(expected("introspection", mode)):
         response = client.post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=auth)
     assert response.json()["active"] is True
 
@@ -141,6 +151,6 @@ def test_introspection_by_a_resource_server(
 def test_api_me(client, user, application, mode, django_assert_num_queries):
     token, _ = issue_access_token(application, user, "openid profile email", with_refresh=False)
     assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
-    with django_assert_num_queries(EXPECTED["api_me"][mode]):
+    with django_assert_num_queries(expected("api_me", mode)):
         response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200 and response.json()["sub"] == str(user.pk)

@@ -16,7 +16,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 
-from provider_app import audit, validator_security
+from provider_app import validator_security
 from provider_app.authorization_codes import CodeAlreadyRedeemed
 from provider_app.models import AuditEvent
 from provider_app.replay_models import RedeemedCode
@@ -100,10 +100,11 @@ def test_failed_audit_insert_stores_no_token(user, application, monkeypatch):
     code, request = _code(client, user, application)
     before = _counts()
 
-    def broken_insert(fields):
+    def broken_column(value, connection):
         raise DatabaseError("audit table unavailable")
 
-    monkeypatch.setattr(audit, "_insert", broken_insert)
+    # Fails while the event's row is written, after every token row was added to the batch.
+    monkeypatch.setattr(AuditEvent._meta.get_field("details"), "get_db_prep_save", broken_column)
     response = exchange(client, application, request, code)
     assert response.status_code == 500
     assert _counts() == before
@@ -146,7 +147,8 @@ def _token_issued_event(client, user, application):
 
 
 def test_token_issued_event_row_is_complete(client, user, application):
-    # Written by a raw INSERT (provider_app.sql_rows.insert): every column as the ORM would.
+    # Written with the tokens (provider_app.row_batch; on PostgreSQL one statement): every column
+    # as the ORM would.
     event = _token_issued_event(client, user, application)
     assert event.user == user and event.username == user.get_username()
     assert event.application == application and event.client_id == application.client_id
