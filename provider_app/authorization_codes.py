@@ -26,7 +26,7 @@ from provider_app.app_settings import app_settings
 from provider_app.replay_models import RedeemedCode
 from provider_app.row_batch import delete_by_pk
 from provider_app.token_families import revoke_token_family
-from provider_app.token_storage import save_row
+from provider_app.token_storage import row_batch, save_row
 from provider_app.two_factor import claims
 from provider_app.two_factor.claims import code_digest
 
@@ -81,14 +81,19 @@ def find_grant_for_request(code: str, request, client=None):
     return grant
 
 
-def claim_grant(grant) -> None:
-    """Consume ``grant`` inside the transaction that saves its tokens (one ``DELETE``).
+def claim_grant(grant, *, request=None) -> None:
+    """Consume ``grant`` in the transaction that saves its tokens (one ``DELETE``).
 
     Of concurrent requests exactly one deletes the row; on PostgreSQL the others wait for its
     commit and delete nothing, on SQLite the database lock serialises them the same way.
-    Raises :class:`CodeAlreadyRedeemed` for them, which rolls their transaction back.
+    Raises :class:`CodeAlreadyRedeemed` for them, and nothing of theirs is written. With the token
+    response's row batch (``request``), the deletion is the batch's claim, made when the tokens are
+    written and deciding whether they are (:meth:`provider_app.row_batch.RowBatch.claim`).
     """
-    if not delete_by_pk(get_grant_model(), grant.pk):
+    batch = row_batch(request) if request is not None else None
+    if batch is not None:
+        batch.claim(get_grant_model(), grant.pk, otherwise=CodeAlreadyRedeemed)
+    elif not delete_by_pk(get_grant_model(), grant.pk):
         raise CodeAlreadyRedeemed
 
 

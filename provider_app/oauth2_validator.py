@@ -6,6 +6,7 @@ Subclass it to release more claims (override :meth:`get_additional_claims` and e
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -71,6 +72,13 @@ class ProviderOAuth2Validator(
 
     def get_additional_claims(self, request) -> dict[str, Any]:
         return user_claims(request.user)
+
+    @classmethod
+    @cache
+    def _get_additional_claims_is_request_agnostic(cls) -> bool:
+        # DOT inspects the signature of get_additional_claims twice per ID token; a class's
+        # signature does not change, so once per class.
+        return super()._get_additional_claims_is_request_agnostic()
 
     def get_discovery_claims(self, request) -> list[str]:
         from provider_app.claims import SUPPORTED_CLAIMS

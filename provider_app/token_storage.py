@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
 from provider_app.row_batch import RowBatch
@@ -39,6 +39,13 @@ ISSUED_ACCESS_TOKEN = "provider_app_issued_access_token"
 ISSUED_REFRESH_TOKEN = "provider_app_issued_refresh_token"
 #: The rows of this token response, written when its transaction ends.
 ROW_BATCH = "provider_app_row_batch"
+
+
+def _nothing_sent(alias: str) -> bool:
+    """The current transaction has sent no statement and has nothing to run on commit."""
+    connection = connections[alias]
+    # libpq's PQtransactionStatus, 0 = PQTRANS_IDLE (psycopg 3 and psycopg2 >= 2.8 both expose it).
+    return not connection.run_on_commit and connection.connection.info.transaction_status == 0
 
 
 def row_batch(request) -> RowBatch | None:
@@ -65,13 +72,19 @@ class OneTransactionTokenStorageMixin:
 
     def save_bearer_token(self, token, request, *args, **kwargs):
         # DOT's save_bearer_token (one transaction on the access token's database), with the batch
-        # of the new rows flushed before the commit.
+        # of the new rows flushed at its end. When the transaction has sent nothing to the database
+        # (a code exchange, client_credentials: everything is in the batch, the code's claim
+        # included), the batch goes after it, alone: one statement is a transaction of its own, so
+        # BEGIN and COMMIT cost no round trips.
         batch = RowBatch()
         setattr(request, ROW_BATCH, batch)
+        alias = router.db_for_write(get_access_token_model())
         try:
-            with transaction.atomic(using=router.db_for_write(get_access_token_model())):
+            with transaction.atomic(using=alias):
                 result = self._save_bearer_token(token, request, *args, **kwargs)
-                batch.flush()
+                if not (batch.writes_one_statement() and _nothing_sent(alias)):
+                    batch.flush()
+            batch.flush()
         finally:
             setattr(request, ROW_BATCH, None)
         return result

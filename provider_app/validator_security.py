@@ -169,7 +169,7 @@ class CodeAndTokenSecurityMixin:
     def _save_bearer_token(self, token, request, *args, **kwargs):
         grant = getattr(request, VALIDATED_GRANT, None)
         if request.grant_type == "authorization_code" and grant is not None:
-            claim_grant(grant)
+            claim_grant(grant, request=request)
             setattr(request, CLAIMED, True)
         elif request.grant_type == "refresh_token":
             self._lock_refresh_token_for_rotation(request)

@@ -155,3 +155,65 @@ def test_delete_by_pk_sends_delete_signals_when_someone_listens(user, applicatio
     finally:
         pre_delete.disconnect(sender=Grant, dispatch_uid="test-row-batch-delete")
     assert seen == [grant.pk]
+
+
+def _grant(user, application, code: str):
+    return Grant.objects.create(
+        user=user, application=application, code=code, expires=timezone.now(), redirect_uri="https://a/"
+    )
+
+
+class Lost(Exception):
+    pass
+
+
+def test_a_claim_deletes_its_row_with_the_writes(user, application):
+    grant = _grant(user, application, "g" * 64)
+    batch = RowBatch()
+    batch.claim(Grant, grant.pk, otherwise=Lost)
+    _, _, access_token, _, _ = _token_rows(user, application, batch)
+    assert batch.writes_one_statement() is ONE_STATEMENT
+    with CaptureQueriesContext(connection) as queries:
+        batch.flush()
+    assert len(queries) == (1 if ONE_STATEMENT else 7)
+    assert not Grant.objects.filter(pk=grant.pk).exists()
+    assert AccessToken.objects.filter(pk=access_token.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_p5_a_lost_claim_writes_nothing_even_outside_a_transaction(user, application):
+    # The row is gone (another request claimed it): nothing of the batch may be written. On
+    # PostgreSQL the batch is one statement sent in autocommit mode, every write conditional on
+    # the claim; elsewhere the claim comes first and raises before any write.
+    grant = _grant(user, application, "h" * 64)
+    Grant.objects.filter(pk=grant.pk).delete()
+    before = (IDToken.objects.count(), AccessToken.objects.count(), AuditEvent.objects.count())
+    batch = RowBatch()
+    batch.claim(Grant, grant.pk, otherwise=Lost)
+    context, id_token, access_token, *_ = _token_rows(user, application, batch)
+    assert not connection.in_atomic_block
+    with pytest.raises(Lost):
+        batch.flush()
+    assert (IDToken.objects.count(), AccessToken.objects.count(), AuditEvent.objects.count()) == before
+    assert not RedeemedCode.objects.exists()
+    context.refresh_from_db()
+    assert context.id_token_id is None and context.code_digest == "d" * 64
+    assert id_token.pk is None and access_token.pk is None
+
+
+def test_a_batch_claims_one_row_at_most(user, application):
+    batch = RowBatch()
+    batch.claim(Grant, 1, otherwise=Lost)
+    with pytest.raises(ValueError):
+        batch.claim(Grant, 2, otherwise=Lost)
+
+
+def test_a_foreign_receiver_means_more_than_one_statement(user, application):
+    batch = RowBatch()
+    _token_rows(user, application, batch)
+    post_save.connect(lambda **kw: None, sender=AccessToken, weak=False, dispatch_uid="test-row-batch-2")
+    try:
+        assert batch.writes_one_statement() is False
+    finally:
+        post_save.disconnect(sender=AccessToken, dispatch_uid="test-row-batch-2")
+    assert batch.writes_one_statement() is ONE_STATEMENT

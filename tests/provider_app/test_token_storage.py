@@ -17,7 +17,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 
 from provider_app import validator_security
-from provider_app.authorization_codes import CodeAlreadyRedeemed
+from provider_app.authorization_codes import claim_grant
 from provider_app.models import AuditEvent
 from provider_app.replay_models import RedeemedCode
 from provider_app.two_factor.models import AuthenticationContext
@@ -80,16 +80,17 @@ def test_p5_code_lost_to_a_concurrent_redemption_stores_no_id_token(client, user
     code, request = _code(client, user, application)
     before = _counts()
 
-    def lost_the_race(grant):
-        raise CodeAlreadyRedeemed
+    def another_request_redeemed_it_first(grant, **kwargs):
+        Grant.objects.filter(pk=grant.pk).delete()  # the winner's claim, committed meanwhile
+        return claim_grant(grant, **kwargs)
 
-    monkeypatch.setattr(validator_security, "claim_grant", lost_the_race)
+    monkeypatch.setattr(validator_security, "claim_grant", another_request_redeemed_it_first)
     response = exchange(client, application, request, code)
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
     assert response["Content-Type"] == "application/json" and response["Cache-Control"] == "no-store"
-    # oauthlib had signed an ID token; its row went with the rolled-back transaction.
+    # oauthlib had signed an ID token; nothing of the loser's token response was written (on
+    # PostgreSQL every write of its one statement depended on the claim).
     assert _counts() == before
-    assert Grant.objects.count() == 1  # the winner (here: nobody) consumes the code, not the loser
 
 
 @pytest.mark.django_db(transaction=True)
@@ -191,3 +192,28 @@ def test_id_token_is_stored_when_dot_updates_the_access_token_in_place(client, u
     refreshed = _refresh(client, application, first["refresh_token"])
     assert "id_token" in refreshed, refreshed
     assert IDToken.objects.filter(jti=_jti(refreshed["id_token"])).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_code_exchange_sends_its_rows_without_a_transaction_round_trip(
+    client, user, application, monkeypatch
+):
+    # Everything the exchange writes (the code's claim included) is in the batch: on PostgreSQL
+    # it goes alone, after DOT's transaction that sent nothing, as one self-contained statement.
+    from django.db import connection
+
+    from provider_app.row_batch import RowBatch
+
+    code, request = _code(client, user, application)
+    flushed_in_transaction = []
+    real_flush = RowBatch.flush
+
+    def flush(batch):
+        if batch._all_steps():
+            flushed_in_transaction.append(connection.in_atomic_block)
+        return real_flush(batch)
+
+    monkeypatch.setattr(RowBatch, "flush", flush)
+    assert exchange(client, application, request, code).status_code == 200
+    assert flushed_in_transaction == [connection.vendor != "postgresql"]
+    assert not Grant.objects.exists() and RedeemedCode.objects.count() == 1
