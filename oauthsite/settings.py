@@ -8,6 +8,8 @@ Environment:
   CLIENT_APP_ENCRYPTION_KEYS[_FILE]  comma-separated Fernet keys, newest first (client_app secrets)
   PROVIDER_APP_ISSUER       the provider's issuer URL, e.g. https://id.example.com/o
   DATABASE_URL              e.g. postgres://postgres@127.0.0.1:5432/test (SQLite otherwise)
+  DATABASE_PREPARED_STATEMENTS=0  PostgreSQL: no server-side binding and prepared statements
+                            (needed behind PgBouncer < 1.21 in transaction pooling mode)
   REDIS_URL                 e.g. redis://127.0.0.1:6379/0 (local-memory cache otherwise)
   ALLOWED_HOSTS             comma-separated
 """
@@ -112,6 +114,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (runserver, live_server) write at once: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif env_flag("DATABASE_PREPARED_STATEMENTS", default=True):
+    # Server-side parameters, and a statement run five times on a connection is prepared: PostgreSQL
+    # then parses and plans it once per connection instead of on every request (the token
+    # endpoint's statements: about two thirds of its database CPU, see docs/performance.md).
+    # Django leaves this off by default for connection poolers that do not keep prepared statements
+    # (PgBouncer before 1.21 in transaction mode): turn it off there with DATABASE_PREPARED_STATEMENTS=0.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 
 if redis_url := os.environ.get("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
