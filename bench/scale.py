@@ -58,13 +58,14 @@ def table_rows(database) -> str:
     return ", ".join(counts)
 
 
-def run_cleanup(harness) -> dict:
-    """``manage.py clear_expired_tokens`` in its own process: wall time and peak resident memory."""
+def run_cleanup(harness, database) -> dict:
+    """``manage.py clear_expired_tokens`` on ``database``, in its own process: wall time and peak
+    resident memory."""
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "clear_expired_tokens", "--verbosity", "2"],
         cwd=Path(__file__).resolve().parent.parent,
-        env=harness.env("bench.settings_ours"),
+        env=harness.env("bench.settings_ours", database),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

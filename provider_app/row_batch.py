@@ -264,10 +264,13 @@ def _insert_query(step: _Insert, names: dict, connection, condition: str) -> tup
     expressions, params = [], []
     for f, own_pre_save, cast in fields:
         row = step.pk_of.get(f.attname) or (_unsaved_related(instance, f) if f.is_relation else None)
-        if row is not None:
+        if row is not None and (row.pk is None or id(row) in names):
             expressions.append(_pk_subquery(row, names, qn, f"{model.__name__}.{f.attname}"))
             continue
-        value = f.pre_save(instance, add=True) if own_pre_save else getattr(instance, f.attname)
+        if row is not None:  # pk_of an existing row
+            value = row.pk
+        else:
+            value = f.pre_save(instance, add=True) if own_pre_save else getattr(instance, f.attname)
         if hasattr(value, "resolve_expression"):
             raise ValueError(f"{model.__name__}.{f.attname}: expressions are not written by RowBatch")
         expressions.append(cast)

@@ -176,9 +176,8 @@ class CodeAndTokenSecurityMixin:
         result = super()._save_bearer_token(token, request, *args, **kwargs)
         if getattr(request, CLAIMED, False):
             remember_redemption(grant, *self._issued_tokens(token, request), request=request)
-        # Inside the token transaction and without a savepoint: the event is stored by the same
-        # commit as the tokens (one fsync per token response, see docs/performance.md), and a
-        # token is never issued without its event.
+        # Written with the tokens (the token response's row batch, no savepoint): a token is never
+        # issued without its event, and one commit stores both (docs/performance.md).
         self._audit_issued(token, request)
         return result
 

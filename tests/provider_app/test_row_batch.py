@@ -217,3 +217,16 @@ def test_a_foreign_receiver_means_more_than_one_statement(user, application):
     finally:
         post_save.disconnect(sender=AccessToken, dispatch_uid="test-row-batch-2")
     assert batch.writes_one_statement() is ONE_STATEMENT
+
+
+def test_pk_of_an_existing_row_is_its_primary_key(user, application):
+    existing = AccessToken(user=user, application=application, expires=timezone.now(), scope="openid")
+    set_token_value(existing, "existing-value")
+    existing.save()
+    batch = RowBatch()
+    redemption = batch.insert(
+        RedeemedCode(code_hash="f" * 64, application=application, user=user, expires=timezone.now()),
+        pk_of={"access_token_id": existing},
+    )
+    batch.flush()
+    assert RedeemedCode.objects.get(pk=redemption.pk).access_token_id == existing.pk
