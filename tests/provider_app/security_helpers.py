@@ -13,9 +13,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
 import requests
 from django.db import connection
+
+from tests.stages import on_postgresql, require_postgresql  # noqa: F401 (re-exported for the tests)
 
 
 def parallel(count: int, send: Callable[[requests.Session], requests.Response]) -> list[requests.Response]:
@@ -29,24 +30,6 @@ def parallel(count: int, send: Callable[[requests.Session], requests.Response]) 
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return list(pool.map(run, range(count)))
-
-
-def on_postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def require_postgresql() -> None:
-    """Concurrency proofs run on PostgreSQL only (tests marked ``postgres``); CI runs them there.
-
-    On SQLite, live_server shares the test's single in-memory connection between its threads, so
-    parallel requests there prove nothing and break the connection: skip with the reason shown.
-    When ``DATABASE_URL`` names PostgreSQL the test must really run on it, never skip.
-    """
-    if on_postgresql():
-        return
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pytest.fail("DATABASE_URL names PostgreSQL but the tests run on another database")
-    pytest.skip("concurrency proof needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
 
 
 def verified_admin_client(admin_user):

@@ -22,8 +22,10 @@ from oauth2_provider.models import AccessToken
 
 from bench.fixtures import issue_access_token
 from provider_app import token_cache, token_local_cache
+from tests import stages
 from tests.oauth_helpers import basic_auth
-from tests.provider_app.security_helpers import gunicorn_server, require_postgresql
+from tests.provider_app.security_helpers import gunicorn_server
+from tests.stages import require_postgresql, require_shared_redis
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/5"
 
@@ -32,7 +34,8 @@ def _redis_unavailable() -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
     except Exception as exc:
-        return f"needs a Redis server: set REDIS_URL ({REDIS_URL} did not answer: {exc})"
+        reason = f"needs a Redis server: set REDIS_URL ({REDIS_URL} did not answer: {exc})"
+        return stages.stage_reason(stages.REDIS, reason)
     return ""
 
 
@@ -377,8 +380,7 @@ def test_p22_revocation_is_refused_at_once_by_every_gunicorn_worker(user, applic
     import requests
 
     require_postgresql()
-    if not os.environ.get("REDIS_URL"):
-        pytest.skip("gunicorn's workers share a cache only with REDIS_URL set")
+    require_shared_redis()  # gunicorn's workers share a cache only with REDIS_URL set
     token, _ = issue_access_token(application, user, "openid profile", with_refresh=False)
     workers = 4
     # The servers' channel: tests.settings without our KEY_PREFIX.

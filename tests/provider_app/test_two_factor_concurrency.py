@@ -6,13 +6,11 @@ Runs over HTTP against pytest-django's live_server, one thread per request, on P
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from django.db import connection
 
 from provider_app.two_factor.recovery import issue_recovery_codes
 from tests.provider_app.two_factor_helpers import code_at, live_password_step, make_device, submit_together
+from tests.stages import require_postgresql
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -22,13 +20,8 @@ PARALLEL = 6
 @pytest.fixture(autouse=True)
 def _postgresql_only():
     """On SQLite, live_server's threads share one in-memory connection: parallel requests there
-    prove nothing and break it, so skip with the reason shown. When ``DATABASE_URL`` names
-    PostgreSQL (as in CI) the test must really run on it, never skip."""
-    if connection.vendor == "postgresql":
-        return
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pytest.fail("DATABASE_URL names PostgreSQL but the tests run on another database")
-    pytest.skip("concurrency proof needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
+    prove nothing and break it. CI runs these in its PostgreSQL stages."""
+    require_postgresql()
 
 
 def _outcomes(responses):
