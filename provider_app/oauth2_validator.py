@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749.errors import InvalidTokenError
 
 from provider_app.claims import user_claims
 from provider_app.client_cache import CachedClientMixin
@@ -69,6 +70,13 @@ class ProviderOAuth2Validator(
         # The first hook after client and redirect URI are known: errors can go back to the client.
         check_stored_parameter_lengths(request)
         return super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
+
+    def get_userinfo_claims(self, request):
+        # OIDC Core 5.3: UserInfo returns claims about an end-user. A client_credentials token has
+        # none (DOT then fails on ``request.user.pk``): RFC 6750 3.1 ``invalid_token``.
+        if request.user is None:
+            raise InvalidTokenError(description="The access token was not issued to a user.")
+        return super().get_userinfo_claims(request)
 
     def get_additional_claims(self, request) -> dict[str, Any]:
         return user_claims(request.user)

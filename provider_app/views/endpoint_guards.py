@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from functools import wraps
 
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
 
@@ -24,20 +25,10 @@ def oauth_error(error: str, description: str, status: int = 400) -> HttpResponse
     return response
 
 
-def parseable_body(view):
-    """A POST body that Django cannot parse (say a multipart body without a boundary) is an
-    ``invalid_request``, not Django's HTML 400 page."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if request.method == "POST":
-            try:
-                request.POST  # noqa: B018  (parse now, where the error can be answered properly)
-            except (MultiPartParserError, ValueError):
-                return oauth_error("invalid_request", "The request body could not be parsed.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+#: What Django raises while it parses a body it cannot read: a multipart body without a boundary
+#: (MultiPartParserError, ValueError), a form body in a charset other than UTF-8 (BadRequest), too
+#: many fields or too large a body (SuspiciousOperation subclasses).
+UNPARSEABLE_BODY = (MultiPartParserError, ValueError, BadRequest, SuspiciousOperation)
 
 
 def bearer_error(error: str, description: str, status: int = 400) -> HttpResponse:
@@ -48,19 +39,36 @@ def bearer_error(error: str, description: str, status: int = 400) -> HttpRespons
     return response
 
 
-def bearer_parseable_body(view):
-    """Like :func:`parseable_body`, for a resource endpoint (UserInfo): an RFC 6750 3 error."""
+def _guarded(view, methods: tuple[str, ...], error):
+    """Answer a method the endpoint does not serve, or a body Django cannot parse, with ``error``
+    (an RFC 6749 5.2 JSON error or an RFC 6750 3 challenge), never an empty 405 or an HTML page."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
+        if request.method not in methods and request.method != "OPTIONS":
+            response = error("invalid_request", f"Use {' or '.join(methods)}.", 405)
+            response["Allow"] = ", ".join((*methods, "OPTIONS"))
+            return response
         if request.method == "POST":
             try:
-                request.POST  # noqa: B018
-            except (MultiPartParserError, ValueError):
-                return bearer_error("invalid_request", "The request body could not be parsed.")
+                request.POST  # noqa: B018  (parse now, where the error can be answered properly)
+            except UNPARSEABLE_BODY:
+                return error("invalid_request", "The request body could not be parsed.")
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def parseable_body(view):
+    """The revocation and introspection endpoints (POST only, RFC 7009 2.1, RFC 7662 2.1): every
+    refusal before DOT's view is an RFC 6749 5.2 JSON error (P26)."""
+    return _guarded(view, ("POST",), oauth_error)
+
+
+def bearer_parseable_body(view):
+    """Like :func:`parseable_body`, for UserInfo (GET or POST, OIDC Core 5.3.1): an RFC 6750 3
+    challenge."""
+    return _guarded(view, ("GET", "POST"), bearer_error)
 
 
 def token_endpoint_guard(view):

@@ -44,15 +44,12 @@ def check_no_server_error(path: str, response) -> None:
 
 
 def check_oauth_error(path: str, response) -> None:
-    """Token, revocation, introspection: every 4xx is an RFC 6749 5.2 JSON error.
-
-    405 (a method other than POST, with ``Allow``) is HTTP's answer before any OAuth processing.
-    """
+    """Token, revocation, introspection: every 4xx is an RFC 6749 5.2 JSON error (P26), a 405 (a
+    method other than POST) too, with ``Allow``."""
     if response.status_code < 400:
         return
     if response.status_code == 405:
         assert "POST" in header(response, "Allow"), response.headers
-        return
     assert header(response, "Content-Type").startswith("application/json"), response.headers
     body = response.json()
     assert body.get("error") in OAUTH_ERRORS, body

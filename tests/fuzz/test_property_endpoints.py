@@ -83,6 +83,46 @@ def test_token_revocation_introspection_forms(fuzz_data, form, authenticate, pat
     check_answer(path, _answer(response), authorization_redirects=fuzz_data.authorization_redirects)
 
 
+# Bodies Django may refuse to parse: a form in a charset other than UTF-8 (Django requires UTF-8
+# for form bodies), multipart without a boundary, an unknown charset, a body in another format.
+CONTENT_TYPES = [
+    "application/x-www-form-urlencoded",
+    "application/x-www-form-urlencoded; charset=latin-1",
+    "application/x-www-form-urlencoded; charset=utf-16",
+    "application/x-www-form-urlencoded; charset=shift_jis",
+    "application/x-www-form-urlencoded; charset=no-such-charset",
+    "multipart/form-data",
+    "multipart/form-data; boundary=x",
+    "application/json",
+    "text/plain; charset=utf-8",
+]
+raw_bodies = st.one_of(
+    st.binary(max_size=200),
+    st.builds(
+        lambda text, codec: text.encode(codec, "replace"),
+        st.text(max_size=80),
+        st.sampled_from(["latin-1", "utf-16", "shift_jis", "utf-8"]),
+    ),
+    st.builds(
+        lambda form: "&".join(f"{k}={v}" for k, v in form.items()).encode("utf-16"), forms(TOKEN_FIELDS)
+    ),
+)
+
+
+@SETTINGS
+@given(
+    body=raw_bodies,
+    content_type=st.sampled_from(CONTENT_TYPES),
+    method=st.sampled_from(["POST", "POST", "POST", "GET", "PUT", "DELETE"]),
+    authenticate=st.booleans(),
+    path=st.sampled_from(["/o/token/", "/o/revoke_token/", "/o/introspect/", "/o/userinfo/"]),
+)
+def test_p26_raw_bodies_in_any_encoding_and_method(fuzz_data, body, content_type, method, authenticate, path):
+    headers = fuzz_data.credentials_for(path) if authenticate else {}
+    response = Client().generic(method, path, body, content_type=content_type, headers=headers)
+    check_answer(path, _answer(response), authorization_redirects=fuzz_data.authorization_redirects)
+
+
 @SETTINGS
 @given(params=forms(AUTHORIZE_FIELDS), signed_in=st.booleans(), real_client=st.booleans())
 def test_authorization_requests(fuzz_data, params, signed_in, real_client):
