@@ -84,7 +84,12 @@ def create_clients(kind: str) -> dict:
                 if kind == "ours" and role == "rs":
                     from provider_app.models import ClientPolicy
 
-                    ClientPolicy.objects.create(application=application, is_resource_server=True)
+                    # The bench tokens carry no ``resource``: their audience is the issuer.
+                    ClientPolicy.objects.create(
+                        application=application,
+                        is_resource_server=True,
+                        resource_identifiers=os.environ.get("PROVIDER_APP_ISSUER", ""),
+                    )
                 clients[f"{prefix}-{role}"] = {
                     "client_id": application.client_id,
                     "client_secret": secret,

@@ -45,6 +45,12 @@ class AppSettings:
         return str(self._setting("TWO_FACTOR_ISSUER", "") or getattr(settings, "OTP_TOTP_ISSUER", "") or "")
 
     @property
+    def DEFAULT_AUDIENCE(self) -> str:
+        """The audience of a token requested without an RFC 8707 ``resource`` (RFC 9068 3); empty
+        means the issuer (the provider's own API, ``/api/me`` and UserInfo)."""
+        return str(self._setting("DEFAULT_AUDIENCE", "") or "")
+
+    @property
     def RECOVERY_CODE_COUNT(self) -> int:
         """How many single-use recovery codes one enrolment (or regeneration) issues."""
         return int(self._setting("RECOVERY_CODE_COUNT", 10))

@@ -58,7 +58,16 @@ class ClientPolicy(models.Model):
     )
     is_resource_server = models.BooleanField(
         default=False,
-        help_text="May introspect tokens issued to other clients (RFC 7662 4).",
+        help_text="May introspect tokens issued to other clients for its audiences (RFC 7662 4).",
+    )
+    resource_identifiers = models.TextField(
+        blank=True,
+        default="",
+        help_text=(
+            "The audiences this resource server answers for, one absolute URI per line (RFC 8707 "
+            "resource indicators). It learns about other clients' tokens only if their audience is "
+            "one of these."
+        ),
     )
     require_two_factor = models.BooleanField(
         default=False,
@@ -70,3 +79,7 @@ class ClientPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"policy of {self.application}"
+
+    def audiences(self) -> set[str]:
+        """The resource identifiers of this resource server (empty unless it is one)."""
+        return set(self.resource_identifiers.split()) if self.is_resource_server else set()

@@ -10,7 +10,9 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.models import get_access_token_model
+from oauth2_provider.settings import oauth2_settings
 
+from provider_app.app_settings import app_settings
 from provider_app.client_auth import authenticated_client, bearer_application, oauth_error
 from provider_app.models import ClientPolicy
 
@@ -33,7 +35,7 @@ class IntrospectTokenView(View):
         if not token_value:
             return oauth_error("invalid_request", "The token parameter is missing.")
         token = self._find(token_value)
-        if token is None or not token.is_valid() or not self._may_see(caller, token):
+        if token is None or not token.is_valid() or not may_see(caller, token, request):
             return _no_store(JsonResponse({"active": False}))
         return _no_store(JsonResponse(introspection_claims(token)))
 
@@ -47,11 +49,23 @@ class IntrospectTokenView(View):
             .first()
         )
 
-    @staticmethod
-    def _may_see(caller, token) -> bool:
-        if token.application_id == caller.pk:
-            return True
-        return ClientPolicy.objects.filter(application=caller, is_resource_server=True).exists()
+
+def token_audiences(token, request) -> set[str]:
+    """RFC 8707: a token's audience is the ``resource`` it was requested for; a token requested
+    without one is for :attr:`~provider_app.app_settings.AppSettings.DEFAULT_AUDIENCE` (the issuer
+    unless set)."""
+    if token.resource:
+        return set(token.resource)
+    return {app_settings.DEFAULT_AUDIENCE or oauth2_settings.oidc_issuer(request)}
+
+
+def may_see(caller, token, request) -> bool:
+    """RFC 7662 4 (P22): a client sees its own tokens; a resource server sees another client's
+    token only if the token's audience is one of its ``resource_identifiers``."""
+    if token.application_id == caller.pk:
+        return True
+    policy = ClientPolicy.objects.filter(application=caller, is_resource_server=True).first()
+    return policy is not None and not token_audiences(token, request).isdisjoint(policy.audiences())
 
 
 def introspection_claims(token) -> dict:

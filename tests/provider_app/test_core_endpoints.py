@@ -115,10 +115,15 @@ def test_p22_introspection_shows_a_token_only_to_its_own_client(client, user, ap
     assert _introspect(client, application, tokens["access_token"]).json()["active"] is True
 
 
-def test_p22_introspection_shows_other_clients_tokens_to_a_resource_server(client, user, application):
+def test_p22_introspection_shows_other_clients_tokens_to_a_resource_server_of_their_audience(
+    client, user, application
+):
+    # A token requested without ``resource`` is for the default audience: the issuer.
     tokens = _issue(client, user, application)
     resource_server = ApplicationFactory()
-    ClientPolicy.objects.create(application=resource_server, is_resource_server=True)
+    ClientPolicy.objects.create(
+        application=resource_server, is_resource_server=True, resource_identifiers="http://testserver/o"
+    )
     body = _introspect(client, resource_server, tokens["access_token"]).json()
     assert body["active"] is True
     assert body["client_id"] == application.client_id
@@ -133,7 +138,9 @@ def test_p22_a_policy_without_resource_server_flag_sees_nothing(client, user, ap
 
 def test_introspection_with_a_bearer_token_of_the_introspection_scope(client, user):
     resource_server = ApplicationFactory(authorization_grant_type="client-credentials")
-    ClientPolicy.objects.create(application=resource_server, is_resource_server=True)
+    ClientPolicy.objects.create(
+        application=resource_server, is_resource_server=True, resource_identifiers="http://testserver/o"
+    )
     rs_token = client.post(
         "/o/token/",
         {"grant_type": "client_credentials", "scope": "introspection"},

@@ -139,7 +139,9 @@ def test_userinfo(client, user, application, mode, django_assert_num_queries):
 def test_introspection_by_a_resource_server(
     client, user, application, service, mode, django_assert_num_queries
 ):
-    ClientPolicy.objects.create(application=service, is_resource_server=True)
+    ClientPolicy.objects.create(
+        application=service, is_resource_server=True, resource_identifiers="http://testserver/o"
+    )
     token, _ = issue_access_token(application, user, "openid profile", with_refresh=False)
     auth = basic_auth(service.client_id, service.raw_secret)
     assert client.post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=auth).status_code == 200
