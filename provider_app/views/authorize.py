@@ -33,6 +33,13 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
         return super().redirect(with_issuer(redirect_to, issuer), application)
 
     def get(self, request, *args, **kwargs):
+        if "approval_prompt" in request.GET:
+            # DOT lets the request choose ``approval_prompt=auto``: approval from any live token of
+            # this client, which defeats ``prompt=consent`` and a consent the user withdrew.
+            # Remembered consent (below) is the only automatic approval.
+            query = request.GET.copy()
+            del query["approval_prompt"]
+            request.GET = query
         response = super().get(request, *args, **kwargs)
         if response.status_code != 200 or not hasattr(response, "context_data"):
             return response
@@ -65,6 +72,9 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
             )
             if initial.get(key)
         }
+        if initial.get("resource"):
+            # RFC 8707: the form keeps the resources space-separated; the grant needs the list.
+            credentials["resource"] = initial["resource"].split()
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
                 request=self.request, scopes=" ".join(scopes), credentials=credentials, allow=True
