@@ -45,6 +45,12 @@ class AppSettings:
         return str(self._setting("TWO_FACTOR_ISSUER", "") or getattr(settings, "OTP_TOTP_ISSUER", "") or "")
 
     @property
+    def LOGOUT_REVOKES_CLIENT_TOKENS(self) -> bool:
+        """RP-initiated logout also revokes the tokens of the client whose ID token is the hint
+        (never another client's, and only when the hint belongs to the user who confirmed)."""
+        return bool(self._setting("LOGOUT_REVOKES_CLIENT_TOKENS", False))
+
+    @property
     def DEFAULT_AUDIENCE(self) -> str:
         """The audience of a token requested without an RFC 8707 ``resource`` (RFC 9068 3); empty
         means the issuer (the provider's own API, ``/api/me`` and UserInfo)."""

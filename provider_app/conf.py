@@ -29,6 +29,9 @@ def recommended_oauth2_provider_settings(**overrides: Any) -> dict[str, Any]:
         "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": True,
         "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
         "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": False,
+        # P27: DOT would delete the hint user's tokens at every client; provider_app's logout view
+        # revokes none unless PROVIDER_APP_LOGOUT_REVOKES_CLIENT_TOKENS, and then one client's.
+        "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,
         # RFC 9700 2.1.1 / OAuth 2.1: PKCE for every client, S256 only.
         "PKCE_REQUIRED": True,
         # RFC 9700 4.2.4 / OAuth 2.1 4.1.2: short-lived authorization codes.

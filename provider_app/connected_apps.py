@@ -83,8 +83,9 @@ def find_connected_app(user, application_pk) -> object | None:
     return None
 
 
-def revoke_connected_app(user, application) -> int:
-    """Take back everything ``application`` holds for ``user``; returns the access tokens revoked."""
+def revoke_client_tokens(user, application) -> int:
+    """Revoke every refresh and access token, ID token and pending code that ``application`` holds
+    for ``user``; returns the access tokens revoked. Other clients keep theirs."""
     AccessToken = get_access_token_model()
     with transaction.atomic(using=router.db_for_write(AccessToken)):
         for refresh_token in get_refresh_token_model().objects.filter(
@@ -96,6 +97,14 @@ def revoke_connected_app(user, application) -> int:
             revoke_access_token(access_token)
         get_id_token_model().objects.filter(user=user, application=application).delete()
         get_grant_model().objects.filter(user=user, application=application).delete()
+    return len(access_tokens)
+
+
+def revoke_connected_app(user, application) -> int:
+    """Take back everything ``application`` holds for ``user`` and forget the consent; returns the
+    access tokens revoked."""
+    with transaction.atomic(using=router.db_for_write(get_access_token_model())):
+        revoked = revoke_client_tokens(user, application)
         Consent.objects.filter(user=user, application=application).delete()
         ClientUsage.objects.filter(user=user, application=application).delete()
-    return len(access_tokens)
+    return revoked
