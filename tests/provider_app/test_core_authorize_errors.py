@@ -8,6 +8,7 @@ import datetime
 import pytest
 import time_machine
 from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
 
 from tests.factories import ApplicationFactory
 from tests.oauth_helpers import AuthorizationRequest, authorize, exchange, get_code, pkce_pair, query_of
@@ -353,10 +354,12 @@ def test_p4_missing_verifier_for_a_code_with_a_challenge_rejected(logged_in, app
     code = get_code(logged_in, request)
     response = exchange(logged_in, application, request, code, code_verifier=None)
     assert response.status_code == 400
-    assert response.json()["error"] in ("invalid_request", "invalid_grant")
-    # The code is not usable afterwards with the right verifier either (or still works once, but
-    # never yields tokens twice).
-    assert not logged_in.get("/api/me").status_code == 200
+    assert response.json()["error"] == "invalid_request"
+    assert "access_token" not in response.json()
+    assert not get_access_token_model().objects.filter(application=application).exists()
+    # The refused attempt did not consume the code: the holder of the verifier redeems it once.
+    assert exchange(logged_in, application, request, code).status_code == 200
+    assert exchange(logged_in, application, request, code).json()["error"] == "invalid_grant"
 
 
 def test_p4_verifier_for_a_code_without_challenge_rejected(logged_in, application, settings):

@@ -5,7 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
 
 from provider_app.models import AuditEvent, RedeemedCode
 from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
@@ -47,6 +52,15 @@ def _refresh(client, application, refresh_token: str):
     )
 
 
+def _live_id_token_ids(user) -> list[int]:
+    """The ID tokens carried by the user's access tokens that are alive now."""
+    return list(
+        get_access_token_model()
+        .objects.filter(user=user, id_token__isnull=False)
+        .values_list("id_token", flat=True)
+    )
+
+
 @pytest.mark.django_db
 def test_p5_second_redemption_is_invalid_grant_and_revokes_the_tokens(client, user, application):
     request, code = _code(client, user, application)
@@ -61,6 +75,8 @@ def test_p5_second_redemption_is_invalid_grant_and_revokes_the_tokens(client, us
     assert _api_me(client, tokens["access_token"]) == 401
     assert _refresh(client, application, tokens["refresh_token"]).json()["error"] == "invalid_grant"
     assert not get_access_token_model().objects.filter(user=user).exists()
+    # The ID token issued with the code goes too (DOT knows nothing of code replay).
+    assert not get_id_token_model().objects.filter(user=user).exists()
     assert RedeemedCode.objects.get().replayed is not None
     assert AuditEvent.objects.filter(event="code.replayed", user=user).count() == 1
 
@@ -71,11 +87,18 @@ def test_p5_replay_revokes_tokens_descended_from_the_code_by_rotation(client, us
     tokens = exchange(client, application, request, code).json()
     rotated = _refresh(client, application, tokens["refresh_token"]).json()
     assert _api_me(client, rotated["access_token"]) == 200
+    live_id_tokens = _live_id_token_ids(user)
+    assert live_id_tokens
 
     assert exchange(client, application, request, code).json()["error"] == "invalid_grant"
     assert _api_me(client, rotated["access_token"]) == 401
     assert _refresh(client, application, rotated["refresh_token"]).status_code == 400
     assert not get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).exists()
+    assert not get_access_token_model().objects.filter(user=user).exists()
+    # The ID token of the descendant goes with it (provider_app's family revocation).
+    assert not get_id_token_model().objects.filter(pk__in=live_id_tokens).exists()
+    # ...and so do those of earlier generations, which rotation left without an access token.
+    assert not get_id_token_model().objects.filter(user=user).exists()
 
 
 @pytest.mark.django_db
