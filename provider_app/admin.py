@@ -15,7 +15,13 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from oauth2_provider.models import get_access_token_model, get_application_model, revoke_access_token
+from oauth2_provider import admin as dot_admin
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_refresh_token_model,
+    revoke_access_token,
+)
 
 from provider_app import audit, audit_admin  # noqa: F401  (audit_admin registers the audit log admin)
 from provider_app.client_secrets import generate_client_secret
@@ -147,7 +153,8 @@ class ApplicationAdmin(admin.ModelAdmin):
         audit.record(audit.CLIENT_SECRET_ROTATED, request=request, application=application)
         return self._show_secret(request, application, secret, created=False)
 
-    @admin.action(description="Revoke every token of the selected clients")
+    # P25: an action that changes data is offered only to staff who may change clients.
+    @admin.action(description="Revoke every token of the selected clients", permissions=["change"])
     def revoke_all_tokens(self, request, queryset) -> None:
         count = 0
         for access_token in get_access_token_model().objects.filter(application__in=queryset):
@@ -168,6 +175,27 @@ class ConsentAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "application__name")
 
 
-if admin.site.is_registered(Application):
-    admin.site.unregister(Application)
-admin.site.register(Application, ApplicationAdmin)
+class AccessTokenAdmin(dot_admin.access_token_admin_class):
+    """DOT's access-token admin; its revoke action needs the change permission (P25)."""
+
+    @admin.action(description="Revoke selected access tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        return super().revoke_tokens(request, queryset)
+
+
+class RefreshTokenAdmin(dot_admin.refresh_token_admin_class):
+    """DOT's refresh-token admin; its revoke action needs the change permission (P25)."""
+
+    @admin.action(description="Revoke selected refresh tokens", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        return super().revoke_tokens(request, queryset)
+
+
+for model, model_admin in (
+    (Application, ApplicationAdmin),
+    (get_access_token_model(), AccessTokenAdmin),
+    (get_refresh_token_model(), RefreshTokenAdmin),
+):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, model_admin)

@@ -151,14 +151,22 @@ def test_rotate_secret_shows_the_new_secret_once_and_the_old_one_stops_working(a
     assert new_secret not in admin_client.get(_change_url(application)).content.decode()
 
 
-def test_rotate_secret_needs_change_permission(client, user):
+def test_p25_rotate_secret_needs_change_permission(user):
+    # A staff user with a verified second factor who may only view clients: the permission check
+    # itself refuses (before, the test's user had no second factor and never reached it).
+    from django.contrib.auth.models import Permission
+
+    from tests.provider_app.security_helpers import verified_admin_client
+
     user.is_staff = True
     user.save()
-    client.force_login(user)
+    user.user_permissions.add(Permission.objects.get(codename="view_application"))
+    client = verified_admin_client(user)
     application = ApplicationFactory()
-    response = client.post(_rotate_url(application))
-    assert response.status_code in (302, 403)
+    assert client.get(_change_url(application)).status_code == 200  # it can see the client
     stored = application.client_secret
+    assert client.get(_rotate_url(application)).status_code == 403
+    assert client.post(_rotate_url(application)).status_code == 403
     application.refresh_from_db()
     assert application.client_secret == stored
 
