@@ -77,6 +77,8 @@ class CodeAndTokenSecurityMixin:
         setattr(request, VALIDATED_GRANT, grant)
         if grant.is_expired():
             return False
+        if not grant.user.is_active:
+            return False  # P24: a deactivated user's pending code is worth nothing
         request.scopes = grant.scope.split(" ")
         request.user = grant.user
         if grant.nonce:
@@ -209,7 +211,9 @@ class CodeAndTokenSecurityMixin:
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
         if valid:
-            return True
+            # P24: a deactivated user's refresh token mints nothing (the token stays, so that the
+            # user, once reactivated, is not signed out everywhere by an administrator's mistake).
+            return request.user is None or request.user.is_active
         stored = (
             get_refresh_token_model()
             .objects.filter(token_checksum=_checksum(refresh_token), revoked__isnull=False)
@@ -249,6 +253,8 @@ class CodeAndTokenSecurityMixin:
 
     def validate_bearer_token(self, token, scopes, request) -> bool:
         valid = super().validate_bearer_token(token, scopes, request)
+        if valid and request.user is not None and not request.user.is_active:
+            return False  # P24: UserInfo (and any oauthlib-protected view) refuses a deactivated user
         if valid:
             note_token_use(getattr(request, "access_token", None))  # connected apps: last used
         return valid

@@ -37,6 +37,8 @@ class IntrospectTokenView(View):
         token = self._find(token_value)
         if token is None or not token.is_valid() or not may_see(caller, token, request):
             return _no_store(JsonResponse({"active": False}))
+        if token.user is not None and not token.user.is_active:  # P24: a deactivated user's token
+            return _no_store(JsonResponse({"active": False}))
         return _no_store(JsonResponse(introspection_claims(token)))
 
     @staticmethod
