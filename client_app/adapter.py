@@ -8,6 +8,7 @@ happened; the adapter decides what happens.
 from __future__ import annotations
 
 import re
+import string
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -15,6 +16,20 @@ from django.utils.module_loading import import_string
 
 from client_app.app_settings import app_settings
 from client_app.exceptions import LoginRefused
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def normalise_email(value: Any) -> str | None:
+    """C12: the form in which two addresses are compared, exactly: surrounding blanks removed and
+    ASCII letters lower-cased, nothing else (no Unicode case folding: ``gıthub.com`` with a dotless
+    ı stays different from ``github.com``). None for anything that is not ``local@domain``."""
+    if not isinstance(value, str):
+        return None
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or not domain:
+        return None
+    return f"{local}@{domain}".translate(_ASCII_LOWER)
 
 
 class DefaultAdapter:
@@ -63,18 +78,45 @@ class DefaultAdapter:
         return user
 
     def find_user_by_verified_email(self, request, provider, claims: dict[str, Any]):
-        """C6: the existing user a first login may link to by e-mail, or None.
+        """C6, C12: the existing user a first login may link to by e-mail, or None.
 
         Only with ``CLIENT_APP_LINK_BY_VERIFIED_EMAIL``, a provider marked ``trust_email_verified``,
-        ``email_verified`` exactly ``true``, and exactly one local user with that address.
+        ``email_verified`` exactly ``true``, exactly one local user with that address compared
+        exactly after :func:`normalise_email` (the database's case-insensitive match, which folds
+        Unicode on PostgreSQL, only narrows the candidates), and that user's own address known to be
+        verified (:meth:`user_email_is_verified`): an address someone merely typed, or copied from an
+        unverified claim, never attracts another person's login (pre-account hijacking).
         """
-        email = claims.get("email")
         if not (app_settings.LINK_BY_VERIFIED_EMAIL and provider.trust_email_verified):
             return None
-        if claims.get("email_verified") is not True or not isinstance(email, str) or "@" not in email:
+        email = normalise_email(claims.get("email"))
+        if claims.get("email_verified") is not True or email is None:
             return None
-        users = list(get_user_model()._default_manager.filter(email__iexact=email)[:2])
-        return users[0] if len(users) == 1 else None
+        user_model = get_user_model()
+        field = user_model.get_email_field_name()
+        narrowed = user_model._default_manager.filter(**{f"{field}__iexact": claims["email"].strip()})[:50]
+        users = [user for user in narrowed if normalise_email(getattr(user, field, None)) == email]
+        if len(users) != 1 or not self.user_email_is_verified(request, users[0], email):
+            return None
+        return users[0]
+
+    def user_email_is_verified(self, request, user, email: str) -> bool:
+        """C12: whether ``user`` is known to own ``email`` (already normalised).
+
+        By default: one of the user's linked accounts is at a provider marked
+        ``trust_email_verified`` whose last claims said ``email_verified: true`` for that address.
+        A site that verifies addresses itself (a confirmation e-mail, allauth's ``EmailAddress``)
+        overrides this to ask its own records.
+        """
+        for account in user.social_accounts.select_related("provider"):
+            claims = account.claims or {}
+            if (
+                account.provider.trust_email_verified
+                and claims.get("email_verified") is True
+                and normalise_email(claims.get("email")) == email
+            ):
+                return True
+        return False
 
     def pre_login(self, request, user, provider, claims: dict[str, Any]) -> None:
         """Last check before the user is logged in; raise :class:`LoginRefused` to stop it."""

@@ -22,3 +22,10 @@ class UpperCaseAdapter(DefaultAdapter):
 class NoLoginAdapter(DefaultAdapter):
     def pre_login(self, request, user, provider, claims):
         raise LoginRefused("Not today.", code="not_today")
+
+
+class VerifiesLocalEmailsAdapter(DefaultAdapter):
+    """A site that confirmed every local user's address itself (say by a confirmation e-mail)."""
+
+    def user_email_is_verified(self, request, user, email):
+        return True

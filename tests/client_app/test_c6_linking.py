@@ -54,7 +54,10 @@ def test_c6_verified_email_needs_a_trusted_provider(flow, existing_user):
     assert SocialAccount.objects.get().user != existing_user
 
 
-@override_settings(CLIENT_APP_LINK_BY_VERIFIED_EMAIL=True)
+@override_settings(
+    CLIENT_APP_LINK_BY_VERIFIED_EMAIL=True,
+    CLIENT_APP_ADAPTER="tests.client_app.adapters.VerifiesLocalEmailsAdapter",
+)
 def test_c6_verified_email_links_when_opted_in(flow, existing_user):
     flow.provider.trust_email_verified = True
     flow.provider.save()
