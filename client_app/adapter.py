@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -61,12 +62,14 @@ class DefaultAdapter:
         user_model = get_user_model()
         field = user_model._meta.get_field(user_model.USERNAME_FIELD)
         candidate = claims.get("preferred_username") or str(claims.get("email") or "").split("@")[0]
-        base = (
-            re.sub(r"[^\w.@+-]", "", str(candidate))[: (field.max_length or 150) - 6]
-            or f"{provider.slug}-user"
-        )
+        # C17: NFKC first, as Django's AbstractBaseUser.normalize_username does for its own forms, so
+        # that "ａｄｍｉｎ" (full-width) becomes "admin" and collides, instead of living beside it.
+        candidate = unicodedata.normalize("NFKC", str(candidate))
+        base = re.sub(r"[^\w.@+-]", "", candidate)[: (field.max_length or 150) - 6] or f"{provider.slug}-user"
         username, counter = base, 1
-        while user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).exists():
+        # A name that differs only in case is taken too ("Admin" beside "admin").
+        taken = f"{user_model.USERNAME_FIELD}__iexact"
+        while user_model._default_manager.filter(**{taken: username}).exists():
             counter += 1
             username = f"{base}{counter}"
         return username

@@ -127,15 +127,18 @@ class CallbackView(View):
     def get(self, request, slug: str):
         provider = get_object_or_404(Provider, slug=slug)
         try:
+            if not provider.enabled:  # C17: also for a login started before it was turned off
+                raise LoginRefused("Signing in with this provider is turned off.", code="provider_disabled")
             identity = callback.handle(provider, request.GET.dict(), session_binding(request, create=False))
             login.complete(request, identity)
         except ClientAppError as error:
             logger.info("client_app: login with %s failed (%s)", provider.slug, error.code)
             login_failed.send(sender=Provider, request=request, provider=provider, error=error)
             return render_error(request, error, provider)
-        request.session[SESSION_PROVIDER_KEY] = provider.slug
         if identity.action == PendingLogin.ACTION_CONNECT:
+            # C17: sign-out still goes to the provider the user signed in with, not this one.
             return redirect("client_app:connections")
+        request.session[SESSION_PROVIDER_KEY] = provider.slug
         # C7: checked when the login started and again here, against this request's host.
         return HttpResponseRedirect(
             safe_next(request, identity.next_url) or get_adapter().get_login_redirect_url(request)

@@ -58,11 +58,15 @@ def consume_state(provider: Provider, state: str | None, session_binding: str | 
         raise InvalidState("This sign-in link is not valid in this browser.")
     with transaction.atomic():
         pending = PendingLogin.objects.filter(state_hash=hash_value(state)).first()
-        # Deleting first makes the state single-use even when two callbacks race: one deletes it.
-        if pending is None or PendingLogin.objects.filter(pk=pending.pk).delete()[0] != 1:
+        if pending is None:
             raise InvalidState("This sign-in was already used or is unknown. Please start again.")
-    if not hmac.compare_digest(pending.session_binding_hash, hash_value(session_binding)):
-        raise InvalidState("This sign-in was started in another browser. Please start again.")
+        # C17: the browser binding is checked before the row is touched, so that another browser
+        # that learned the state cannot burn the pending login of the one that started it.
+        if not hmac.compare_digest(pending.session_binding_hash, hash_value(session_binding)):
+            raise InvalidState("This sign-in was started in another browser. Please start again.")
+        # Deleting before anything else makes the state single-use when two callbacks race.
+        if PendingLogin.objects.filter(pk=pending.pk).delete()[0] != 1:
+            raise InvalidState("This sign-in was already used or is unknown. Please start again.")
     if pending.provider_id != provider.pk:
         raise InvalidState("This sign-in was started with another provider. Please start again.")
     if pending.expires_at < timezone.now():

@@ -31,7 +31,8 @@ def test_c1_state_is_random_and_stored_only_as_hash(flow):
 def test_c1_state_is_single_use(flow):
     params = flow.start()
     assert flow.callback(params).status_code == 302
-    flow.client.logout()
+    # The same browser, still holding the session that started the login, replays the callback:
+    # only the single-use deletion can refuse it.
     replay = flow.callback(params)
     assert replay.status_code == 400
     assert error_code(replay) == "invalid_state"
@@ -41,6 +42,7 @@ def test_c1_state_is_single_use(flow):
 def test_c1_state_from_another_browser_is_refused(flow, provider, fake_provider):
     params = flow.start()  # the victim's (or attacker's) login, in one browser
     other_browser = Flow(Client(), provider, fake_provider)
+    other_browser.start()  # a browser with a login of its own: it has a session binding too
     response = other_browser.callback(params)
     assert response.status_code == 400
     assert error_code(response) == "invalid_state"
