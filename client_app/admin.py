@@ -51,6 +51,29 @@ class ProviderForm(forms.ModelForm):
             "revoke_tokens_on_logout",
         ]
 
+    #: Where the client secret (and the user's code and PKCE verifier) is sent, directly or through
+    #: discovery: changing any of these requires entering the secret again (C16).
+    SECRET_DESTINATION_FIELDS = ("issuer", "use_discovery", *metadata.ENDPOINT_FIELDS)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        changed = [name for name in self.SECRET_DESTINATION_FIELDS if name in self.changed_data]
+        if (
+            self.instance.pk
+            and self.instance.client_secret
+            and changed
+            and not cleaned_data.get("new_client_secret")
+        ):
+            # Otherwise staff allowed to change providers could point the token endpoint at their own
+            # server and receive the stored secret (and users' codes) at the next login.
+            self.add_error(
+                "new_client_secret",
+                "Enter the client secret again: the issuer or an endpoint changed ("
+                + ", ".join(changed)
+                + "), and the stored secret is never sent to a new destination.",
+            )
+        return cleaned_data
+
     def save(self, commit: bool = True):
         provider = super().save(commit=False)
         if self.cleaned_data.get("new_client_secret"):
