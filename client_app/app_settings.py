@@ -38,6 +38,17 @@ class AppSettings:
         return self._setting("HTTP_TIMEOUT", (5.0, 10.0))
 
     @property
+    def HTTP_DEADLINE(self) -> float:
+        """Seconds one call to a provider may take in all, however slowly the answer trickles in
+        (C14); the connect and read timeouts are capped by it."""
+        return float(self._setting("HTTP_DEADLINE", 15.0))
+
+    @property
+    def HTTP_MAX_RESPONSE_BYTES(self) -> int:
+        """The largest answer read from a provider (C14); a longer one is refused unread."""
+        return int(self._setting("HTTP_MAX_RESPONSE_BYTES", 1024 * 1024))
+
+    @property
     def METADATA_CACHE_SECONDS(self) -> int:
         """How long discovery documents and JWKS stay in Django's cache."""
         return int(self._setting("METADATA_CACHE_SECONDS", 3600))

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from django.views.generic import TemplateView, View
 
 from client_app.adapter import get_adapter
@@ -124,6 +125,7 @@ class ConnectView(ClientLoginRequiredMixin, StartView):
 class CallbackView(View):
     """The redirection endpoint (RFC 6749 3.1.2): ``<slug>/callback/``."""
 
+    @method_decorator(sensitive_variables())
     def get(self, request, slug: str):
         provider = get_object_or_404(Provider, slug=slug)
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from client_app.app_settings import app_settings
 from client_app.exceptions import AuthorizationError, InvalidIdToken, InvalidState, ProviderError
@@ -94,6 +95,7 @@ def check_error(params: dict[str, str]) -> None:
         )
 
 
+@sensitive_variables()
 def handle(provider: Provider, params: dict[str, str], session_binding: str | None) -> Identity:
     """Everything between the provider's redirect and the account decision."""
     pending = consume_state(provider, params.get("state"), session_binding)
@@ -123,6 +125,7 @@ def handle(provider: Provider, params: dict[str, str], session_binding: str | No
     )
 
 
+@sensitive_variables()
 def _identify(provider, provider_metadata, token_response: TokenResponse, nonce: str):
     id_token_claims: dict[str, Any] = {}
     if provider.is_openid:
@@ -147,7 +150,20 @@ def _identify(provider, provider_metadata, token_response: TokenResponse, nonce:
         raise ProviderError(
             "Without OpenID Connect the provider needs a UserInfo endpoint.", code="missing_endpoint"
         )
+    if _holds_nul(claims):
+        # C15: PostgreSQL stores no NUL in text or jsonb; the claims would end in a 500.
+        raise ProviderError("The provider's user information is malformed.", code="malformed_response")
     return claims["sub"], claims, id_token_claims
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _plain_oauth_subject(provider: Provider, info: dict[str, Any]) -> str:
@@ -157,6 +173,7 @@ def _plain_oauth_subject(provider: Provider, info: dict[str, Any]) -> str:
     return str(subject)
 
 
+@sensitive_variables()
 def validate_id_token(
     provider, provider_metadata, raw: str, *, nonce: str | None, access_token: str | None = None
 ):

@@ -1,12 +1,18 @@
-"""Every call to a provider goes through here: a requests session with a timeout, JSON checks, and
-errors that never carry a token or secret (C8, C9)."""
+"""Every call to a provider goes through here: a requests session with a timeout, a total deadline
+and a size cap (C14), JSON checks that no answer can turn into a 500 (C15), and errors that never
+carry a token or secret (C8, C9)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from client_app.app_settings import app_settings
 from client_app.exceptions import ProviderError
@@ -33,13 +39,48 @@ def new_session() -> TimeoutSession:
     return TimeoutSession()
 
 
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """A provider's answer, read completely within the deadline and the size cap."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        """The body as JSON. ``NaN``/``Infinity`` and numbers too large for a float (``1e400``)
+        are refused; so is nesting deep enough to exhaust the parser (RecursionError)."""
+        return json.loads(self.content, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
+
+
+@sensitive_variables()
 def call(
     method: str, url: str, *, what: str, session: requests.Session | None = None, **kwargs
-) -> requests.Response:
-    """Send one request; a network failure or timeout becomes a :class:`ProviderError` naming ``what``."""
+) -> ProviderAnswer:
+    """Send one request and read the whole answer, within ``CLIENT_APP_HTTP_DEADLINE`` and
+    ``CLIENT_APP_HTTP_MAX_RESPONSE_BYTES``; a network failure, a timeout, a missed deadline or an
+    oversized answer becomes a :class:`ProviderError` naming ``what``."""
     session = session or new_session()
+    deadline_seconds = app_settings.HTTP_DEADLINE
+    deadline = time.monotonic() + deadline_seconds
+    kwargs["timeout"] = _capped_timeout(
+        kwargs.get("timeout") or getattr(session, "timeout", None), deadline_seconds
+    )
     try:
-        return session.request(method, url, allow_redirects=False, **kwargs)
+        with session.request(method, url, allow_redirects=False, stream=True, **kwargs) as response:
+            content = _read_capped(response, deadline, what=what, url=url)
+            return ProviderAnswer(response.status_code, response.headers, content)
     except requests.Timeout:
         logger.warning("client_app: %s timed out (%s)", what, _origin(url))
         raise ProviderError(f"The provider did not answer in time ({what}).", code="timeout")
@@ -48,11 +89,44 @@ def call(
         raise ProviderError(f"The provider could not be reached ({what}).", code="network_error")
 
 
-def json_object(response: requests.Response, *, what: str) -> dict[str, Any]:
+def _capped_timeout(timeout: Any, deadline_seconds: float) -> tuple[float, float]:
+    if timeout is None:
+        timeout = app_settings.HTTP_TIMEOUT
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    return (min(float(connect), deadline_seconds), min(float(read), deadline_seconds))
+
+
+def _read_capped(response: requests.Response, deadline: float, *, what: str, url: str) -> bytes:
+    """The body, chunk by chunk as it arrives (``read1`` returns whatever the socket has), checking
+    the size cap and the total deadline after every chunk: a provider that sends one byte at a
+    time is cut at the deadline, one that sends megabytes at the cap."""
+    limit = app_settings.HTTP_MAX_RESPONSE_BYTES
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(what, url)
+    body = bytearray()
+    while True:
+        chunk = response.raw.read1(65536, decode_content=True)
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(what, url)
+        if time.monotonic() > deadline:
+            logger.warning("client_app: %s missed the deadline (%s)", what, _origin(url))
+            raise ProviderError(f"The provider did not answer in time ({what}).", code="timeout")
+
+
+def _too_large(what: str, url: str) -> ProviderError:
+    logger.warning("client_app: %s answered more than the size cap (%s)", what, _origin(url))
+    return ProviderError(f"The provider's answer is too large ({what}).", code="response_too_large")
+
+
+def json_object(response: ProviderAnswer, *, what: str) -> dict[str, Any]:
     """The response body as a JSON object, or a :class:`ProviderError`."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ProviderError(f"The provider sent malformed JSON ({what}).", code="malformed_response")
     if not isinstance(body, dict):
         raise ProviderError(f"The provider sent an unexpected answer ({what}).", code="malformed_response")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import login as django_login
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from client_app.adapter import get_adapter
 from client_app.app_settings import app_settings
@@ -15,6 +16,7 @@ from client_app.models import PendingLogin, SocialAccount
 from client_app.signals import login_completed
 
 
+@sensitive_variables()
 def complete(request, identity: Identity) -> SocialAccount:
     """Link or create the user, store the tokens, log the user in; returns the account link."""
     adapter = get_adapter()

@@ -21,6 +21,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from client_app.app_settings import app_settings
 from client_app.exceptions import InvalidIdToken, ProviderError, ReauthenticationRequired
@@ -38,6 +39,7 @@ def _expires_at(token_response: TokenResponse):
     return timezone.now() + timedelta(seconds=max(token_response.expires_in, 0))
 
 
+@sensitive_variables()
 def save(user, provider: Provider, token_response: TokenResponse) -> TokenSet:
     """Store the tokens of a fresh login, replacing any earlier set of this user and provider."""
     values = {
@@ -73,13 +75,23 @@ def get_token_set(user, provider: Provider) -> TokenSet:
     return token_set
 
 
-CLAIM_SECONDS = 30  # longer than one provider call with the default timeouts
+#: Provider calls one refresh may make: discovery, the token endpoint, the JWKS (C14).
+REFRESH_CALLS = 3
+
+
+def claim_seconds() -> float:
+    """How long a refresh claim (C10) lasts: longer than every call of one refresh at its deadline
+    (C14), so that no second request sends the same refresh token while the first one waits."""
+    return REFRESH_CALLS * app_settings.HTTP_DEADLINE + 5
+
+
 WAIT_STEP_SECONDS = 0.1
 
 
+@sensitive_variables()
 def refresh(token_set: TokenSet) -> TokenSet:
     """Refresh ``token_set`` unless another request did or does it (C10); returns the fresh set."""
-    deadline = time.monotonic() + CLAIM_SECONDS
+    deadline = time.monotonic() + claim_seconds()
     while True:
         current, claim = _claim(token_set.pk, token_set.version)
         if claim is None and current is not None:
@@ -122,11 +134,12 @@ def _claim(pk: int, seen_version: int) -> tuple[TokenSet | None, str | None]:
             return None, None
         claim = secrets.token_hex(16)
         TokenSet.objects.filter(pk=pk).update(
-            refresh_claim=claim, refresh_claimed_until=now + timedelta(seconds=CLAIM_SECONDS)
+            refresh_claim=claim, refresh_claimed_until=now + timedelta(seconds=claim_seconds())
         )
     return current, claim
 
 
+@sensitive_variables()
 def _call_provider(current: TokenSet) -> TokenResponse:
     if not current.refresh_token:
         raise ReauthenticationRequired(
@@ -142,6 +155,7 @@ def _call_provider(current: TokenSet) -> TokenResponse:
     return token_response
 
 
+@sensitive_variables()
 def _store_refreshed(current: TokenSet, claim: str, token_response: TokenResponse) -> TokenSet:
     """Write the new tokens if the claim still holds (compare-and-swap on ``refresh_claim``)."""
     current.access_token = token_response.access_token
@@ -178,6 +192,7 @@ def _check_refreshed_id_token(current: TokenSet, provider, provider_metadata, ra
         raise InvalidIdToken("The refreshed ID token is about another user.", code="bad_sub")
 
 
+@sensitive_variables()
 def revoke_and_delete(user, provider: Provider) -> None:
     """Forget the user's tokens; with a revocation endpoint, revoke them at the provider first
     (RFC 7009: the refresh token, which also ends its access tokens, then the access token)."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.views.decorators.debug import sensitive_variables
+
 from client_app.exceptions import InvalidIdToken, ProviderError
 from client_app.internal import http
 
 
+@sensitive_variables()
 def fetch(userinfo_endpoint: str, access_token: str) -> dict[str, Any]:
     """RFC 6750 2.1: the token in the Authorization header only, never in the URL."""
     response = http.call(
