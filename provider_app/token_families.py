@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import timedelta
 
 from django.db import router, transaction
 from django.db.models import Q
@@ -42,32 +41,7 @@ def revoke_token_family(token_family: uuid.UUID | None, *, access_token_ids: Ite
             refresh_token.revoke()
         AccessToken.objects.filter(pk__in=doomed_ids).delete()
         get_id_token_model().objects.filter(pk__in=id_token_ids).delete()
-        if token_family:
-            _delete_orphaned_id_tokens(token_family)
     return len(doomed_ids)
-
-
-def _delete_orphaned_id_tokens(token_family: uuid.UUID) -> None:
-    """The ID tokens whose access token is already gone: rotation deletes the previous access token
-    and leaves its ID token, and DOT's reuse protection (``RefreshToken.revoke_family``, which runs
-    before provider_app sees the reuse) deletes the family's access tokens and leaves theirs. An ID
-    token row keeps working as an ``id_token_hint``, so the family's go: those of this user at this
-    client, issued since the family began, that no access token carries any more."""
-    first = (
-        get_refresh_token_model()
-        .objects.filter(token_family=token_family)
-        .order_by("created")
-        .values("user_id", "application_id", "created")
-        .first()
-    )
-    if first is None:
-        return
-    get_id_token_model().objects.filter(
-        user_id=first["user_id"],
-        application_id=first["application_id"],
-        created__gte=first["created"] - timedelta(seconds=5),
-        access_token__isnull=True,
-    ).delete()
 
 
 def family_of_access_token(access_token) -> uuid.UUID | None:
