@@ -38,6 +38,18 @@ class AppSettings:
         return self._setting("HTTP_TIMEOUT", (5.0, 10.0))
 
     @property
+    def ALLOW_LOOPBACK_ENDPOINTS(self) -> bool:
+        """Provider endpoints on this machine (http or https, loopback addresses) are allowed
+        outside DEBUG too: a provider beside the site, tests (C13)."""
+        return bool(self._setting("ALLOW_LOOPBACK_ENDPOINTS", False))
+
+    @property
+    def ALLOW_PRIVATE_ENDPOINTS(self) -> bool:
+        """Provider endpoints may resolve to private or link-local addresses (a provider inside the
+        company network); they stay https (C13)."""
+        return bool(self._setting("ALLOW_PRIVATE_ENDPOINTS", False))
+
+    @property
     def HTTP_DEADLINE(self) -> float:
         """Seconds one call to a provider may take in all, however slowly the answer trickles in
         (C14); the connect and read timeouts are capped by it."""

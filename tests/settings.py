@@ -17,3 +17,5 @@ from oauthsite.settings import PASSWORD_HASHERS as _PROJECT_HASHERS  # noqa: E40
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *_PROJECT_HASHERS]
 ALLOWED_HOSTS = ["*"]
 DEBUG = False
+# The tests run providers on loopback (live servers); the C13 tests turn this off.
+CLIENT_APP_ALLOW_LOOPBACK_ENDPOINTS = True

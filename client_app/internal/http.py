@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from client_app.app_settings import app_settings
 from client_app.exceptions import ProviderError
+from client_app.internal import endpoints
 
 logger = logging.getLogger("client_app")
 
@@ -71,6 +72,7 @@ def call(
     """Send one request and read the whole answer, within ``CLIENT_APP_HTTP_DEADLINE`` and
     ``CLIENT_APP_HTTP_MAX_RESPONSE_BYTES``; a network failure, a timeout, a missed deadline or an
     oversized answer becomes a :class:`ProviderError` naming ``what``."""
+    endpoints.check_server_endpoint(url, what=what)  # C13: https, public addresses only
     session = session or new_session()
     deadline_seconds = app_settings.HTTP_DEADLINE
     deadline = time.monotonic() + deadline_seconds

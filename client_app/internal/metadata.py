@@ -16,7 +16,7 @@ from jwcrypto.jwk import JWKSet
 
 from client_app.app_settings import app_settings
 from client_app.exceptions import ConfigurationError, ProviderError
-from client_app.internal import http
+from client_app.internal import endpoints, http
 from client_app.models import Provider
 
 ENDPOINT_FIELDS = (
@@ -89,7 +89,12 @@ def get_metadata(provider: Provider) -> ProviderMetadata:
     )
     for name in ENDPOINT_FIELDS:
         value = getattr(provider, name) or document.get(name) or ""
-        setattr(metadata, name, value if isinstance(value, str) else "")
+        value = value if isinstance(value, str) else ""
+        if value:
+            # C13: the browser carries the state and PKCE challenge to these; the server calls the
+            # others (checked again, with their addresses, on every call in http.call).
+            endpoints.check_browser_endpoint(value, what=name.replace("_", " "))
+        setattr(metadata, name, value)
     return metadata
 
 
