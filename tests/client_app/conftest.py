@@ -62,6 +62,28 @@ def provider(db):
     )
 
 
+def provider_change_form(provider: Provider, **changes) -> dict:
+    """The admin's change form for ``provider`` as the browser posts it, with ``changes`` (None
+    leaves a field out, as an unticked checkbox)."""
+    form = {
+        "name": provider.name,
+        "slug": provider.slug,
+        "enabled": "on",
+        "position": 0,
+        "issuer": provider.issuer,
+        "client_id": provider.client_id,
+        "token_endpoint_auth_method": "client_secret_basic",
+        "scopes": provider.scopes,
+        "extra_authorization_params": "{}",
+        "id_token_signing_algs": "RS256",
+        "subject_claim": "sub",
+        "use_discovery": "on",
+        "new_client_secret": "",
+    }
+    form.update(changes)
+    return {k: v for k, v in form.items() if v is not None}
+
+
 class Flow:
     """Drives client_app through Django's test client: start a login, come back with a code."""
 

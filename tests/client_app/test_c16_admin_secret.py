@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from client_app.models import Provider
+from tests.client_app.conftest import provider_change_form
 from tests.client_app.fake_provider import CLIENT_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -13,28 +14,10 @@ pytestmark = pytest.mark.django_db
 NEW_SECRET = "a-brand-new-secret-" + "z" * 30
 
 
-def _form(provider, **changes) -> dict:
-    form = {
-        "name": provider.name,
-        "slug": provider.slug,
-        "enabled": "on",
-        "position": 0,
-        "issuer": provider.issuer,
-        "client_id": provider.client_id,
-        "token_endpoint_auth_method": "client_secret_basic",
-        "scopes": provider.scopes,
-        "extra_authorization_params": "{}",
-        "id_token_signing_algs": "RS256",
-        "subject_claim": "sub",
-        "use_discovery": "on",
-        "new_client_secret": "",
-    }
-    form.update(changes)
-    return {k: v for k, v in form.items() if v is not None}
-
-
 def _change(client, provider, **changes):
-    return client.post(f"/admin/client_app/provider/{provider.pk}/change/", _form(provider, **changes))
+    return client.post(
+        f"/admin/client_app/provider/{provider.pk}/change/", provider_change_form(provider, **changes)
+    )
 
 
 @pytest.mark.parametrize(

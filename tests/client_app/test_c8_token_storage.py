@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from client_app.models import Provider, TokenSet
+from tests.client_app.conftest import provider_change_form
 from tests.client_app.fake_provider import CLIENT_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -106,21 +107,7 @@ def test_c8_admin_never_shows_the_client_secret_or_tokens(flow, verified_admin_c
 
 def test_c8_admin_secret_is_write_only(verified_admin_client, provider):
     change_url = f"/admin/client_app/provider/{provider.pk}/change/"
-    form = {
-        "name": provider.name,
-        "slug": provider.slug,
-        "enabled": "on",
-        "position": 0,
-        "issuer": provider.issuer,
-        "client_id": provider.client_id,
-        "token_endpoint_auth_method": "client_secret_basic",
-        "scopes": provider.scopes,
-        "extra_authorization_params": "{}",
-        "id_token_signing_algs": "RS256",
-        "subject_claim": "sub",
-        "use_discovery": "on",
-        "new_client_secret": "",
-    }
+    form = provider_change_form(provider)
     assert verified_admin_client.post(change_url, form).status_code == 302
     assert Provider.objects.get().client_secret == CLIENT_SECRET  # empty keeps the secret
     form["new_client_secret"] = "a-brand-new-secret-" + "z" * 30
