@@ -125,8 +125,16 @@ class AppSettings:
 
     @property
     def TOKEN_CACHE_TTL(self) -> int:
-        """Seconds a cached token or client lives at most (revocation tombstones it at once)."""
+        """Seconds a cached token or client lives at most (revocation deletes it at once)."""
         return int(self._setting("TOKEN_CACHE_TTL", 300))
+
+    @property
+    def TOKEN_CACHE_RECHECK(self) -> float:
+        """Seconds between two looks for invalidations that could not reach the cache (P23).
+
+        A change whose invalidation failed waits this long before it is answered.
+        """
+        return float(self._setting("TOKEN_CACHE_RECHECK", 1.0))
 
     @property
     def TOKEN_CACHE_ALLOW_LOCAL(self) -> bool:

@@ -2,9 +2,11 @@
 
 Every token request authenticates its client, which DOT loads from the database by ``client_id``.
 :class:`CachedClientMixin` keeps the row in the same shared cache as the bearer tokens
-(:func:`provider_app.token_cache.token_cache`), with the same rules: only a cache that every worker
-shares, tombstones written when the client is saved or deleted (a rotated secret or a disabled
-client takes effect at once everywhere), ``add()`` for readers so they never overwrite a tombstone.
+(:func:`provider_app.token_cache.token_cache`), with the same rules (:mod:`provider_app.shared_cache`):
+only a cache that every worker shares, entries written only under a permit taken before the database
+read, deleted when the client is saved or deleted (a rotated secret or a disabled client takes effect
+at once everywhere), and, if the cache cannot be written then, no cache used by any process until
+the deletion has been applied (:mod:`provider_app.cache_outbox`).
 A client whose secret is not hashed is never cached (P16), nor one resolved through a Client ID
 Metadata Document (DOT re-fetches those when stale). With Redis, each process also keeps the clients
 it loaded (:mod:`provider_app.token_local_cache`), dropped by the message every tombstone publishes.
@@ -13,14 +15,13 @@ it loaded (:mod:`provider_app.token_local_cache`), dropped by the message every 
 from __future__ import annotations
 
 import logging
-import time
 
 from django.contrib.auth.hashers import identify_hasher
-from django.db import models, router, transaction
+from django.db import models, router
 from django.db.models.signals import post_delete, post_save, pre_save
 from oauth2_provider.models import get_application_model
 
-from provider_app import sql_rows, token_cache, token_local_cache
+from provider_app import cache_outbox, shared_cache, sql_rows, token_cache, token_local_cache
 
 logger = logging.getLogger(__name__)
 
@@ -35,32 +36,28 @@ class CachedClientMixin:
     """Validator mixin: ``_load_application`` served from the shared cache when possible."""
 
     def _load_application(self, client_id, request):
-        cache = token_cache.token_cache()
+        cache = token_cache.readable_cache()
         if cache is None or not client_id or getattr(request, "client", None) is not None:
             return super()._load_application(client_id, request)
-        application = _cached(cache, client_id)
+        application, permit = _cached(cache, client_id)
         if application is not None and application.is_usable(request):
             request.client = application
             return application
-        loaded_at = time.monotonic()
         application = super()._load_application(client_id, request)
         if application is not None:
-            _remember(cache, application, loaded_at)
+            _remember(cache, application, permit)
         return application
 
 
-def _cached(cache, client_id: str):
+def _cached(cache, client_id: str) -> tuple[models.Model | None, str | None]:
+    """The cached client, or ``None`` and the permit to cache the row read next."""
     key = _key(client_id)
     local = token_local_cache.for_cache(cache)
     values, generation = local.lookup(key) if local else (None, None)
     if values is None:
-        try:
-            values = token_cache.read(cache, key)
-        except Exception:
-            logger.warning("client cache read failed; using the database", exc_info=True)
-            return None
+        values, permit = token_cache.lookup(cache, key)
         if not isinstance(values, dict):
-            return None
+            return None, permit
         if local:
             local.store(key, values, generation)
     templates = values.get(token_cache.TEMPLATES)
@@ -68,11 +65,11 @@ def _cached(cache, client_id: str):
         Application = get_application_model()
         application = sql_rows.instance(Application, router.db_for_read(Application), values)
         templates = values[token_cache.TEMPLATES] = (application,)
-    return token_cache.copy_instance(templates[0])
+    return token_cache.copy_instance(templates[0]), None
 
 
-def _remember(cache, application: models.Model, loaded_at: float) -> None:
-    if getattr(application, "cimd_url", None) or time.monotonic() - loaded_at > token_cache.entry_ttl() / 2:
+def _remember(cache, application: models.Model, permit: str | None) -> None:
+    if permit is None or getattr(application, "cimd_url", None):
         return
     try:
         identify_hasher(application.client_secret)
@@ -80,28 +77,21 @@ def _remember(cache, application: models.Model, loaded_at: float) -> None:
         return  # never a plain-text secret in the cache
     values = {f.attname: getattr(application, f.attname) for f in application._meta.concrete_fields}
     try:
-        cache.add(_key(application.client_id), values, timeout=token_cache.entry_ttl())
+        shared_cache.store(cache).put(_key(application.client_id), permit, values, token_cache.entry_ttl())
     except Exception:
         logger.warning("client cache write failed", exc_info=True)
 
 
 def invalidate_client(client_id: str) -> None:
-    """Tombstone a client (and drop every process's copy) now and when the transaction commits.
+    """Delete a client's entry (and every process's copy) now and when the transaction commits.
 
-    Raises if the cache is down, so the change that called it rolls back.
+    A cache that cannot be written does not fail the change: see :mod:`provider_app.cache_outbox`.
     """
     cache = token_cache.token_cache()
     if cache is None or not client_id:
         return
-    key, timeout = _key(client_id), token_cache.entry_ttl() + 60
-
-    def tombstone_and_publish() -> None:
-        cache.set(key, token_cache.TOMBSTONE, timeout=timeout)
-        token_local_cache.publish(cache, key)
-
-    tombstone_and_publish()
-    Application = get_application_model()
-    transaction.on_commit(tombstone_and_publish, using=router.db_for_write(Application))
+    key = _key(client_id)
+    cache_outbox.invalidate(cache, [key], key)
 
 
 def _client_changed(sender, instance, created: bool = False, **kwargs) -> None:

@@ -3,23 +3,24 @@
 What is cached, under the SHA-256 of the token (the same checksum DOT stores, never the token):
 the token's immutable facts (pk, user, client, scope, expiry, resource indicators) and a snapshot
 of its user without the password hash. What makes it safe (a revoked token is refused at once on
-every worker, RFC 7009 2):
+every worker, RFC 7009 2; the cache fails closed, P23):
 
-- The cache must be shared by every process that serves requests (Redis, Memcached, the database
-  cache). A process-local cache (``LocMemCache``) is never used, unless the project says it runs
-  one process (``PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL``), because other workers could not see an
-  invalidation.
+- The cache must be Django's ``RedisCache``, shared by every process that serves requests. A
+  process-local cache (``LocMemCache``) is used only if the project says it runs one process
+  (``PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL``). Other backends cannot enforce the rules below and are
+  not used (``provider_app.W033``).
+- Entries are written and read through :mod:`provider_app.shared_cache`: a reader writes what it
+  loaded only under the permit it took before the database read, and an entry is served only by the
+  run of Redis it was written to (a restart from an old snapshot, a failover or a flush can bring
+  back nothing).
 - Every change to a token row goes through Django's signals here: deleting it (DOT revokes an access
   token by deleting it, also from ``RefreshToken.revoke()``, ``revoke_family()``, cascades from a
-  deleted user or client) or saving it (a new value, scope or expiry) replaces the cache entry with a
-  *tombstone*, at once and again when the transaction commits. Changing a user does the same for the
+  deleted user or client) or saving it (a new value, scope or expiry) deletes the entry and its
+  permit, at once and again when the transaction commits. Changing a user does the same for the
   user's live tokens (deactivation, new e-mail).
-- Readers only ever ``add()`` an entry, which fails while a tombstone is there, so a reader that
-  loaded the row just before a revocation cannot put it back afterwards. A tombstone sends readers
-  to the database, which has the last word.
-- If the cache cannot be written during an invalidation, the error propagates and the database
-  transaction that revokes the token rolls back: a revocation either happens everywhere or fails
-  visibly. Reads that fail fall back to the database.
+- If the cache cannot be written during an invalidation, the change still commits and the
+  invalidation is recorded in the database (:mod:`provider_app.cache_outbox`); no process serves
+  from the caches until it has been applied. Reads that fail fall back to the database.
 - Expiry and scope are checked on every request against the cached facts.
 - With Redis, each invalidation is also published, so that every process drops the copy it may
   keep in front of this cache (:mod:`provider_app.token_local_cache`, same rules).
@@ -34,29 +35,26 @@ import copy
 import functools
 import hashlib
 import logging
-import time
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache, caches
-from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
-from django.db import connections, models, router, transaction
+from django.db import connections, models, router
 from django.db.models.base import ModelState
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from provider_app import row_batch, sql_rows, token_local_cache
+from provider_app import cache_outbox, row_batch, shared_cache, sql_rows
 from provider_app.app_settings import app_settings
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "provider_app:bearer:"
-TOMBSTONE = "revoked-or-changed"
 # User fields never copied into the cache: the password hash is a secret at rest (P16);
 # last_login changes on every sign-in and is not needed to serve an API request.
 USER_FIELDS_NOT_CACHED = frozenset({"password", "last_login"})
@@ -91,11 +89,11 @@ def _token_cache_alias() -> str | None:
     ):
         return None
     cache = caches[alias]
-    if isinstance(cache, DummyCache):
-        return None
-    if isinstance(cache, LocMemCache) and not app_settings.TOKEN_CACHE_ALLOW_LOCAL:
-        return None
-    return alias
+    if isinstance(cache, RedisCache):
+        return alias
+    if isinstance(cache, LocMemCache) and app_settings.TOKEN_CACHE_ALLOW_LOCAL:
+        return alias
+    return None  # a dummy, a process-local or a backend that cannot enforce shared_cache's rules
 
 
 # What this process decided once: the token cache alias, the token and user models. Tests change
@@ -113,29 +111,30 @@ def _models() -> tuple[type[models.Model], type[models.Model]]:
 
 def _forget_process_state(**kwargs) -> None:
     _process_state.clear()
+    cache_outbox.forget_state()
 
 
 setting_changed.connect(_forget_process_state, dispatch_uid="provider_app_token_cache_state")
 
 
-_redis_readers: dict[int, tuple[Any, Any, Any]] = {}
+def readable_cache() -> BaseCache | None:
+    """The token cache, if entries may be served from it now (no invalidation is pending, P23)."""
+    cache = token_cache()
+    if cache is None or not cache_outbox.caches_usable(cache):
+        return None
+    return cache
 
 
-def read(cache: BaseCache, key: str) -> Any:
-    """``cache.get(key)``; on Django's Redis backend through one long-lived client per process.
+def lookup(cache: BaseCache, name: str) -> tuple[Any, str | None]:
+    """``(entry, None)`` or, on a miss, ``(None, permit)`` (see :mod:`provider_app.shared_cache`).
 
-    Django's ``RedisCache`` builds a new redis-py client object for every operation, which costs
-    more CPU than the lookup itself on this hot path. The connection pool is the backend's own.
+    A cache that cannot be read gives ``(None, None)``: the database answers and nothing is cached.
     """
-    reader = _redis_readers.get(id(cache))
-    if reader is None:
-        backend = getattr(cache, "_cache", None)
-        if not isinstance(cache, RedisCache) or not hasattr(backend, "_serializer"):
-            return cache.get(key)
-        reader = _redis_readers[id(cache)] = (cache, backend.get_client(), backend._serializer)
-    _, client, serializer = reader
-    value = client.get(cache.make_and_validate_key(key))
-    return None if value is None else serializer.loads(value)
+    try:
+        return shared_cache.store(cache).lookup(name, entry_ttl())
+    except Exception:  # the database stays the source of truth when the cache is down
+        logger.warning("shared cache read failed; using the database", exc_info=True)
+        return None, None
 
 
 def checksum(token: str) -> str:
@@ -151,33 +150,22 @@ def _key(token_checksum: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def get_entry(token_checksum: str) -> dict | None:
-    """The cached facts of a token, or ``None`` (not cached, tombstoned, or cache unavailable)."""
-    cache = token_cache()
-    if cache is None:
-        return None
-    try:
-        entry = read(cache, _key(token_checksum))
-    except Exception:  # the database stays the source of truth when the cache is down
-        logger.warning("token cache read failed; using the database", exc_info=True)
-        return None
-    return entry if isinstance(entry, dict) else None
+def get_entry(cache: BaseCache, token_checksum: str) -> tuple[dict | None, str | None]:
+    """The cached facts of a token, or ``None`` and the permit to :func:`remember` the row later."""
+    entry, permit = lookup(cache, _key(token_checksum))
+    return (entry if isinstance(entry, dict) else None), permit
 
 
-def remember(access_token: models.Model, loaded_at: float) -> None:
-    """Cache a token loaded from the database at ``loaded_at`` (``time.monotonic()``).
+def remember(cache: BaseCache, access_token: models.Model, permit: str | None) -> None:
+    """Cache a token loaded from the database after :func:`get_entry` gave ``permit``.
 
-    ``add()`` never overwrites a tombstone written by a concurrent revocation. A reader that took
-    longer than half a tombstone's lifetime since its database read does not write at all.
+    Nothing is written if the token was invalidated since the permit was taken.
     """
-    cache = token_cache()
-    if cache is None:
-        return
     ttl = min(entry_ttl(), int((access_token.expires - timezone.now()).total_seconds()))
-    if ttl <= 0 or time.monotonic() - loaded_at > entry_ttl() / 2:
+    if ttl <= 0 or permit is None:
         return
     try:
-        cache.add(_key(access_token.token_checksum), snapshot(access_token), timeout=ttl)
+        shared_cache.store(cache).put(_key(access_token.token_checksum), permit, snapshot(access_token), ttl)
     except Exception:
         logger.warning("token cache write failed", exc_info=True)
 
@@ -282,28 +270,15 @@ def is_expired(entry: dict, now: datetime | None = None) -> bool:
 
 
 def invalidate_checksums(checksums: list[str]) -> None:
-    """Tombstone these tokens (and tell every process to drop them) now and again on commit.
+    """Delete these tokens' entries (and every process's copy) now and again on commit.
 
-    Raises if the cache cannot be written, so the caller's transaction (a revocation) rolls back
-    rather than leave a revoked token accepted from the cache.
+    A cache that cannot be written does not fail the caller: see :mod:`provider_app.cache_outbox`.
     """
     cache = token_cache()
     checksums = [c for c in checksums if c]
     if cache is None or not checksums:
         return
-    tombstones = {_key(c): TOMBSTONE for c in checksums}
-    # A tombstone outlives any entry a slow reader could still try to add (see remember()).
-    timeout = entry_ttl() + 60
-    message = " ".join(checksums)
-
-    def tombstone_and_publish() -> None:
-        cache.set_many(tombstones, timeout=timeout)
-        # Every process's local copies (token_local_cache) go too; a failed publish raises as well.
-        token_local_cache.publish(cache, message)
-
-    tombstone_and_publish()
-    AccessToken = get_access_token_model()
-    transaction.on_commit(tombstone_and_publish, using=router.db_for_write(AccessToken))
+    cache_outbox.invalidate(cache, [_key(c) for c in checksums], " ".join(checksums))
 
 
 def _access_token_saved(sender, instance, created: bool = False, raw: bool = False, **kwargs) -> None:

@@ -128,6 +128,11 @@ class LocalTokenCache:
             while len(self._entries) > self.size:
                 del self._entries[next(iter(self._entries))]  # the oldest
 
+    def drop_all(self) -> None:
+        """Drop every local entry; a store begun earlier is refused."""
+        with self._lock:
+            self._forget()
+
     def close(self) -> None:
         with self._lock:
             self._unsubscribe()
@@ -248,6 +253,12 @@ def for_cache(cache: BaseCache | None) -> LocalTokenCache | None:
                 )
             _process_layer = (identity, layer)
         return _process_layer[1]
+
+
+def current() -> LocalTokenCache | None:
+    """This process's layer if one was made, without making one."""
+    found = _process_layer
+    return found[1] if found is not None and found[0][0] == os.getpid() else None
 
 
 def close() -> None:

@@ -11,7 +11,6 @@ publishes the checksum, which every process reads before its next lookup.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 
 from django.db import models
@@ -57,10 +56,12 @@ def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str
     if not token:
         return None, INVALID
     token_checksum = token_cache.checksum(token)
-    local = token_local_cache.for_cache(token_cache.token_cache())
+    cache = token_cache.readable_cache()  # None: no cache, or one that may not be served from now
+    local = token_local_cache.for_cache(cache)
     entry, generation = local.lookup(token_checksum) if local else (None, None)
-    if entry is None:
-        entry = token_cache.get_entry(token_checksum)
+    permit = None
+    if entry is None and cache is not None:
+        entry, permit = token_cache.get_entry(cache, token_checksum)
         if entry is not None and local:
             local.store(token_checksum, entry, generation)
     if entry is not None:
@@ -68,13 +69,13 @@ def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str
             return None, EXPIRED
         access_token = token_cache.access_token_from_entry(entry)  # fresh instances per request
     else:
-        loaded_at = time.monotonic()
         access_token = token_lookup.find(token_checksum)
         if access_token is None:
             return None, INVALID
         if access_token.is_expired():
             return None, EXPIRED
-        token_cache.remember(access_token, loaded_at)
+        if cache is not None:
+            token_cache.remember(cache, access_token, permit)
         if local:
             local.store(token_checksum, token_cache.snapshot(access_token), generation)
     refusal = _refusal(access_token, request)

@@ -7,7 +7,6 @@ same with Redis and several gunicorn workers. Every revocation path must refuse 
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from datetime import timedelta
 
@@ -68,7 +67,7 @@ def test_second_request_is_served_from_the_cache(client, token, user, django_ass
 
 def test_cache_holds_neither_the_token_nor_the_password_hash(client, token, user, shared_token_cache):
     assert _me(client, token).status_code == 200
-    entry = shared_token_cache.get(token_cache.KEY_PREFIX + token_cache.checksum(token))
+    entry, _ = token_cache.lookup(shared_token_cache, token_cache.KEY_PREFIX + token_cache.checksum(token))
     assert entry["user"]["id"] == user.pk
     flat = repr(entry)
     assert token not in flat
@@ -134,11 +133,13 @@ def test_a_login_does_not_evict_the_users_tokens(client, token, user, django_ass
         assert _me(client, token).status_code == 200
 
 
-def test_a_reader_that_loaded_the_row_before_a_revocation_cannot_cache_it_afterwards(client, token):
+def test_a_reader_that_loaded_the_row_before_a_revocation_cannot_cache_it_afterwards(
+    client, token, shared_token_cache
+):
+    _, permit = token_cache.get_entry(shared_token_cache, token_cache.checksum(token))  # a miss ...
     row = AccessToken.objects.select_related("user").get(token_checksum=token_cache.checksum(token))
-    loaded_at = time.monotonic()
     row.delete()  # the revocation commits between the reader's query and its cache write
-    token_cache.remember(row, loaded_at)
+    token_cache.remember(shared_token_cache, row, permit)
     assert _me(client, token).status_code == 401
 
 
@@ -185,17 +186,24 @@ def test_unknown_token_is_refused_with_a_bearer_challenge(client, db):
     assert "invalid_token" in response["WWW-Authenticate"]
 
 
-def test_failed_invalidation_rolls_the_revocation_back(client, token, django_assert_num_queries, monkeypatch):
-    """If the shared cache cannot be written, the revocation fails visibly instead of half-working."""
+def test_p23_failed_invalidation_still_revokes(client, token, django_assert_num_queries, monkeypatch):
+    """If the shared cache cannot be written, the revocation still happens and nothing is served
+    from the cache until the invalidation has been applied (provider_app.cache_outbox)."""
+    from provider_app import cache_outbox, shared_cache
+
     _warm(client, token, django_assert_num_queries)
 
     def unavailable(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(caches["tokens"], "set_many", unavailable)
-    with pytest.raises(ConnectionError):
-        RefreshToken.objects.get(access_token__token_checksum=token_cache.checksum(token)).revoke()
-    assert AccessToken.objects.filter(token_checksum=token_cache.checksum(token)).exists()
+    for store in (shared_cache.RedisStore, shared_cache.LocalStore):
+        monkeypatch.setattr(store, "invalidate", unavailable)
+    RefreshToken.objects.get(access_token__token_checksum=token_cache.checksum(token)).revoke()
+    assert not AccessToken.objects.filter(token_checksum=token_cache.checksum(token)).exists()
+    assert _me(client, token).status_code == 401
+    monkeypatch.undo()
+    cache_outbox.forget_state()
+    assert _me(client, token).status_code == 401
 
 
 def test_process_local_cache_is_not_used_unless_allowed(client, token, django_assert_num_queries):

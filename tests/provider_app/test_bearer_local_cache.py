@@ -74,15 +74,15 @@ def workers(shared_token_cache):
 
 @pytest.fixture
 def redis_reads(monkeypatch):
-    """How many times the shared cache was read (a Redis GET each)."""
+    """How many times the shared cache was read (one Redis round trip each)."""
     reads = []
-    real_read = token_cache.read
+    real_lookup = token_cache.lookup
 
-    def counting_read(cache, key):
+    def counting_lookup(cache, key):
         reads.append(key)
-        return real_read(cache, key)
+        return real_lookup(cache, key)
 
-    monkeypatch.setattr(token_cache, "read", counting_read)
+    monkeypatch.setattr(token_cache, "lookup", counting_lookup)
     return reads
 
 
@@ -112,7 +112,7 @@ def _ready(worker, timeout: float = 3.0):
 def _on(worker):
     """Requests in this block are served by ``worker`` (as if by another process)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(token_local_cache, "for_cache", lambda cache: worker)
+        patch.setattr(token_local_cache, "for_cache", lambda cache: worker if cache is not None else None)
         yield
 
 
@@ -316,10 +316,12 @@ def test_local_entries_are_not_used_once_liveness_lapses(token, workers):
     assert worker.lookup("kept") == (None, worker.generation)
 
 
-def test_failed_publish_rolls_the_revocation_back(
+def test_p23_failed_publish_still_revokes_and_no_copy_is_served(
     client, token, workers, redis_reads, django_assert_num_queries, monkeypatch
 ):
     from oauth2_provider.models import RefreshToken
+
+    from provider_app import cache_outbox
 
     worker_a = workers()
     _cache_on(worker_a, client, token, redis_reads, django_assert_num_queries)
@@ -328,9 +330,13 @@ def test_failed_publish_rolls_the_revocation_back(
         raise redis.ConnectionError("cannot publish")
 
     monkeypatch.setattr(redis.Redis, "publish", unavailable)
-    with pytest.raises(redis.ConnectionError):
-        RefreshToken.objects.get(access_token__token_checksum=token_cache.checksum(token)).revoke()
-    assert AccessToken.objects.filter(token_checksum=token_cache.checksum(token)).exists()
+    RefreshToken.objects.get(access_token__token_checksum=token_cache.checksum(token)).revoke()
+    assert not AccessToken.objects.filter(token_checksum=token_cache.checksum(token)).exists()
+    assert _me(client, token, worker_a).status_code == 401  # caches unused until it is applied
+    monkeypatch.undo()
+    cache_outbox.forget_state()
+    assert _me(client, token, worker_a).status_code == 401  # applied: the message dropped the copy
+    assert worker_a.lookup(token_cache.checksum(token))[0] is None
 
 
 def _subscribers(shared_token_cache) -> int:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.core.cache import caches
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from provider_app import client_cache
+from provider_app import client_cache, token_cache
 from provider_app.client_secrets import generate_client_secret
 from tests.factories import ApplicationFactory
 from tests.oauth_helpers import basic_auth
@@ -86,12 +84,13 @@ def test_wrong_secret_is_refused_from_the_cache(client, service):
 
 def test_p16_a_plain_text_secret_is_never_cached(shared_cache, service):
     service.client_secret = "plain-text-secret-that-was-never-hashed-0123456789"
-    client_cache._remember(shared_cache, service, time.monotonic())
-    assert shared_cache.get(client_cache._key(service.client_id)) is None
+    _, permit = token_cache.lookup(shared_cache, client_cache._key(service.client_id))
+    client_cache._remember(shared_cache, service, permit)
+    assert token_cache.lookup(shared_cache, client_cache._key(service.client_id))[0] is None
 
 
 def test_cached_client_holds_only_the_hash(client, service, shared_cache):
     assert _token(client, service.client_id, service.raw_secret).status_code == 200
-    values = shared_cache.get(client_cache._key(service.client_id))
+    values, _ = token_cache.lookup(shared_cache, client_cache._key(service.client_id))
     assert values["client_secret"].startswith("client_secret_sha256$")
     assert service.raw_secret not in repr(values)

@@ -1,0 +1,285 @@
+"""P23: the shared cache fails closed. Whatever happens to Redis (a restart from a snapshot older
+than a revocation, a failover to a replica that missed it, a flush followed by a stale write, an
+outage, a write that failed), a token revoked, a user deactivated or a client changed in the
+database is never served from a cache; while Redis is down, revocation, logout and refresh work.
+
+Each test runs its own redis-server (``tests/provider_app/redis_server.py``) so that it can crash,
+restart, pause or flush it without touching the machine's Redis.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client, override_settings
+from oauth2_provider.models import AccessToken
+
+from bench.fixtures import issue_access_token
+from provider_app import cache_outbox, shared_cache, token_cache, token_local_cache
+from provider_app.cache_models import PendingCacheInvalidation
+from provider_app.client_secrets import generate_client_secret
+from tests.factories import ApplicationFactory
+from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code
+from tests.provider_app.redis_server import RedisServer
+
+LOCAL = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "p23"}
+RECHECK = 0.3
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path / "primary").start()
+    yield server
+    server.crash()
+
+
+def _caches_on(server: RedisServer, **settings):
+    """Token and client caches on ``server`` (the local layer on, as in production)."""
+    return override_settings(
+        CACHES={"default": LOCAL, "tokens": server.cache_settings()},
+        PROVIDER_APP_TOKEN_CACHE="tokens",
+        PROVIDER_APP_TOKEN_CACHE_RECHECK=RECHECK,
+        **settings,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    token_local_cache.close()
+    cache_outbox.forget_state()
+    yield
+    token_local_cache.close()
+    cache_outbox.forget_state()
+
+
+@pytest.fixture
+def token(user, application):
+    value, _ = issue_access_token(application, user, "openid profile email", with_refresh=True)
+    return value
+
+
+def _me(token, **extra):
+    return Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}", **extra)
+
+
+def _served_from_the_cache(token, django_assert_num_queries) -> None:
+    assert _me(token).status_code == 200
+    with django_assert_num_queries(0):
+        assert _me(token).status_code == 200
+
+
+def _revoke(application, token):
+    return Client().post(
+        "/o/revoke_token/",
+        {"token": token, "token_type_hint": "access_token"},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
+    )
+
+
+def _raw_entry_exists(server: RedisServer, token) -> bool:
+    """The revoked token's entry is physically in Redis (what the cache must refuse to serve)."""
+    return any(server.client().scan_iter(match=f"*{token_cache.KEY_PREFIX}{token_cache.checksum(token)}"))
+
+
+def test_p23_restart_from_a_snapshot_older_than_the_revocation(
+    redis_server, token, application, django_assert_num_queries
+):
+    with _caches_on(redis_server):
+        _served_from_the_cache(token, django_assert_num_queries)
+        redis_server.snapshot()  # Redis's save rules wrote the entry to disk ...
+        assert _revoke(application, token).status_code == 200  # ... then the token was revoked
+        assert _me(token).status_code == 401
+        redis_server.restart()  # a crash: Redis comes back from the snapshot, the entry with it
+        assert _raw_entry_exists(redis_server, token)
+        assert _me(token).status_code == 401
+        assert _me(token).status_code == 401
+
+
+def test_p23_failover_to_a_replica_that_missed_the_revocation(
+    redis_server, tmp_path, token, application, django_assert_num_queries
+):
+    replica = RedisServer(tmp_path / "replica").start()
+    try:
+        replica.client().replicaof("127.0.0.1", redis_server.port)
+        with _caches_on(redis_server):
+            _served_from_the_cache(token, django_assert_num_queries)
+            deadline = time.monotonic() + 10
+            while not _raw_entry_exists(replica, token):  # the replica has the entry ...
+                assert time.monotonic() < deadline, "the replica never caught up"
+                time.sleep(0.05)
+            replica.client().replicaof("no", "one")  # ... and loses the link before the revocation
+            assert _revoke(application, token).status_code == 200
+        with _caches_on(replica):  # the replica is promoted; the workers now use it
+            assert _raw_entry_exists(replica, token)
+            assert _me(token).status_code == 401
+    finally:
+        replica.crash()
+
+
+def test_p23_a_flush_cannot_let_a_reader_put_back_a_row_read_before_the_revocation(redis_server, token):
+    with _caches_on(redis_server):
+        cache = token_cache.token_cache()
+        token_checksum = token_cache.checksum(token)
+        entry, permit = token_cache.get_entry(cache, token_checksum)  # a reader misses ...
+        assert entry is None
+        row = AccessToken.objects.select_related("user").get(token_checksum=token_checksum)  # ... reads
+        row.delete()  # the revocation commits, its invalidation reaches Redis
+        redis_server.client().flushall()  # someone flushes Redis (its permits with everything else)
+        token_cache.remember(cache, row, permit)  # the slow reader writes what it read
+        assert not _raw_entry_exists(redis_server, token)
+        assert _me(token).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_p23_while_redis_is_down_revocation_logout_and_refresh_succeed(
+    redis_server, user, django_assert_num_queries
+):
+    application, signed_out_of = ApplicationFactory(), ApplicationFactory()
+    with _caches_on(redis_server, PROVIDER_APP_LOGOUT_REVOKES_CLIENT_TOKENS=True):
+        browser = Client()
+        browser.force_login(user)
+        tokens = [
+            _tokens(browser, application),
+            _tokens(browser, application),
+            _tokens(browser, signed_out_of),
+        ]
+        for issued in tokens:
+            _served_from_the_cache(issued["access_token"], django_assert_num_queries)
+        redis_server.crash()  # down: nothing answers on its port
+        started = time.monotonic()
+        revoked, refreshed, logged_out = tokens
+
+        assert _revoke(application, revoked["access_token"]).status_code == 200
+        refresh = Client().post(
+            "/o/token/",
+            {"grant_type": "refresh_token", "refresh_token": refreshed["refresh_token"]},
+            HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
+        )
+        assert refresh.status_code == 200, refresh.content
+        confirm = browser.get("/o/logout/", {"id_token_hint": logged_out["id_token"]})
+        assert confirm.status_code == 200
+        data = {k: v for k, v in confirm.context["form"].initial.items() if v}
+        assert browser.post("/o/logout/", {**data, "allow": "Logout"}).status_code == 302
+        # Each change whose invalidation failed waited one recheck interval before its answer.
+        assert time.monotonic() - started >= 3 * RECHECK
+        assert PendingCacheInvalidation.objects.exists()
+
+        for old in (revoked["access_token"], refreshed["access_token"], logged_out["access_token"]):
+            assert _me(old).status_code == 401
+        assert _me(refresh.json()["access_token"]).status_code == 200  # the database answers
+
+        redis_server.start()  # back, from the old snapshot or empty: either way consistent
+        time.sleep(RECHECK)
+        assert _me(refreshed["access_token"]).status_code == 401
+        assert not PendingCacheInvalidation.objects.exists()  # applied by the first look
+        _served_from_the_cache(refresh.json()["access_token"], django_assert_num_queries)
+
+
+def _tokens(browser, application) -> dict:
+    request = AuthorizationRequest(application.client_id, application.redirect_uris)
+    response = exchange(browser, application, request, get_code(browser, request))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_p23_a_revocation_while_redis_hangs_is_applied_before_the_entry_is_served_again(
+    redis_server, user, django_assert_num_queries
+):
+    """Redis stops answering (no restart, same run, the entry stays) while a token is revoked."""
+    application = ApplicationFactory()
+    token, _ = issue_access_token(application, user, "openid profile", with_refresh=True)
+    with _caches_on(redis_server):
+        _served_from_the_cache(token, django_assert_num_queries)
+        redis_server.pause()
+        try:
+            assert _revoke(application, token).status_code == 200  # times out on Redis, still revokes
+        finally:
+            redis_server.resume()
+        cache_outbox.forget_state()  # as another process would, at its next look
+        assert _me(token).status_code == 401
+        assert not _raw_entry_exists(redis_server, token)
+        assert not PendingCacheInvalidation.objects.exists()
+
+
+def _failing_invalidation(monkeypatch):
+    """Redis refuses this process's invalidations (reads still work): one failed write."""
+    calls = []
+
+    def refuse(self, names, message):
+        calls.append(names)
+        raise ConnectionError("the write failed")
+
+    monkeypatch.setattr(shared_cache.RedisStore, "invalidate", refuse)
+    return calls
+
+
+def _another_process_looks(monkeypatch):
+    """What another process does at its next look: Redis takes writes again, the record is applied."""
+    monkeypatch.undo()
+    cache_outbox.forget_state()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_p23_a_user_deactivated_outside_a_transaction_while_the_write_fails(
+    redis_server, user, monkeypatch, django_assert_num_queries
+):
+    application = ApplicationFactory()
+    token, _ = issue_access_token(application, user, "openid profile", with_refresh=True)
+    with _caches_on(redis_server):
+        _served_from_the_cache(token, django_assert_num_queries)
+        calls = _failing_invalidation(monkeypatch)
+        user.is_active = False
+        user.save()  # autocommit: committed before any signal; the invalidation fails
+        assert calls
+        assert _me(token).status_code == 401  # this process: caches off until the record is applied
+        _another_process_looks(monkeypatch)
+        assert _me(token).status_code == 401
+        assert not PendingCacheInvalidation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_p23_a_client_secret_changed_while_the_write_fails(redis_server, monkeypatch):
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    old_secret = service.raw_secret
+
+    def token_request(secret):
+        return Client().post(
+            "/o/token/",
+            {"grant_type": "client_credentials", "scope": "profile"},
+            HTTP_AUTHORIZATION=basic_auth(service.client_id, secret),
+        )
+
+    with _caches_on(redis_server):
+        assert token_request(old_secret).status_code == 200
+        assert token_request(old_secret).status_code == 200  # the client now comes from the cache
+        _failing_invalidation(monkeypatch)
+        service.client_secret = generate_client_secret()
+        service.save()
+        assert token_request(old_secret).status_code == 401
+        _another_process_looks(monkeypatch)
+        assert token_request(old_secret).status_code == 401
+        assert not PendingCacheInvalidation.objects.exists()
+
+
+def test_p23_a_failed_invalidation_never_fails_the_revocation(
+    redis_server, token, application, monkeypatch, django_assert_num_queries
+):
+    with _caches_on(redis_server):
+        _served_from_the_cache(token, django_assert_num_queries)
+        _failing_invalidation(monkeypatch)
+        assert _revoke(application, token).status_code == 200
+        assert not AccessToken.objects.filter(token_checksum=token_cache.checksum(token)).exists()
+        assert _me(token).status_code == 401
+        assert PendingCacheInvalidation.objects.count() == 1
+        record = PendingCacheInvalidation.objects.get()
+        assert token not in record.names and token_cache.checksum(token) in record.names  # P16
+
+
+def test_p23_only_redis_or_an_explicitly_allowed_local_cache_holds_tokens(db):
+    database_cache = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}
+    with override_settings(
+        CACHES={"default": LOCAL, "tokens": database_cache}, PROVIDER_APP_TOKEN_CACHE="tokens"
+    ):
+        assert token_cache.token_cache() is None  # it cannot enforce the permit and run rules
