@@ -1,4 +1,4 @@
-"""System checks for the security hardening (docs/security.md): ids ``provider_app.W030``-``W032``."""
+"""System checks for the security hardening (docs/security.md): ids ``provider_app.W030``-``W033``."""
 
 from __future__ import annotations
 
@@ -58,5 +58,38 @@ def check_refresh_grace_period(app_configs=None, **kwargs) -> list[Warning]:
             "family.",
             hint="Set it to 0 (tokens are stored hashed; a retry cannot be answered with the same pair).",
             id="provider_app.W032",
+        )
+    ]
+
+
+@register(Tags.security)
+def check_token_cache_backend(app_configs=None, **kwargs) -> list[Warning]:
+    """P23: the token cache is used only where it can fail closed (Redis, or one local process)."""
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+    from django.core.cache.backends.redis import RedisCache
+    from django.utils.module_loading import import_string
+
+    from provider_app.app_settings import app_settings
+
+    alias = app_settings.TOKEN_CACHE
+    if not alias or alias not in settings.CACHES:
+        return []
+    backend = settings.CACHES[alias].get("BACKEND", "")
+    try:
+        backend_class = import_string(backend)
+    except ImportError:
+        return []
+    if issubclass(backend_class, RedisCache | DummyCache | LocMemCache):
+        return []  # used; off (dummy); process-local: used only with TOKEN_CACHE_ALLOW_LOCAL
+    return [
+        Warning(
+            f"PROVIDER_APP_TOKEN_CACHE names the cache {alias!r} ({backend}), which the token cache "
+            "does not use: it cannot fail closed there.",
+            hint=(
+                "Point it at Django's RedisCache, or set PROVIDER_APP_TOKEN_CACHE = None "
+                "(docs/security.md, Shared cache)."
+            ),
+            id="provider_app.W033",
         )
     ]

@@ -1,4 +1,4 @@
-"""System checks of the security hardening: provider_app.W030-W032."""
+"""System checks of the security hardening: provider_app.W030-W033."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from provider_app.security_checks import (
     check_axes_handler,
     check_login_throttling,
     check_refresh_grace_period,
+    check_token_cache_backend,
 )
 
 
@@ -44,3 +45,18 @@ def test_p8_check_warns_about_a_grace_period(settings):
     finally:
         settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0}
         oauth2_settings.reload()
+
+
+def test_p23_check_warns_about_a_token_cache_that_cannot_fail_closed(settings):
+    assert check_token_cache_backend() == []
+    settings.CACHES = {
+        **settings.CACHES,
+        "tokens": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"},
+    }
+    settings.PROVIDER_APP_TOKEN_CACHE = "tokens"
+    assert _ids(check_token_cache_backend()) == ["provider_app.W033"]
+    settings.CACHES = {
+        **settings.CACHES,
+        "tokens": {"BACKEND": "django.core.cache.backends.redis.RedisCache"},
+    }
+    assert check_token_cache_backend() == []
