@@ -9,7 +9,7 @@ at once everywhere), and, if the cache cannot be written then, no cache used by 
 the deletion has been applied (:mod:`provider_app.cache_outbox`).
 A client whose secret is not hashed is never cached (P16), nor one resolved through a Client ID
 Metadata Document (DOT re-fetches those when stale). With Redis, each process also keeps the clients
-it loaded (:mod:`provider_app.token_local_cache`), dropped by the message every tombstone publishes.
+it loaded (:mod:`provider_app.token_local_cache`), dropped by the message every invalidation publishes.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def invalidate_client(client_id: str) -> None:
 
 
 def _client_changed(sender, instance, created: bool = False, **kwargs) -> None:
-    # A new client_id cannot be cached yet (a deleted namesake left its own tombstone).
+    # A new client_id has no entry yet (a deleted namesake's went with it).
     if not created:
         invalidate_client(instance.client_id)
 

@@ -299,7 +299,7 @@ def _access_token_will_change(sender, instance, raw: bool = False, **kwargs) -> 
 
 def _access_token_deleted(sender, instance, **kwargs) -> None:
     # An expired token is refused from its cached expiry already; skipping it keeps bulk
-    # cleanups (clear_expired_tokens) from writing a tombstone per deleted row.
+    # cleanups (clear_expired_tokens) from invalidating every deleted row.
     if instance.expires is not None and instance.expires <= timezone.now():
         return
     invalidate_checksums([instance.token_checksum])

@@ -7,9 +7,10 @@ and live at most ``PROVIDER_APP_TOKEN_LOCAL_CACHE_TTL`` seconds, never past the 
 
 Why a revoked token is never served from a local copy once its revocation has been answered:
 
-- Every invalidation (``token_cache.invalidate_checksums``) tombstones the shared entries and then
+- Every invalidation (``token_cache.invalidate_checksums``) deletes the shared entries and then
   PUBLISHes the checksums on this deployment's channel, immediately and again after the commit,
-  before the revoking request is answered; if the publish fails, the revocation rolls back.
+  before the revoking request is answered; if the publish fails, no process serves from any cache
+  until it has been sent (:mod:`provider_app.cache_outbox`).
 - Each process holds one subscription and reads every pending message, without blocking, before
   each lookup and each store. :func:`publish` returns only once Redis has written the message to
   every subscriber's connection (a PING after the PUBLISH), which keeps order; on the same host the
@@ -18,7 +19,7 @@ Why a revoked token is never served from a local copy once its revocation has be
 - A lookup that misses records the *generation* (bumped by every message and every reset); the entry
   it then loads is stored only if no message came in meanwhile. A load that read the token before
   its revocation committed is therefore either refused here, or stored before the on-commit message
-  arrives, which then drops it. A load after the commit finds the tombstone or no row.
+  arrives, which then drops it. A load after the commit finds no row.
 - Local entries are used only while the subscription is confirmed and a PONG answered a PING sent
   less than ``PROVIDER_APP_TOKEN_LOCAL_CACHE_LIVENESS`` seconds ago (a PING goes out every quarter
   of that). Any error on the subscription, or a reconnection behind our back (messages may have been

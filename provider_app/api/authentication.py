@@ -5,7 +5,7 @@ every API request: the token's SHA-256 is looked up in this process's copy
 (:mod:`provider_app.token_local_cache`, with Redis), then in the shared token cache
 (:mod:`provider_app.token_cache`), else in the database with one prepared query that also loads the
 user (:mod:`provider_app.token_lookup`).
-A revoked token is refused at once on every worker: revocation tombstones the shared entry and
+A revoked token is refused at once on every worker: revocation deletes the shared entry and
 publishes the checksum, which every process reads before its next lookup.
 """
 
