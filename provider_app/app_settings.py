@@ -35,6 +35,13 @@ class AppSettings:
         return int(self._setting("TWO_FACTOR_LOGIN_TIMEOUT", 300))
 
     @property
+    def TOTP_ENCRYPTION_KEYS(self) -> list[str]:
+        """Fernet keys for TOTP seeds at rest, newest first; empty: derived from ``SECRET_KEY`` and
+        ``SECRET_KEY_FALLBACKS`` (:mod:`provider_app.two_factor.seeds`)."""
+        keys = self._setting("TOTP_ENCRYPTION_KEYS", [])
+        return [k.strip() for k in keys.split(",")] if isinstance(keys, str) else list(keys)
+
+    @property
     def TWO_FACTOR_RECENT_AUTHENTICATION(self) -> int:
         """Seconds an authentication counts as recent for the two-factor self-service pages."""
         return int(self._setting("TWO_FACTOR_RECENT_AUTHENTICATION", 600))

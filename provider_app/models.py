@@ -11,8 +11,10 @@ from provider_app.cache_models import PendingCacheInvalidation  # noqa: F401  (P
 from provider_app.replay_models import RedeemedCode  # noqa: F401  (code replay detection, P5)
 from provider_app.two_factor.models import (  # noqa: F401  (two-factor, provider_app.two_factor)
     AuthenticationContext,
+    EncryptedTOTPDevice,
     RecoveryCode,
     RecoveryCodeDevice,
+    TOTPSeed,
 )
 from provider_app.usage_models import ClientUsage  # noqa: F401  (connected apps, last used)
 

@@ -31,7 +31,6 @@ RULES: tuple[str, ...] = (
 
 # Rules the code does not implement yet, with the open issue that brings them.
 PENDING: dict[str, str] = {
-    **{rule: "issue 11" for rule in ("P28",)},
     **{f"R{n}": "issue 13" for n in range(1, 13)},
     **{f"X{n}": "issue 14" for n in range(1, 9)},
     **{f"L{n}": "issue 15" for n in range(1, 9)},

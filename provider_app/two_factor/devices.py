@@ -55,7 +55,10 @@ def unconfirmed_device(user, name: str = "Authenticator app") -> TOTPDevice:
     current = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-created_at", "-pk").first()
     if current is not None:
         return current
-    return TOTPDevice.objects.create(user=user, name=name[:64], confirmed=False, tolerance=TOLERANCE_STEPS)
+    with transaction.atomic():  # the device and its encrypted seed (P28) together
+        return TOTPDevice.objects.create(
+            user=user, name=name[:64], confirmed=False, tolerance=TOLERANCE_STEPS
+        )
 
 
 def clean_token(token: str) -> str:
@@ -97,8 +100,11 @@ def verify_totp(user, token: str, *, confirmed: bool = True, device_id: int | No
 
 
 def _verify_totp(user, token: str, confirmed: bool, device_id: int | None) -> Verification:
+    from provider_app.two_factor.models import EncryptedTOTPDevice
+
     with transaction.atomic():
-        devices = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=confirmed)
+        # The proxy reads each seed from its encrypted row (P28, provider_app.two_factor.seeds).
+        devices = EncryptedTOTPDevice.objects.select_for_update().filter(user=user, confirmed=confirmed)
         if device_id is not None:
             devices = devices.filter(pk=device_id)
         devices = list(devices.order_by("pk"))

@@ -9,9 +9,37 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from oauth2_provider.settings import oauth2_settings
 
+from provider_app.two_factor import seeds
 from provider_app.two_factor.recovery import candidate_digests
+
+
+class TOTPSeed(models.Model):
+    """A TOTP device's seed, Fernet-encrypted (P28); the device's own ``key`` holds no secret."""
+
+    device = models.OneToOneField(TOTPDevice, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    ciphertext = models.TextField(help_text="The hex seed, encrypted (provider_app.two_factor.seeds).")
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "TOTP seed (encrypted)"
+
+    def __str__(self) -> str:
+        return f"encrypted seed of TOTP device {self.device_id}"
+
+
+class EncryptedTOTPDevice(TOTPDevice):
+    """django-otp's ``TOTPDevice`` reading its seed from :class:`TOTPSeed` (verification, QR code)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "TOTP device"
+
+    @property
+    def bin_key(self) -> bytes:
+        return seeds.bin_key(self)
 
 
 class RecoveryCodeDevice(ThrottlingMixin, Device):

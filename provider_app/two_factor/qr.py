@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from provider_app.app_settings import app_settings
+from provider_app.two_factor.seeds import bin_key
 
 
 def provisioning_uri(device: TOTPDevice) -> str:
@@ -18,7 +19,7 @@ def provisioning_uri(device: TOTPDevice) -> str:
     issuer = app_settings.TWO_FACTOR_ISSUER.replace(":", "")
     label = f"{issuer}:{account}" if issuer else account
     params = {
-        "secret": b32encode(device.bin_key).decode().rstrip("="),
+        "secret": b32encode(bin_key(device)).decode().rstrip("="),
         "algorithm": "SHA1",
         "digits": device.digits,
         "period": device.step,
@@ -36,5 +37,5 @@ def svg(device: TOTPDevice) -> SafeString:
 
 def secret_text(device: TOTPDevice) -> str:
     """The base32 secret in groups of four, for typing into an app by hand."""
-    secret = b32encode(device.bin_key).decode().rstrip("=")
+    secret = b32encode(bin_key(device)).decode().rstrip("=")
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))

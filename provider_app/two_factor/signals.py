@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save, pre_save
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from provider_app.two_factor import seeds
 from provider_app.two_factor.session import on_user_logged_in
 
 
@@ -22,3 +23,14 @@ def connect() -> None:
     post_delete.connect(
         drop_recovery_codes_without_device, sender=TOTPDevice, dispatch_uid="provider_app_two_factor_device"
     )
+    from provider_app.two_factor.models import EncryptedTOTPDevice
+
+    # P28: whichever class saves a device (django-otp's, the proxy), its seed is stored encrypted.
+    for model in (TOTPDevice, EncryptedTOTPDevice):
+        uid = f"provider_app_totp_seed_{model._meta.model_name}"
+        pre_save.connect(seeds.seal_before_save, sender=model, dispatch_uid=uid + "_pre")
+        post_save.connect(seeds.store_after_save, sender=model, dispatch_uid=uid + "_post")
+        if model is not TOTPDevice:
+            post_delete.connect(
+                drop_recovery_codes_without_device, sender=model, dispatch_uid=uid + "_delete"
+            )

@@ -60,7 +60,15 @@ def _issue_everything(client, user, application) -> dict[str, str]:
     from provider_app.two_factor.recovery import issue_recovery_codes
 
     recovery_codes = issue_recovery_codes(user)
+    from base64 import b32encode
+
+    from provider_app.two_factor import seeds
+    from tests.provider_app.two_factor_helpers import make_device
+
+    seed = seeds.bin_key(make_device(user))  # P28: an authenticator app's seed
     secrets = {
+        "TOTP seed (hex)": seed.hex(),
+        "TOTP seed (base32)": b32encode(seed).decode().rstrip("="),
         "password": USER_PASSWORD,
         "wrong password": wrong_password,
         "client secret": application.raw_secret,

@@ -7,6 +7,7 @@ import time
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from provider_app.two_factor import seeds
 from tests.factories import USER_PASSWORD
 
 # RFC 6238 Appendix B: the SHA-1 seed is the ASCII string "12345678901234567890".
@@ -19,7 +20,7 @@ def make_device(user, *, confirmed: bool = True, name: str = "phone") -> TOTPDev
 
 def code_at(device: TOTPDevice, when: float | None = None, *, steps: int = 0) -> str:
     """The code the device shows at ``when`` (default now), ``steps`` time steps away."""
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, 0)
+    totp = TOTP(seeds.bin_key(device), device.step, device.t0, device.digits, 0)
     totp.time = (time.time() if when is None else when) + steps * device.step
     return f"{totp.token():0{device.digits}d}"
 
