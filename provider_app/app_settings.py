@@ -116,6 +116,11 @@ class AppSettings:
         return int(self._setting("LOGIN_MAX_DELAY_SECONDS", 15 * 60))
 
     @property
+    def LOGIN_KNOWN_DEVICE_DAYS(self) -> int:
+        """Days a browser stays a known device for an account after a sign-in there (0: off, P20)."""
+        return int(self._setting("LOGIN_KNOWN_DEVICE_DAYS", 180))
+
+    @property
     def PASSWORD_RESET_URL(self) -> str:
         """Where the lockout page sends users who forgot their password ("" shows a hint instead)."""
         return str(self._setting("PASSWORD_RESET_URL", ""))

@@ -9,8 +9,10 @@ with each further failure up to a cap, counted from the last failure:
 * per IP address (any username): ``IP_FAILURE_LIMIT``, higher because of shared addresses (NAT).
 
 Failures are forgotten ``AXES_COOLOFF_TIME`` after the last one, and a successful sign-in clears
-them. The cap (15 minutes by default) is the way out for a real user whose account someone else is
-hammering: they can sign in again after it, or reset their password (docs/security.md).
+them. From a browser where the account signed in before (:mod:`provider_app.known_devices`), the
+account's counter is replaced by that device's own, so that someone who only knows the username
+cannot keep the real user out; elsewhere the cap (15 minutes by default) and the password reset are
+the way out (docs/security.md).
 
 The answer never tells whether an account exists: unknown usernames are counted and locked exactly
 like real ones, a wrong password and an unknown user get the same form error, and a locked request
@@ -27,7 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from provider_app import audit
+from provider_app import audit, known_devices
 from provider_app.app_settings import app_settings
 from provider_app.security_headers import AUTH_PAGE_HEADERS
 
@@ -56,16 +58,50 @@ class ProgressiveLockoutHandler(AxesDatabaseHandler):
         return self.retry_after(request, credentials) > timedelta(0)
 
     def retry_after(self, request, credentials=None) -> timedelta:
-        """How long the request's IP address or account must still wait (zero: not locked)."""
-        limits = (throttle_setting("IP_FAILURE_LIMIT"), throttle_setting("ACCOUNT_FAILURE_LIMIT"))
+        """How long the request's IP address and account (or known device) must still wait (zero: none)."""
+        ip_limit, account_limit = (
+            throttle_setting("IP_FAILURE_LIMIT"),
+            throttle_setting("ACCOUNT_FAILURE_LIMIT"),
+        )
         now = timezone.now()
-        wait = timedelta(0)
-        for attempts, limit in zip(self.get_user_attempts(request, credentials), limits, strict=False):
-            counted = attempts.aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
-            if counted["last"] is None:
-                continue
-            wait = max(wait, counted["last"] + delay(counted["failures"] or 0, limit) - now)
+        by_ip, by_account = self.get_user_attempts(request, credentials)
+        wait = _wait(by_ip, ip_limit, now)
+        device = known_devices.device_for(request, _username(request, credentials))
+        if device is None:
+            return max(wait, _wait(by_account, account_limit, now))
+        # A browser where this account signed in: its own failures, not the account's (P20).
+        if device.last_failure is not None:
+            wait = max(wait, device.last_failure + delay(device.failures, account_limit) - now)
         return wait
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        super().user_login_failed(sender, credentials, request=request, **kwargs)
+        if request is None or getattr(request, "axes_locked_out", False):
+            return  # a try during a wait does not extend it
+        device = known_devices.device_for(request, _username(request, credentials))
+        if device is not None:
+            known_devices.record_failure(device)
+
+
+    def reset_user_attempts(self, request, credentials=None) -> int:
+        # A sign-in from a known device clears that device's failures (known_devices.remember),
+        # never the account's: the attacker's count of guesses from elsewhere is not reset.
+        if known_devices.device_for(request, _username(request, credentials)) is not None:
+            return 0
+        return super().reset_user_attempts(request, credentials)
+
+
+def _username(request, credentials) -> str | None:
+    from axes.helpers import get_client_username
+
+    return get_client_username(request, credentials)
+
+
+def _wait(attempts, limit: int, now) -> timedelta:
+    counted = attempts.aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+    if counted["last"] is None:
+        return timedelta(0)
+    return counted["last"] + delay(counted["failures"] or 0, limit) - now
 
 
 def lockout_response(

@@ -24,7 +24,7 @@ from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from provider_app import audit
+from provider_app import audit, known_devices
 from provider_app.security_headers import auth_page
 from provider_app.two_factor import devices, qr
 from provider_app.two_factor.forms import CodeForm, EnrolForm, PasswordForm
@@ -128,7 +128,10 @@ class SecondFactorView(View):
         django_otp.login(request, verification.device)
         add_method(request, user, ONE_TIME_PASSWORD)
         audit.record(VERIFIED, request=request, user=user, device_type=verification.device.model_label())
-        return HttpResponseRedirect(safe_next(request, next_url))
+        response = HttpResponseRedirect(safe_next(request, next_url))
+        if pending is not None:  # a sign-in completed: this browser is a known device (P20)
+            known_devices.remember(request, response, user)
+        return response
 
     def _render(self, request, form, pending) -> HttpResponse:
         context = {"form": form, "step_up": pending is None, "next": request.GET.get("next", "")}

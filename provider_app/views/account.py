@@ -13,6 +13,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
+from provider_app import known_devices
 from provider_app.app_settings import app_settings
 from provider_app.security_headers import auth_page
 from provider_app.two_factor.devices import has_two_factor
@@ -46,7 +47,8 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         if app_settings.REQUIRE_TWO_FACTOR:
             query = urlencode({"next": self.get_success_url()})
-            return HttpResponseRedirect(f"{reverse(self.enrolment_url)}?{query}")
+            response = HttpResponseRedirect(f"{reverse(self.enrolment_url)}?{query}")
+        known_devices.remember(self.request, response, user)  # P20: a known device from now on
         return response
 
 

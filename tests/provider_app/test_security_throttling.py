@@ -9,11 +9,14 @@ from datetime import timedelta
 import pytest
 import time_machine
 from axes.models import AccessAttempt
+from django.test import Client
 from django.utils import timezone
 
-from provider_app.models import AuditEvent
+from provider_app import known_devices
+from provider_app.models import AuditEvent, KnownLoginDevice
 from provider_app.throttling import delay
-from tests.factories import USER_PASSWORD
+from tests.factories import USER_PASSWORD, UserFactory
+from tests.provider_app.two_factor_helpers import code_at, make_device, password_step, second_factor_step
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +136,84 @@ def test_p20_sign_in_events_are_audited(client, user):
     assert success.user == user and success.ip_address == "192.0.2.56"
     failed = AuditEvent.objects.filter(event="login.failed").first()
     assert "not the password" not in str(failed.details)
+
+
+# Known devices (provider_app.known_devices): the account lock cannot keep the real user out.
+
+REAL_IP = "192.0.2.10"
+
+
+def _known_browser(user) -> str:
+    """The device cookie the real user's browser got from an earlier sign-in."""
+    browser = Client()
+    assert _login(browser, user.username, USER_PASSWORD, ip=REAL_IP).status_code == 302
+    return browser.cookies[known_devices.COOKIE].value
+
+
+def _browser(cookie: str | None = None) -> Client:
+    browser = Client()
+    if cookie is not None:
+        browser.cookies[known_devices.COOKIE] = cookie
+    return browser
+
+
+def test_p20_someone_who_knows_only_the_username_cannot_keep_the_user_out(user):
+    cookie = _known_browser(user)
+    attacker = Client()
+    start = timezone.now()
+    real_user_got_in = attacker_requests = counted_failures = 0
+    with time_machine.travel(start, tick=False) as clock:
+        next_sign_in = start + timedelta(minutes=17)
+        while timezone.now() < start + timedelta(hours=24):
+            # One wrong password each time the lock ends, each from a fresh address (a botnet).
+            attacker_requests += 1
+            address = f"203.0.113.{attacker_requests % 250}"
+            response = _login(attacker, user.username, "not the password", ip=address)
+            wait = int(response["Retry-After"]) if response.status_code == 429 else 0
+            counted_failures += response.status_code == 200
+            if timezone.now() >= next_sign_in:  # the real user signs in, every hour
+                browser = _browser(cookie)
+                assert _login(browser, user.username, USER_PASSWORD, ip=REAL_IP).status_code == 302
+                real_user_got_in += 1
+                cookie = browser.cookies[known_devices.COOKIE].value
+                next_sign_in += timedelta(hours=1)
+            clock.shift(timedelta(seconds=max(wait, 1)))
+        # The attack still locks the account for every browser the account never signed in from.
+        _fail(attacker, user.username, 1, ip="203.0.113.251")
+        assert _login(Client(), user.username, USER_PASSWORD, ip="192.0.2.77").status_code == 429
+    assert real_user_got_in == 24
+    assert counted_failures < 24 * 4 + 10  # brute force stays throttled: about four guesses an hour
+
+
+def test_p20_a_known_device_is_throttled_by_its_own_failures(user):
+    cookie = _known_browser(user)
+    _fail(_browser(cookie), user.username, 5, ip=REAL_IP)
+    assert _login(_browser(cookie), user.username, USER_PASSWORD, ip=REAL_IP).status_code == 429
+    # Those failures did not lock the account for the user's other known browsers.
+    other = _known_browser_after_reset(user)
+    assert _login(_browser(other), user.username, USER_PASSWORD, ip="192.0.2.11").status_code == 302
+
+
+def _known_browser_after_reset(user) -> str:
+    AccessAttempt.objects.all().delete()  # as after the account's own counter lapsed
+    browser = Client()
+    assert _login(browser, user.username, USER_PASSWORD, ip="192.0.2.11").status_code == 302
+    return browser.cookies[known_devices.COOKIE].value
+
+
+def test_p20_a_forged_or_foreign_device_cookie_counts_for_nothing(user):
+    other_user = UserFactory()
+    cookie = _known_browser(other_user)  # a real cookie, of another account
+    _fail(Client(), user.username, 5, ip="203.0.113.5")
+    for forged in (cookie, cookie[:-2] + "xx", "not-a-cookie"):
+        assert _login(_browser(forged), user.username, USER_PASSWORD, ip=REAL_IP).status_code == 429
+
+
+def test_p20_the_device_cookie_is_set_only_after_the_second_factor(client, user):
+    device = make_device(user)
+    assert password_step(client, user).status_code == 302
+    assert known_devices.COOKIE not in client.cookies or not client.cookies[known_devices.COOKIE].value
+    assert second_factor_step(client, code_at(device)).status_code == 302
+    morsel = client.cookies[known_devices.COOKIE]
+    assert morsel.value and morsel["httponly"] and morsel["samesite"] == "Lax"
+    assert KnownLoginDevice.objects.filter(user=user).count() == 1
