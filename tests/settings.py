@@ -19,3 +19,11 @@ ALLOWED_HOSTS = ["*"]
 DEBUG = False
 # The tests run providers on loopback (live servers); the C13 tests turn this off.
 CLIENT_APP_ALLOW_LOOPBACK_ENDPOINTS = True
+
+# resource_app (tests/resource_app/): a service accepting this provider's tokens; the tests point it
+# at a fake provider (tests/resource_app/conftest.py).
+INSTALLED_APPS = [*INSTALLED_APPS, "resource_app"]  # noqa: F405
+RESOURCE_APP_ISSUER = "https://provider.example.com/o"
+RESOURCE_APP_AUDIENCE = "https://notes.example.com/"
+RESOURCE_APP_CLIENT_ID = "notes-service"
+RESOURCE_APP_CLIENT_SECRET = "notes-service-secret-for-tests-only"

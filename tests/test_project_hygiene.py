@@ -37,3 +37,24 @@ def test_manage_py_without_secrets_says_what_to_set():
     assert result.returncode == 2
     assert "Set SECRET_KEY (or SECRET_KEY_FILE) in the environment." in result.stderr
     assert "Traceback" not in result.stderr
+
+
+APPS = ("provider_app", "client_app", "resource_app")
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_the_apps_never_import_each_other(app):
+    """docs/architecture: the three apps speak HTTP to each other, each installable alone."""
+    import ast
+
+    others = set(APPS) - {app}
+    found = []
+    for path in (ROOT / app).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            found += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] in others]
+    assert found == []

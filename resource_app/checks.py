@@ -1,0 +1,57 @@
+"""System checks: ``resource_app.E001``-``E004`` (configuration a service cannot run without)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from resource_app.app_settings import MODES, app_settings
+from resource_app.internal.jwt_access_tokens import ASYMMETRIC
+
+
+def _https_or_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (
+        settings.DEBUG and parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1", "::1")
+    )
+
+
+@register(Tags.security)
+def check_settings(app_configs=None, **kwargs) -> list[Error]:
+    errors = []
+    if not app_settings.ISSUER or not _https_or_local(app_settings.ISSUER):
+        errors.append(
+            Error(
+                "RESOURCE_APP_ISSUER must be the provider's issuer, an https URL.",
+                hint="http is allowed only for localhost with DEBUG on.",
+                id="resource_app.E001",
+            )
+        )
+    if not app_settings.AUDIENCE:
+        errors.append(
+            Error(
+                "RESOURCE_APP_AUDIENCE must name this service (its resource identifier at the provider).",
+                id="resource_app.E002",
+            )
+        )
+    if app_settings.MODE not in MODES:
+        errors.append(Error(f"RESOURCE_APP_MODE must be one of {MODES}.", id="resource_app.E003"))
+    elif app_settings.MODE == "introspection" and not (app_settings.CLIENT_ID and app_settings.CLIENT_SECRET):
+        errors.append(
+            Error(
+                "Introspection needs RESOURCE_APP_CLIENT_ID and RESOURCE_APP_CLIENT_SECRET.",
+                id="resource_app.E003",
+            )
+        )
+    bad = [alg for alg in app_settings.ALGORITHMS if alg not in ASYMMETRIC]
+    if bad or not app_settings.ALGORITHMS:
+        errors.append(
+            Error(
+                f"RESOURCE_APP_ALGORITHMS may hold asymmetric algorithms only (not {bad}).",
+                hint="Never none, never HS256/HS384/HS512 (RFC 8725 3.1).",
+                id="resource_app.E004",
+            )
+        )
+    return errors

@@ -1,0 +1,1 @@
+"""The steps behind resource_app's public classes; nothing here is a public API."""

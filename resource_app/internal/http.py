@@ -1,0 +1,77 @@
+"""Calls to the provider (discovery, keys, introspection): a timeout per read, a total deadline, a
+size cap, strict JSON. Any failure is :class:`~resource_app.exceptions.ProviderUnavailable`, whose
+message never holds a token or a secret."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.views.decorators.debug import sensitive_variables
+
+from resource_app.app_settings import app_settings
+from resource_app.exceptions import ProviderUnavailable
+
+_CHUNK = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any  # parsed JSON
+
+
+@sensitive_variables("data", "auth")
+def call(method: str, url: str, *, data: dict | None = None, auth: tuple[str, str] | None = None) -> Answer:
+    """One request to the provider, read completely within the deadline and the size cap."""
+    deadline = time.monotonic() + app_settings.HTTP_DEADLINE
+    try:
+        with requests.request(
+            method,
+            url,
+            data=data,
+            auth=auth,
+            headers={"Accept": "application/json"},
+            timeout=app_settings.HTTP_TIMEOUT,
+            stream=True,
+            allow_redirects=False,
+        ) as response:
+            content = _read(response, deadline)
+            status, headers = response.status_code, dict(response.headers)
+    except requests.RequestException as error:
+        raise ProviderUnavailable(f"The provider could not be reached ({type(error).__name__}).") from None
+    if status >= 500:
+        raise ProviderUnavailable(f"The provider answered HTTP {status}.")
+    try:
+        body = json.loads(content, parse_constant=_refuse, parse_float=_finite)
+    except (ValueError, RecursionError):
+        raise ProviderUnavailable("The provider's answer is not JSON.") from None
+    return Answer(status, headers, body)
+
+
+def _read(response: requests.Response, deadline: float) -> bytes:
+    limit = app_settings.HTTP_MAX_RESPONSE_BYTES
+    chunks, size = [], 0
+    for chunk in response.iter_content(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise ProviderUnavailable("The provider's answer is too large.")
+        if time.monotonic() > deadline:
+            raise ProviderUnavailable("The provider took too long to answer.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value

@@ -1,0 +1,49 @@
+"""The one entry point: :func:`authenticate` a request, or :func:`validate_token` a token string.
+
+``RESOURCE_APP_MODE`` decides how: ``"jwt"`` checks an RFC 9068 JWT access token locally against
+the provider's keys (no call per request; a revoked token is accepted until it expires),
+``"introspection"`` asks the provider (RFC 7662) with a short cache (revocation seen within
+``RESOURCE_APP_INTROSPECTION_CACHE_SECONDS``; every cache miss is a call). See docs/resource-server.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.views.decorators.debug import sensitive_variables
+
+from resource_app.app_settings import app_settings
+from resource_app.exceptions import InsufficientScope, InvalidToken, TokenRefused
+from resource_app.internal import introspection, jwt_access_tokens
+from resource_app.internal.requests_tokens import bearer_token
+from resource_app.tokens import ValidatedToken
+
+
+@sensitive_variables("raw")
+def validate_token(raw: str) -> ValidatedToken:
+    """The accepted token, or :class:`~resource_app.exceptions.TokenRefused` saying why."""
+    try:
+        if app_settings.MODE == "introspection":
+            return introspection.validate(raw)
+        return jwt_access_tokens.validate(raw)
+    except TokenRefused:
+        raise
+    except (ValueError, TypeError, KeyError, UnicodeError, RecursionError, OverflowError):
+        # R12: a token of any shape is an answer, never a 500.
+        raise InvalidToken("The token is malformed.") from None
+
+
+def authenticate(request, scopes: Iterable[str] = ()) -> ValidatedToken | None:
+    """The request's token, checked, with ``scopes`` required; ``None`` if it carries no token."""
+    raw = bearer_token(request)
+    if raw is None:
+        return None
+    token = validate_token(raw)
+    require_scopes(token, scopes)
+    return token
+
+
+def require_scopes(token: ValidatedToken, scopes: Iterable[str]) -> None:
+    missing = sorted(set(scopes) - token.scopes)
+    if missing:
+        raise InsufficientScope("The token lacks a scope this resource needs.", sorted(set(scopes)))

@@ -1,0 +1,117 @@
+"""A fake provider for resource_app: signing keys, a JWKS, metadata and an introspection endpoint
+served through ``responses`` (no network), and a helper that mints RFC 9068 access tokens."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+import requests
+import responses
+from django.core.cache import caches
+from jwcrypto.common import json_encode
+from jwcrypto.jwk import JWK
+from jwcrypto.jws import JWS
+
+from resource_app.internal import metadata
+from resource_app.internal.jwks import key_cache
+
+ISSUER = "https://provider.example.com/o"
+AUDIENCE = "https://notes.example.com/"
+JWKS_URI = ISSUER + "/.well-known/jwks.json"
+INTROSPECTION = ISSUER + "/introspect/"
+
+_KEYS: dict[str, JWK] = {}
+
+
+def signing_key(kid: str = "key-1", kty: str = "RSA") -> JWK:
+    """A private key (made once per test run: RSA generation is slow)."""
+    if kid not in _KEYS:
+        options = {"kty": "RSA", "size": 2048} if kty == "RSA" else {"kty": "EC", "crv": "P-256"}
+        _KEYS[kid] = JWK.generate(kid=kid, use="sig", **options)
+    return _KEYS[kid]
+
+
+def mint(claims: dict | None = None, *, key: JWK | None = None, header: dict | None = None, drop=()) -> str:
+    """A JWT access token as a provider issues it (RFC 9068 2), with overrides."""
+    key = key or signing_key()
+    now = int(time.time())
+    body = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "user-42",
+        "client_id": "web-client",
+        "iat": now,
+        "exp": now + 300,
+        "jti": uuid.uuid4().hex,
+        "scope": "notes:read profile",
+        **(claims or {}),
+    }
+    for name in drop:
+        body.pop(name, None)
+    protected = {
+        "alg": "RS256" if key.get("kty") == "RSA" else "ES256",
+        "typ": "at+jwt",
+        "kid": key.get("kid"),
+    }
+    protected.update(header or {})
+    protected = {k: v for k, v in protected.items() if v is not None}
+    token = JWS(json.dumps(body))
+    token.add_signature(key, alg=protected["alg"], protected=json_encode(protected))
+    return token.serialize(compact=True)
+
+
+class FakeProvider:
+    """What the provider publishes; tests change it and count the calls."""
+
+    def __init__(self, mocked: responses.RequestsMock) -> None:
+        self.mocked = mocked
+        self.keys = [signing_key()]
+        self.cache_control = "max-age=3600"
+        self.down = False
+        self.introspection: dict = {"active": False}
+        mocked.add_callback(responses.GET, JWKS_URI, callback=self._jwks)
+        mocked.add_callback(
+            responses.GET, ISSUER + "/.well-known/openid-configuration", callback=self._metadata
+        )
+        mocked.add_callback(responses.POST, INTROSPECTION, callback=self._introspect)
+
+    def calls(self, url: str) -> int:
+        return sum(call.request.url.split("?")[0] == url for call in self.mocked.calls)
+
+    def _down(self):
+        if self.down:
+            raise requests.ConnectionError("the provider is down")
+
+    def _jwks(self, request):
+        self._down()
+        body = {"keys": [json.loads(key.export_public()) for key in self.keys]}
+        return 200, {"Cache-Control": self.cache_control}, json.dumps(body)
+
+    def _metadata(self, request):
+        self._down()
+        body = {"issuer": ISSUER, "jwks_uri": JWKS_URI, "introspection_endpoint": INTROSPECTION}
+        return 200, {}, json.dumps(body)
+
+    def _introspect(self, request):
+        self._down()
+        self.last_introspection_request = request
+        return 200, {"Cache-Control": "no-store"}, json.dumps(self.introspection)
+
+
+@pytest.fixture
+def provider():
+    key_cache.forget()
+    metadata.forget()
+    caches["default"].clear()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        yield FakeProvider(mocked)
+    key_cache.forget()
+    metadata.forget()
+
+
+@pytest.fixture(autouse=True)
+def _service_urls(settings):
+    settings.ROOT_URLCONF = "tests.resource_app.urls"

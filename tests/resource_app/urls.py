@@ -1,0 +1,37 @@
+"""Two views of a service protected by resource_app: one DRF, one plain Django."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from resource_app.authentication import BearerTokenAuthentication, HasScopes
+from resource_app.decorators import token_required
+
+
+class NotesView(APIView):
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [HasScopes]
+    required_scopes = ["notes:read"]
+    required_scopes_by_method = {"POST": ["notes:write"]}
+
+    def get(self, request):
+        token = request.auth
+        return Response({"sub": request.user.username, "mode": token.mode, "scopes": sorted(token.scopes)})
+
+    def post(self, request):
+        return Response({"written": True}, status=201)
+
+
+@token_required(scopes=["notes:read"])
+def plain_notes(request):
+    token = request.access_token
+    return JsonResponse({"sub": token.subject, "client_id": token.client_id, "mode": token.mode})
+
+
+urlpatterns = [
+    path("notes/", NotesView.as_view()),
+    path("plain/notes/", plain_notes),
+]
