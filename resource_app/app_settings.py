@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
-MODES = ("jwt", "introspection")
+MODES = ("jwt", "introspection", "auto")
 
 
 class AppSettings:
@@ -32,7 +32,8 @@ class AppSettings:
 
     @property
     def MODE(self) -> str:
-        """``"jwt"`` (validate locally against the provider's keys) or ``"introspection"`` (RFC 7662)."""
+        """``"jwt"`` (validate locally against the provider's keys), ``"introspection"`` (RFC 7662), or
+        ``"auto"`` (a token shaped like a JWS is validated locally, any other is introspected)."""
         return str(self._setting("MODE", "jwt"))
 
     @property

@@ -23,7 +23,10 @@ from resource_app.tokens import ValidatedToken
 def validate_token(raw: str) -> ValidatedToken:
     """The accepted token, or :class:`~resource_app.exceptions.TokenRefused` saying why."""
     try:
-        if app_settings.MODE == "introspection":
+        mode = app_settings.MODE
+        if mode == "auto":
+            mode = "jwt" if jwt_access_tokens.looks_like_jwt(raw) else "introspection"
+        if mode == "introspection":
             return introspection.validate(raw)
         return jwt_access_tokens.validate(raw)
     except TokenRefused:

@@ -45,6 +45,15 @@ def validate(raw: str) -> ValidatedToken:
     return ValidatedToken.from_claims(claims, mode="jwt")
 
 
+def looks_like_jwt(raw: str) -> bool:
+    """Auto mode: three base64url parts whose first decodes to a JSON object (a JWS header)."""
+    try:
+        _header(raw)
+    except InvalidToken:
+        return False
+    return True
+
+
 def _header(raw: str) -> dict[str, Any]:
     # Compact JWS only (RFC 7519 7.2): three base64url parts; never JWE, never JSON serialization.
     if raw.count(".") != 2:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from resource_app.exceptions import InvalidRequest
+import re
+
+from resource_app.exceptions import InvalidRequest, InvalidToken
 
 MAX_TOKEN_LENGTH = 8192
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -18,8 +21,8 @@ def bearer_token(request) -> str | None:
     if scheme.lower() != "bearer":
         return None
     token = token.strip()
-    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii() or " " in token:
-        raise InvalidRequest("The Authorization header is malformed.")
+    if not token or len(token) > MAX_TOKEN_LENGTH or not _B64TOKEN.fullmatch(token):
+        raise InvalidToken("The access token is malformed.")  # RFC 6750 2.1 b64token
     return token
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from django.urls import path
+from django.views import View
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from resource_app.authentication import BearerTokenAuthentication, HasScopes
 from resource_app.decorators import token_required
+from resource_app.middleware import TokenRequiredMixin
 
 
 class NotesView(APIView):
@@ -31,7 +33,21 @@ def plain_notes(request):
     return JsonResponse({"sub": token.subject, "client_id": token.client_id, "mode": token.mode})
 
 
+class MixinNotesView(TokenRequiredMixin, View):
+    required_scopes = ("notes:read",)
+
+    def get(self, request):
+        return JsonResponse({"sub": request.access_token.subject})
+
+
+def public(request):
+    token = getattr(request, "access_token", None)
+    return JsonResponse({"sub": token.subject if token else None})
+
+
 urlpatterns = [
     path("notes/", NotesView.as_view()),
     path("plain/notes/", plain_notes),
+    path("mixin/notes/", MixinNotesView.as_view()),
+    path("public/", public),
 ]
