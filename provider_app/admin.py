@@ -25,7 +25,7 @@ from oauth2_provider.models import (
 
 from provider_app import audit, audit_admin  # noqa: F401  (audit_admin registers the audit log admin)
 from provider_app.client_secrets import generate_client_secret
-from provider_app.models import ClientPolicy, Consent
+from provider_app.models import ClientPolicy, Consent, ResourceServer
 from provider_app.redirect_uris import is_redirect_uri_transport_allowed
 from provider_app.two_factor import admin as two_factor_admin  # noqa: F401  (devices, users' 2FA column)
 
@@ -199,3 +199,32 @@ for model, model_admin in (
     if admin.site.is_registered(model):
         admin.site.unregister(model)
     admin.site.register(model, model_admin)
+
+
+class ResourceServerForm(forms.ModelForm):
+    class Meta:
+        model = ResourceServer
+        fields = [
+            "identifier", "name", "scopes", "token_format", "access_token_lifetime",
+            "allowed_clients", "client",
+        ]  # fmt: skip
+
+    def clean_identifier(self) -> str:
+        from provider_app.resource_commands import check_identifier
+
+        try:
+            return check_identifier(self.cleaned_data["identifier"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+@admin.register(ResourceServer)
+class ResourceServerAdmin(admin.ModelAdmin):
+    """Services that accept this provider's tokens: audience, scopes, token format, allowed clients."""
+
+    form = ResourceServerForm
+    list_display = ("name", "identifier", "token_format", "access_token_lifetime")
+    list_filter = ("token_format",)
+    search_fields = ("name", "identifier")
+    filter_horizontal = ("allowed_clients",)
+    raw_id_fields = ("client",)

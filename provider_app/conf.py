@@ -38,7 +38,8 @@ def recommended_oauth2_provider_settings(**overrides: Any) -> dict[str, Any]:
         "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
         "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
         # 256 random bits per token from one call (oauthlib's default: ~178 bits from 30 calls).
-        "ACCESS_TOKEN_GENERATOR": "provider_app.token_generator.generate_token",
+        # Random values, or an RFC 9068 JWT for a registered resource that wants one.
+        "ACCESS_TOKEN_GENERATOR": "provider_app.resource_servers.generate_access_token",
         "REFRESH_TOKEN_GENERATOR": "provider_app.token_generator.generate_token",
         "ID_TOKEN_EXPIRE_SECONDS": 3600,
         "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
@@ -49,6 +50,8 @@ def recommended_oauth2_provider_settings(**overrides: Any) -> dict[str, Any]:
         # High-entropy client secrets hashed with one SHA-256 (PBKDF2 protects low-entropy passwords).
         "CLIENT_SECRET_HASHER": "client_secret_sha256",
         "CLIENT_SECRET_GENERATOR_CLASS": "provider_app.client_secrets.ClientSecretGenerator",
+        # The settings' scopes and those of registered resource servers (RFC 8707).
+        "SCOPES_BACKEND_CLASS": "provider_app.scopes.ResourceServerScopes",
         "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
         "ALLOW_URI_WILDCARDS": False,
         "REQUEST_APPROVAL_PROMPT": "force",

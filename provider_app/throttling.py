@@ -82,7 +82,6 @@ class ProgressiveLockoutHandler(AxesDatabaseHandler):
         if device is not None:
             known_devices.record_failure(device)
 
-
     def reset_user_attempts(self, request, credentials=None) -> int:
         # A sign-in from a known device clears that device's failures (known_devices.remember),
         # never the account's: the attacker's count of guesses from elsewhere is not reset.

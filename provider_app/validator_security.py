@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauthlib.oauth2.rfc6749 import errors
 
-from provider_app import audit
+from provider_app import audit, resource_servers
 from provider_app.authorization_codes import (
     CLAIMED,
     VALIDATED_GRANT,
@@ -175,6 +175,8 @@ class CodeAndTokenSecurityMixin:
             setattr(request, CLAIMED, True)
         elif request.grant_type == "refresh_token":
             self._lock_refresh_token_for_rotation(request)
+        # A registered resource may want shorter-lived tokens (provider_app.resource_servers).
+        token["expires_in"] = resource_servers.lifetime(request, token["expires_in"])
         result = super()._save_bearer_token(token, request, *args, **kwargs)
         if getattr(request, CLAIMED, False):
             remember_redemption(grant, *self._issued_tokens(token, request), request=request)

@@ -129,3 +129,15 @@ def validate_id_token(client, id_token: str, *, audience: str, nonce: str, acces
     if access_token is not None:
         assert claims["at_hash"] == at_hash(access_token)
     return claims
+
+
+def register_resource(identifier: str, *clients, scopes: str = "", token_format: str = "opaque", **extra):
+    """A registered resource server (RFC 8707) that ``clients`` may ask tokens for."""
+    from provider_app.models import ResourceServer
+
+    server, _ = ResourceServer.objects.update_or_create(
+        identifier=identifier,
+        defaults={"name": identifier, "scopes": scopes, "token_format": token_format, **extra},
+    )
+    server.allowed_clients.add(*clients)
+    return server

@@ -14,7 +14,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from provider_app.app_settings import app_settings
 from provider_app.client_auth import authenticated_client, bearer_application, oauth_error
-from provider_app.models import ClientPolicy
+from provider_app.models import ClientPolicy, ResourceServer
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -39,7 +39,7 @@ class IntrospectTokenView(View):
             return _no_store(JsonResponse({"active": False}))
         if token.user is not None and not token.user.is_active:  # P24: a deactivated user's token
             return _no_store(JsonResponse({"active": False}))
-        return _no_store(JsonResponse(introspection_claims(token)))
+        return _no_store(JsonResponse(introspection_claims(token, request)))
 
     @staticmethod
     def _find(token_value: str):
@@ -63,16 +63,25 @@ def token_audiences(token, request) -> set[str]:
 
 def may_see(caller, token, request) -> bool:
     """RFC 7662 4 (P22): a client sees its own tokens; a resource server sees another client's
-    token only if the token's audience is one of its ``resource_identifiers``."""
+    token only if the token's audience is one of its ``resource_identifiers``, or if it is the client
+    of the registered resource server the token is for."""
     if token.application_id == caller.pk:
         return True
+    audiences = token_audiences(token, request)
     policy = ClientPolicy.objects.filter(application=caller, is_resource_server=True).first()
-    return policy is not None and not token_audiences(token, request).isdisjoint(policy.audiences())
+    if policy is not None and not audiences.isdisjoint(policy.audiences()):
+        return True
+    # The own client of the registered resource server the token is for (provider_app.resource_models).
+    return (
+        bool(token.resource)
+        and ResourceServer.objects.filter(client=caller, identifier__in=audiences).exists()
+    )
 
 
-def introspection_claims(token) -> dict:
+def introspection_claims(token, request=None) -> dict:
     claims = {
         "active": True,
+        "iss": oauth2_settings.oidc_issuer(request),
         "scope": token.scope,
         "token_type": "Bearer",
         "exp": int(token.expires.timestamp()),
@@ -83,6 +92,8 @@ def introspection_claims(token) -> dict:
     if token.user is not None:
         claims["sub"] = str(token.user.pk)
         claims["username"] = token.user.get_username()
+    elif token.application is not None:
+        claims["sub"] = token.application.client_id  # client_credentials: the client (RFC 9068 2.2)
     if token.resource:
         claims["aud"] = token.resource
     return claims

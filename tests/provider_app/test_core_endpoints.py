@@ -388,7 +388,8 @@ def test_client_credentials_grant_for_a_confidential_client(client, mode):
     assert "id_token" not in body
     introspected = _introspect(client, service, body["access_token"]).json()
     assert introspected["active"] is True
-    assert "sub" not in introspected
+    # No user: the subject is the client itself (RFC 9068 2.2), and no username is reported.
+    assert introspected["sub"] == service.client_id and "username" not in introspected
 
 
 def test_client_credentials_with_a_wrong_secret_refused(client):

@@ -7,7 +7,7 @@ import pytest
 from oauth2_provider.models import get_access_token_model
 
 from provider_app.models import Consent
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code, query_of
+from tests.oauth_helpers import AuthorizationRequest, exchange, get_code, query_of, register_resource
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,7 @@ def _request(application, **extra):
 @pytest.mark.parametrize("prompt", [None, "none"])
 def test_p11_remembered_consent_keeps_the_resource_of_the_request(client, user, application, prompt):
     # RFC 8707: a returning user's request with ``resource`` was a 500 (also with prompt=none).
+    register_resource(API, application)
     client.force_login(user)
     get_code(client, _request(application, resource=API))  # consent given on the page
     request = _request(application, resource=API, prompt=prompt)

@@ -7,7 +7,7 @@ import pytest
 
 from provider_app.models import ClientPolicy
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code
+from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code, register_resource
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +17,8 @@ API_B = "https://api-b.example.com/"
 
 def _token(client, user, application, resource: str | None = None) -> str:
     client.force_login(user)
+    if resource:
+        register_resource(resource, application)
     extra = {"resource": resource} if resource else {}
     request = AuthorizationRequest(application.client_id, application.redirect_uris, extra=extra)
     response = exchange(client, application, request, get_code(client, request))

@@ -1,0 +1,51 @@
+"""``manage.py provider_app_register_resource``: create or update a resource server (RFC 8707).
+
+    python manage.py provider_app_register_resource --identifier https://notes.example.com/ \\
+        --name Notes --scopes "notes:read notes:write" --token-format jwt \\
+        --access-token-lifetime 300 --allow-client <client_id> --client <the service's client_id>
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from provider_app.resource_commands import register
+from provider_app.resource_models import ResourceServer
+
+
+class Command(BaseCommand):
+    help = "Create or update a resource server (audience, scopes, token format, allowed clients)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--identifier", required=True, help="the audience, an absolute https URI")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--scopes", required=True, help="space-separated scopes the service understands")
+        parser.add_argument(
+            "--token-format",
+            choices=[f for f, _ in ResourceServer.TOKEN_FORMATS],
+            default=ResourceServer.OPAQUE,
+        )
+        parser.add_argument("--access-token-lifetime", type=int, default=None, help="seconds")
+        parser.add_argument(
+            "--allow-client", action="append", default=[], help="client_id allowed to ask (repeatable)"
+        )
+        parser.add_argument("--client", default=None, help="the service's own client_id (may introspect)")
+
+    def handle(self, *args, **options) -> None:
+        lifetime = options["access_token_lifetime"]
+        if lifetime is not None and lifetime <= 0:
+            raise CommandError("--access-token-lifetime must be positive.")
+        try:
+            server, created = register(
+                identifier=options["identifier"],
+                name=options["name"],
+                scopes=options["scopes"],
+                token_format=options["token_format"],
+                access_token_lifetime=lifetime,
+                allowed_client_ids=options["allow_client"],
+                client_id=options["client"],
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        verb = "Created" if created else "Updated"
+        self.stdout.write(self.style.SUCCESS(f"{verb} the resource server {server}."))

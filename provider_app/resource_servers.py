@@ -1,0 +1,119 @@
+"""Access tokens for registered resource servers: RFC 8707 audience rules and RFC 9068 JWTs.
+
+DOT's ``ACCESS_TOKEN_GENERATOR`` is :func:`generate_access_token`. It resolves the token's audience
+first (DOT's RFC 8707 normalisation and narrowing: the request's ``resource``, else the code's or
+the refresh token's), then applies the registry (:class:`~provider_app.resource_models.ResourceServer`):
+
+- every resource must be registered and allow the client, else ``invalid_target`` (RFC 8707 2; R3);
+- every scope must be one the resource understands (identity scopes such as ``openid`` excepted),
+  else ``invalid_scope``;
+- a token for a resource that wants JWTs has exactly one audience (an ambiguous JWT is never issued);
+- no ``resource``: the default audience (``PROVIDER_APP_DEFAULT_AUDIENCE``, RFC 9068 3), opaque.
+
+A JWT access token (RFC 9068 2, R1) has header ``typ: at+jwt`` and the ID tokens' key (RS256,
+``kid`` its thumbprint, published in the JWKS); claims ``iss``, ``exp``, ``aud``, ``sub`` (the
+client for client_credentials), ``client_id``, ``iat``, ``jti``, ``scope``, and ``auth_time``,
+``acr``, ``amr`` when the authentication is known (R2). It is stored like every token: its SHA-256
+only (P16); revocation, rotation and family rules apply unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from django.views.decorators.debug import sensitive_variables
+from jwcrypto import jwt
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.utils import jwk_from_pem
+from oauthlib.oauth2.rfc6749 import errors
+
+from provider_app.resource_models import ResourceServer
+from provider_app.token_generator import generate_token
+
+#: Scopes about the user's identity (OIDC Core 5.4, 11): the provider's, valid with any audience.
+IDENTITY_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "offline_access"})
+#: Where the resolved resource server and lifetime of a token request are kept for _save_bearer_token.
+REQUEST_ATTRIBUTE = "provider_app_resource_server"
+
+
+def resolve(request) -> ResourceServer | None:
+    """The registered resource server the token is for (``None``: the default audience)."""
+    validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
+    validator._check_and_set_request_resource(request)  # DOT: normalise, narrow, inherit (idempotent)
+    resources = list(request.resource or [])
+    if not resources:
+        return None
+    registered = {r.identifier: r for r in ResourceServer.objects.filter(identifier__in=resources)}
+    client = request.client
+    for identifier in resources:
+        server = registered.get(identifier)
+        if server is None or not server.allowed_clients.filter(pk=client.pk).exists():
+            raise errors.CustomOAuth2Error(
+                error="invalid_target",
+                description="The requested resource is unknown, or this client may not ask for it.",
+                request=request,
+            )
+        foreign = set(request.scopes or ()) - server.scope_set() - IDENTITY_SCOPES
+        if foreign:
+            raise errors.InvalidScopeError(
+                description=f"The resource does not understand the scope {sorted(foreign)[0]!r}.",
+                request=request,
+            )
+    servers = [registered[i] for i in resources]
+    if len(servers) > 1 and any(s.token_format == ResourceServer.JWT for s in servers):
+        raise errors.CustomOAuth2Error(
+            error="invalid_target",
+            description="Ask for one resource per token: a JWT access token has one audience.",
+            request=request,
+        )
+    return servers[0] if len(servers) == 1 else None
+
+
+def generate_access_token(request) -> str:
+    """DOT's ``ACCESS_TOKEN_GENERATOR``: a JWT for a resource that wants one, else 256 random bits."""
+    server = resolve(request)
+    setattr(request, REQUEST_ATTRIBUTE, server)
+    if server is None or server.token_format != ResourceServer.JWT:
+        return generate_token(request)
+    return _jwt_access_token(request, server)
+
+
+def lifetime(request, default: int) -> int:
+    """Seconds the access token of this request lives (the resource's own lifetime if it has one)."""
+    server = getattr(request, REQUEST_ATTRIBUTE, None)
+    return server.access_token_lifetime if server is not None and server.access_token_lifetime else default
+
+
+@sensitive_variables("key")
+def _jwt_access_token(request, server: ResourceServer) -> str:
+    key = jwk_from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY)  # the ID tokens' key (DOT caches it)
+    now = int(time.time())
+    client_id = request.client.client_id
+    user = request.user if getattr(request, "grant_type", "") != "client_credentials" else None
+    claims = {
+        "iss": oauth2_settings.oidc_issuer(request),
+        "exp": now
+        + lifetime(request, int(request.expires_in or oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)),
+        "aud": server.identifier,
+        "sub": str(user.pk) if user is not None and getattr(user, "pk", None) else client_id,
+        "client_id": client_id,
+        "iat": now,
+        "jti": uuid.uuid4().hex,
+    }
+    if request.scopes:
+        claims["scope"] = " ".join(request.scopes)
+    if user is not None:
+        claims.update(_authentication_claims(request))
+    header = {"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}
+    token = jwt.JWT(header=json.dumps(header), claims=json.dumps(claims))
+    token.make_signed_token(key)
+    return token.serialize()
+
+
+def _authentication_claims(request) -> dict:
+    """``auth_time``, ``acr``, ``amr`` of the authentication behind this grant (RFC 9068 2.2.1, R2)."""
+    from provider_app.two_factor.claims import context_for_token_request, id_token_claims
+
+    return id_token_claims(context_for_token_request(request))

@@ -1,0 +1,236 @@
+"""R1-R4 at the provider: registered resource servers, RFC 8707 audiences, RFC 9068 JWT access tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from jwcrypto import jwk, jwt
+from oauth2_provider.models import get_access_token_model
+
+from provider_app.models import ResourceServer
+from tests.factories import ApplicationFactory
+from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code, register_resource
+
+pytestmark = pytest.mark.django_db
+
+NOTES = "https://notes.example.com/"
+FILES = "https://files.example.com/"
+
+
+def _parts(token: str) -> tuple[dict, dict]:
+    header, claims, _ = token.split(".")
+    decode = lambda part: json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))  # noqa: E731
+    return decode(header), decode(claims)
+
+
+def _code_tokens(client, user, application, *, resource=None, scope="openid profile notes:read", **extra):
+    client.force_login(user)
+    params = {"resource": resource} if resource else {}
+    request = AuthorizationRequest(
+        application.client_id, application.redirect_uris, scope=scope, extra=params
+    )
+    return exchange(client, application, request, get_code(client, request), **extra)
+
+
+def _client_credentials(client, service, **data):
+    return client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", **data},
+        HTTP_AUTHORIZATION=basic_auth(service.client_id, service.raw_secret),
+    )
+
+
+@pytest.fixture
+def notes(application):
+    return register_resource(NOTES, application, scopes="notes:read notes:write", token_format="jwt")
+
+
+def test_r1_a_jwt_access_token_for_a_resource_that_wants_one(client, user, application, notes):
+    response = _code_tokens(client, user, application, resource=NOTES)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    header, claims = _parts(body["access_token"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "RS256"
+    keys = client.get("/o/.well-known/jwks.json").json()["keys"]
+    assert header["kid"] in {k["kid"] for k in keys}
+    assert claims["iss"] == client.get("/o/.well-known/openid-configuration").json()["issuer"]
+    assert claims["aud"] == NOTES and claims["sub"] == str(user.pk)
+    assert claims["client_id"] == application.client_id
+    assert claims["scope"] == "notes:read openid profile" or set(claims["scope"].split()) == {
+        "openid",
+        "profile",
+        "notes:read",
+    }
+    assert claims["exp"] - claims["iat"] == body["expires_in"]
+    assert len(claims["jti"]) >= 32
+    # The signature verifies with the published key.
+    keyset = jwk.JWKSet.from_json(json.dumps({"keys": keys}))
+    jwt.JWT(jwt=body["access_token"], key=keyset, algs=["RS256"])
+
+
+def test_r1_the_id_token_is_never_typed_as_an_access_token(client, user, application, notes):
+    body = _code_tokens(client, user, application, resource=NOTES).json()
+    id_header, _ = _parts(body["id_token"])
+    assert id_header.get("typ") != "at+jwt"
+
+
+def test_r1_client_credentials_sub_is_the_client(client, notes):
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    notes.allowed_clients.add(service)
+    response = _client_credentials(client, service, resource=NOTES, scope="notes:read")
+    assert response.status_code == 200, response.content
+    _, claims = _parts(response.json()["access_token"])
+    assert claims["sub"] == service.client_id == claims["client_id"]
+    assert "auth_time" not in claims and "amr" not in claims
+
+
+def test_p16_a_jwt_access_token_is_stored_hashed(client, user, application, notes):
+    token = _code_tokens(client, user, application, resource=NOTES).json()["access_token"]
+    stored = get_access_token_model().objects.get(application=application)
+    assert stored.token_checksum == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in (stored.token or "")
+    assert stored.resource == [NOTES]
+
+
+def test_r2_authentication_claims_are_carried_and_kept_across_refresh(client, user, application, notes):
+    first = _code_tokens(client, user, application, resource=NOTES).json()
+    _, claims = _parts(first["access_token"])
+    assert "auth_time" in claims
+    refreshed = client.post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": application.client_id,
+            "client_secret": application.raw_secret,
+        },
+    )
+    assert refreshed.status_code == 200, refreshed.content
+    _, again = _parts(refreshed.json()["access_token"])
+    assert again["aud"] == NOTES  # the refresh token stays bound to the grant's resource (R4)
+    for name in ("auth_time", "amr", "acr"):
+        assert again.get(name) == claims.get(name)
+    assert again["jti"] != claims["jti"]
+
+
+def test_r3_an_unknown_resource_is_invalid_target(client, user, application):
+    response = _code_tokens(
+        client, user, application, resource="https://unknown.example.com/", scope="openid"
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+def test_r3_a_client_not_allowed_for_the_resource_is_invalid_target(client, user, application):
+    register_resource(NOTES, scopes="notes:read", token_format="jwt")  # no client allowed
+    response = _code_tokens(client, user, application, resource=NOTES, scope="openid")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+def test_r3_a_scope_the_resource_does_not_understand_is_refused(client, notes):
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    notes.allowed_clients.add(service)
+    response = _client_credentials(client, service, resource=NOTES, scope="files:delete")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
+
+
+def test_r3_never_an_ambiguous_jwt(client, notes):
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    notes.allowed_clients.add(service)
+    register_resource(FILES, service, scopes="notes:read")
+    response = client.post(
+        "/o/token/",
+        f"grant_type=client_credentials&scope=notes:read&resource={NOTES}&resource={FILES}",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic_auth(service.client_id, service.raw_secret),
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+def test_r3_without_a_resource_the_token_is_opaque_for_the_default_audience(client, user, application, notes):
+    body = _code_tokens(client, user, application, scope="openid profile").json()
+    assert body["access_token"].count(".") == 0
+    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}").status_code == 200
+
+
+def test_r3_an_opaque_resource_gets_an_opaque_token(client, user, application):
+    register_resource(NOTES, application, scopes="notes:read", token_format="opaque")
+    body = _code_tokens(client, user, application, resource=NOTES).json()
+    assert body["access_token"].count(".") == 0
+    assert get_access_token_model().objects.get(application=application).resource == [NOTES]
+
+
+@pytest.mark.parametrize("resource", ["https://notes.example.com/#x", "notes", "urn:example:notes"])
+def test_r4_a_resource_must_be_an_absolute_uri_without_fragment(client, notes, resource):
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    notes.allowed_clients.add(service)
+    response = _client_credentials(client, service, resource=resource, scope="notes:read")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+def test_r4_a_refresh_may_not_widen_the_resource(client, user, application, notes):
+    register_resource(FILES, application, scopes="notes:read", token_format="jwt")
+    first = _code_tokens(client, user, application, resource=NOTES).json()
+    response = client.post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "resource": FILES,
+            "client_id": application.client_id,
+            "client_secret": application.raw_secret,
+        },
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+def test_a_resource_lifetime_sets_the_token_lifetime(client, user, application, notes):
+    notes.access_token_lifetime = 120
+    notes.save()
+    body = _code_tokens(client, user, application, resource=NOTES).json()
+    _, claims = _parts(body["access_token"])
+    assert body["expires_in"] == 120 == claims["exp"] - claims["iat"]
+    stored = get_access_token_model().objects.get(application=application)
+    assert 100 <= (stored.expires - stored.created).total_seconds() <= 125
+
+
+def test_p22_the_resource_servers_own_client_may_introspect_its_tokens(client, user, application, notes):
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    token = _code_tokens(client, user, application, resource=NOTES).json()["access_token"]
+    introspect = lambda: client.post(  # noqa: E731
+        "/o/introspect/",
+        {"token": token},
+        HTTP_AUTHORIZATION=basic_auth(service.client_id, service.raw_secret),
+    ).json()
+    assert introspect() == {"active": False}
+    notes.client = service
+    notes.save()
+    answer = introspect()
+    assert answer["active"] is True and answer["aud"] == [NOTES] and answer["iss"]
+
+
+def test_the_register_command_creates_and_updates(application):
+    out = io.StringIO()
+    call_command(
+        "provider_app_register_resource", "--identifier", NOTES, "--name", "Notes", "--scopes", "b a",
+        "--token-format", "jwt", "--access-token-lifetime", "300", "--allow-client", application.client_id,
+        stdout=out,
+    )  # fmt: skip
+    server = ResourceServer.objects.get(identifier=NOTES)
+    assert (server.scopes, server.token_format, server.access_token_lifetime) == ("a b", "jwt", 300)
+    assert list(server.allowed_clients.all()) == [application]
+    call_command(
+        "provider_app_register_resource", "--identifier", NOTES, "--name", "N", "--scopes", "a", stdout=out
+    )
+    server.refresh_from_db()
+    assert (server.name, server.token_format) == ("N", "opaque")
+    assert "Updated" in out.getvalue()
+    for bad in ("http://notes.example.com/", "https://notes.example.com/#f", "notes"):
+        with pytest.raises(CommandError):
+            call_command(
+                "provider_app_register_resource", "--identifier", bad, "--name", "x", "--scopes", "a"
+            )
