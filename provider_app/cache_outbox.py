@@ -3,8 +3,9 @@
 :func:`invalidate` deletes keys from the shared cache (:mod:`provider_app.shared_cache`) at once and
 again when the transaction commits. If the cache cannot be reached at that moment (Redis down,
 restarting, refusing writes, a timeout), the change still commits: the keys are recorded in the
-database (:class:`~provider_app.cache_models.PendingCacheInvalidation`) and the caller waits
-``PROVIDER_APP_TOKEN_CACHE_RECHECK`` seconds before it answers.
+database (:class:`~provider_app.cache_models.PendingCacheInvalidation`) and the caller does not
+answer before ``PROVIDER_APP_TOKEN_CACHE_RECHECK`` seconds have passed since the record became
+visible (failures one after the other in one thread share one record, and one wait).
 
 Every process calls :func:`caches_usable` before it serves anything from the caches (the shared one
 and its local copies). At most every ``RECHECK`` seconds, that looks for recorded invalidations and
@@ -21,6 +22,8 @@ import threading
 import time
 
 from django.db import connections, router, transaction
+from django.db.models import F, TextField, Value
+from django.db.models.functions import Concat
 from django.db.utils import DatabaseError
 
 from provider_app import shared_cache, token_local_cache
@@ -33,7 +36,7 @@ logger = logging.getLogger(__name__)
 BATCH = 100
 
 _lock = threading.Lock()
-_state = {"checked_at": float("-inf"), "blocked": False}
+_state = {"checked_at": float("-inf"), "blocked": False, "failed_at": float("-inf")}
 
 
 def recheck() -> float:
@@ -47,29 +50,71 @@ def invalidate(cache, names: list[str], message: str) -> None:
     Never raises for a cache failure: see the module's docstring.
     """
     using = router.db_for_write(PendingCacheInvalidation)
-    recorded: list[int] = []
 
     def attempt(after_commit: bool) -> None:
-        try:
-            shared_cache.store(cache).invalidate(names, message)
-        except Exception:
-            logger.error(
-                "the shared cache could not be invalidated; recorded in the database, caches unused until"
-                " it is applied",
-                exc_info=True,
-            )
-            row = PendingCacheInvalidation.objects.using(using).create(names=" ".join(names), message=message)
-            recorded.append(row.pk)
-            block()
-            if after_commit:
-                time.sleep(recheck())  # every other process looks at the record before this is answered
+        # Failed here a moment ago: record at once rather than wait out another timeout.
+        failed = time.monotonic() - _state["failed_at"] < recheck()
+        if not failed:
+            try:
+                shared_cache.store(cache).invalidate(names, message)
+            except Exception:
+                logger.error(
+                    "the shared cache could not be invalidated; recorded in the database, caches unused"
+                    " until it is applied",
+                    exc_info=True,
+                )
+                failed = True
+        if not failed:
             return
-        if after_commit and recorded:  # the first attempt failed, this one did the work
-            PendingCacheInvalidation.objects.using(using).filter(pk__in=recorded).delete()
+        _state["failed_at"] = time.monotonic()
+        block()
+        try:
+            _record(names, message, using)
+        except DatabaseError:
+            logger.critical("a failed cache invalidation could not be recorded either", exc_info=True)
+            return
+        if after_commit:
+            _wait()  # every other process has looked at the record before this is answered
 
     if connections[using].in_atomic_block:
         attempt(after_commit=False)
-    transaction.on_commit(lambda: attempt(after_commit=True), using=using)
+    # robust: a failing hook registered before this one must not skip it.
+    transaction.on_commit(lambda: attempt(after_commit=True), using=using, robust=True)
+
+
+# This thread's open record: [pk, when it became visible to other processes (None: not committed yet)].
+# Invalidations that fail one after the other (a cascade, a family) go into one record, so that the
+# request waits once, not once per token.
+_thread = threading.local()
+
+
+def _record(names: list[str], message: str, using: str) -> None:
+    current = getattr(_thread, "open", None)
+    if current is not None:
+        appended = (
+            PendingCacheInvalidation.objects.using(using)
+            .filter(pk=current[0])
+            .update(
+                names=Concat(F("names"), Value(" " + " ".join(names)), output_field=TextField()),
+                message=Concat(F("message"), Value(" " + message), output_field=TextField()),
+            )
+        )
+        if appended:
+            return
+    row = PendingCacheInvalidation.objects.using(using).create(names=" ".join(names), message=message)
+    _thread.open = [row.pk, None if connections[using].in_atomic_block else time.monotonic()]
+
+
+def _wait() -> None:
+    """Sleep until one recheck interval has passed since this thread's record became visible."""
+    current = getattr(_thread, "open", None)
+    if current is None:
+        return
+    if current[1] is None:  # written inside the transaction that has just committed
+        current[1] = time.monotonic()
+    remaining = current[1] + recheck() - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 def block() -> None:
@@ -81,37 +126,43 @@ def block() -> None:
 
 def caches_usable(cache) -> bool:
     """False while an invalidation recorded in the database has not reached the shared cache."""
-    now = time.monotonic()
-    if now - _state["checked_at"] < recheck():
+    if time.monotonic() - _state["checked_at"] < recheck():
         return not _state["blocked"]
     with _lock:
-        if now - _state["checked_at"] >= recheck():
+        if time.monotonic() - _state["checked_at"] >= recheck():
+            # The look counts from before its first read: a record committed after that read is
+            # seen by the next look, at most one interval later.
+            started = time.monotonic()
             blocked = not _apply_recorded(cache)
-            _state["blocked"], _state["checked_at"] = blocked, time.monotonic()
+            _state["blocked"], _state["checked_at"] = blocked, started
             if blocked:
                 _drop_local_copies()
     return not _state["blocked"]
 
 
 def _apply_recorded(cache) -> bool:
-    """Apply recorded invalidations; True if none is left."""
-    try:
-        pending = list(PendingCacheInvalidation.objects.order_by("pk")[: BATCH + 1])
-    except DatabaseError:
-        logger.warning("cannot read the pending cache invalidations; caches unused", exc_info=True)
-        return False
-    if not pending:
-        return True
-    try:
-        store = shared_cache.store(cache)
-        for row in pending[:BATCH]:
-            store.invalidate(row.names.split(), row.message)
-            PendingCacheInvalidation.objects.filter(pk=row.pk).delete()
-    except Exception:
-        logger.warning("pending cache invalidations still cannot be applied; caches unused", exc_info=True)
-        return False
-    logger.info("pending cache invalidations applied")
-    return len(pending) <= BATCH
+    """Apply recorded invalidations; True once none is left."""
+    for _ in range(3):  # records written while applying are looked at again
+        try:
+            pending = list(PendingCacheInvalidation.objects.order_by("pk")[:BATCH])
+        except DatabaseError:
+            logger.warning("cannot read the pending cache invalidations; caches unused", exc_info=True)
+            return False
+        if not pending:
+            return True
+        try:
+            store = shared_cache.store(cache)
+            for row in pending:
+                store.invalidate(row.names.split(), row.message)
+                # Only if nobody appended meanwhile (an append is applied at the next look).
+                PendingCacheInvalidation.objects.filter(pk=row.pk, names=row.names).delete()
+        except Exception:
+            logger.warning(
+                "pending cache invalidations still cannot be applied; caches unused", exc_info=True
+            )
+            return False
+        logger.info("pending cache invalidations applied")
+    return False
 
 
 def _drop_local_copies() -> None:
@@ -124,3 +175,5 @@ def forget_state() -> None:
     """Look again at the next use (tests, a changed setting)."""
     with _lock:
         _state["blocked"], _state["checked_at"] = False, float("-inf")
+        _state["failed_at"] = float("-inf")
+    _thread.open = None

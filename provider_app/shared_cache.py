@@ -9,11 +9,11 @@ served only if nothing that happened to the cache since it was written can have 
   the permit is still the same, atomically (a Lua script). Every invalidation deletes the entry and
   its permit. A reader that loaded a row before a revocation therefore cannot put it back after the
   revocation's invalidation, nor after a ``FLUSHALL`` (which deletes the permit too).
-- **An entry is served only by the Redis process that it was written to.** Entries and permits carry
+- **An entry is served only by the Redis run that it was written to.** Entries and permits carry
   the server's ``run_id``, which Redis draws anew at every start and which a replica does not share
-  with its master. After a restart from an RDB/AOF snapshot older than a revocation, or a failover to
-  a replica that missed it, every entry written before is refused (read as a miss) and the database
-  decides again.
+  with its master, and its replication ID, drawn anew whenever it becomes a master. After a restart
+  from an RDB/AOF snapshot older than a revocation, or a failover (also back to a former master),
+  every entry written before is refused (read as a miss) and the database decides again.
 - **A failed invalidation never fails the change** (a revocation, a logout, a refresh, a saved user
   or client): the database commits, the keys are recorded in the database
   (:mod:`provider_app.cache_outbox`), and until they have been deleted from Redis no process serves
@@ -39,9 +39,17 @@ from django.core.cache.backends.redis import RedisCache
 from provider_app import token_local_cache
 
 PERMIT_SUFFIX = ":permit"
+# A permit only has to outlive one database read; short, so that misses (random bearer strings
+# included) do not fill Redis with permits. A write after it expired is simply not made.
+PERMIT_SECONDS = 30
 
-# The Redis server's run_id, drawn at each start (INFO server); a replica has its own.
-_RUN_ID = "local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')\n"
+# Which run of which Redis holds the data: its run_id (drawn at each start; a replica has its own)
+# and its replication ID (drawn anew whenever it becomes a master, so a master demoted and promoted
+# again, which keeps its run_id, gets another one).
+_RUN_ID = (
+    "local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') .. '.' .."
+    " string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')\n"
+)
 
 # KEYS[1] entry, KEYS[2] its permit; ARGV[1] a fresh random value, ARGV[2] the permit's seconds.
 # An entry is stored as "<run_id>\n<pickle>" and served only by the same run of Redis: {1, pickle}.

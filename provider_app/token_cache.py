@@ -43,7 +43,7 @@ from django.core.cache import BaseCache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.models.base import ModelState
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
@@ -131,7 +131,7 @@ def lookup(cache: BaseCache, name: str) -> tuple[Any, str | None]:
     A cache that cannot be read gives ``(None, None)``: the database answers and nothing is cached.
     """
     try:
-        return shared_cache.store(cache).lookup(name, entry_ttl())
+        return shared_cache.store(cache).lookup(name, shared_cache.PERMIT_SECONDS)
     except Exception:  # the database stays the source of truth when the cache is down
         logger.warning("shared cache read failed; using the database", exc_info=True)
         return None, None
@@ -281,20 +281,26 @@ def invalidate_checksums(checksums: list[str]) -> None:
     cache_outbox.invalidate(cache, [_key(c) for c in checksums], " ".join(checksums))
 
 
+#: Where pre_save keeps a token's previous checksum for post_save (a value replaced in place).
+_OLD_CHECKSUM = "_provider_app_old_checksum"
+
+
 def _access_token_saved(sender, instance, created: bool = False, raw: bool = False, **kwargs) -> None:
     if not created:
-        invalidate_checksums([instance.token_checksum])
+        old = instance.__dict__.pop(_OLD_CHECKSUM, None)
+        invalidate_checksums([instance.token_checksum, *([old] if old else [])])
 
 
 def _access_token_will_change(sender, instance, raw: bool = False, **kwargs) -> None:
     # A new value replaces the old one in place (DOT without refresh-token rotation): the old
-    # checksum must stop working too.
+    # checksum must stop working too. It is invalidated after the write (post_save), so that a
+    # reader between this signal and the UPDATE cannot cache the old value again.
     if instance.pk is None or token_cache() is None:
         return
     # The instance's checksum is recomputed only later, in the field's pre_save: ask the database.
     old = sender._default_manager.filter(pk=instance.pk).values_list("token_checksum", flat=True).first()
     if old:
-        invalidate_checksums([old])
+        instance.__dict__[_OLD_CHECKSUM] = old
 
 
 def _access_token_deleted(sender, instance, **kwargs) -> None:
@@ -305,14 +311,26 @@ def _access_token_deleted(sender, instance, **kwargs) -> None:
     invalidate_checksums([instance.token_checksum])
 
 
+def _live_checksums(user_id) -> list[str]:
+    AccessToken = get_access_token_model()
+    live = AccessToken._default_manager.filter(user_id=user_id, expires__gt=timezone.now())
+    return list(live.values_list("token_checksum", flat=True))
+
+
 def _user_changed(sender, instance, update_fields=None, **kwargs) -> None:
     if token_cache() is None or instance.pk is None:
         return
     if update_fields is not None and set(update_fields) <= USER_FIELDS_NOT_CACHED:
         return
-    AccessToken = get_access_token_model()
-    live = AccessToken._default_manager.filter(user_id=instance.pk, expires__gt=timezone.now())
-    invalidate_checksums(list(live.values_list("token_checksum", flat=True)))
+    invalidate_checksums(_live_checksums(instance.pk))
+    # A token issued by another request before this change commits is not in that list, and may be
+    # cached with the user as it was: once committed, the user's tokens are listed again.
+    user_id = instance.pk
+    transaction.on_commit(
+        lambda: invalidate_checksums(_live_checksums(user_id)),
+        using=router.db_for_write(get_access_token_model()),
+        robust=True,
+    )
 
 
 def connect() -> None:
