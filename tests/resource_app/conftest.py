@@ -101,11 +101,17 @@ class FakeProvider:
         return 200, {"Cache-Control": "no-store"}, json.dumps(self.introspection)
 
 
+LOCAL = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "resource-app-tests"}
+
+
 @pytest.fixture
-def provider():
+def provider(settings):
+    # The service's own cache, whatever the project's default is (Redis in one CI stage).
+    settings.CACHES = {**settings.CACHES, "resource-tests": LOCAL}
+    settings.RESOURCE_APP_CACHE = "resource-tests"
     key_cache.forget()
     metadata.forget()
-    caches["default"].clear()
+    caches["resource-tests"].clear()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         yield FakeProvider(mocked)
     key_cache.forget()

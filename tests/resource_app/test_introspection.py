@@ -53,7 +53,7 @@ def test_r9_an_active_token_is_accepted_and_the_answer_reused(client, provider):
 def test_r9_the_cache_holds_a_digest_never_the_token(client, provider):
     provider.introspection = _active()
     assert _get(client).status_code == 200
-    keys = list(caches["default"]._cache.keys())
+    keys = list(caches["resource-tests"]._cache.keys())
     assert keys and all(TOKEN not in key for key in keys)
     assert any(KEY_PREFIX in key for key in keys)
 
