@@ -71,6 +71,19 @@ def resolve(request) -> ResourceServer | None:
     return servers[0] if len(servers) == 1 else None
 
 
+def refusal_for(application, resources: list[str], scopes: list[str]) -> str | None:
+    """Why an authorization request naming ``resources`` must be refused (``invalid_target``), or
+    ``None``. The same registry rules as at the token endpoint, checked before the user is asked."""
+    registered = {r.identifier: r for r in ResourceServer.objects.filter(identifier__in=resources)}
+    for identifier in resources:
+        server = registered.get(identifier)
+        if server is None or not server.allowed_clients.filter(pk=application.pk).exists():
+            return "The requested resource is unknown, or this client may not ask for it."
+        if set(scopes) - server.scope_set() - IDENTITY_SCOPES:
+            return "The resource does not understand a requested scope."
+    return None
+
+
 def generate_access_token(request) -> str:
     """DOT's ``ACCESS_TOKEN_GENERATOR``: a JWT for a resource that wants one, else 256 random bits."""
     server = resolve(request)

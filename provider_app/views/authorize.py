@@ -5,9 +5,9 @@ from __future__ import annotations
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView as DOTAuthorizationView
-from oauthlib.oauth2.rfc6749.errors import InvalidClientIdError
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidClientIdError
 
-from provider_app import audit
+from provider_app import audit, resource_servers
 from provider_app.authorization_response import authorization_response_issuer, with_issuer
 from provider_app.consent import has_consent, remember_consent
 from provider_app.security_headers import auth_page
@@ -48,6 +48,10 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
         if application is None or "form" not in context:
             return response  # an error page
         scopes = context["scopes"]
+        resources = [r for value in request.GET.getlist("resource") for r in value.split()]
+        refusal = resources and resource_servers.refusal_for(application, resources, scopes)
+        if refusal:  # RFC 8707 2: refused before the user is asked, at the client's redirect URI
+            return self._refuse("invalid_target", refusal, context["form"].initial, application)
         # OIDC Core 3.1.2.1: prompt=consent asks again even when the approval is remembered.
         # (First-party clients, ``skip_authorization``, never show the page: DOT answers before this.)
         consent_prompted = "consent" in request.GET.get("prompt", "").split()
@@ -56,6 +60,11 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
         all_scopes = get_scopes_backend().get_all_scopes()
         context["scope_descriptions"] = [(scope, all_scopes.get(scope, scope)) for scope in scopes]
         return response
+
+    def _refuse(self, error, description, initial, application):
+        oauthlib_error = CustomOAuth2Error(error=error, description=description, state=initial.get("state"))
+        oauthlib_error.redirect_uri = initial.get("redirect_uri")  # validated by DOT before the page
+        return self.error_response(OAuthToolkitError(error=oauthlib_error), application)
 
     def _approve(self, application, scopes, initial):
         credentials = {

@@ -118,16 +118,16 @@ def test_r2_authentication_claims_are_carried_and_kept_across_refresh(client, us
     assert again["jti"] != claims["jti"]
 
 
-def test_r3_an_unknown_resource_is_invalid_target(client, user, application):
-    response = _code_tokens(
-        client, user, application, resource="https://unknown.example.com/", scope="openid"
-    )
+def test_r3_an_unknown_resource_is_invalid_target_at_the_token_endpoint(client):
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    response = _client_credentials(client, service, resource="https://unknown.example.com/", scope="openid")
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"
 
 
-def test_r3_a_client_not_allowed_for_the_resource_is_invalid_target(client, user, application):
+def test_r3_a_client_not_allowed_for_the_resource_is_invalid_target(client):
     register_resource(NOTES, scopes="notes:read", token_format="jwt")  # no client allowed
-    response = _code_tokens(client, user, application, resource=NOTES, scope="openid")
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    response = _client_credentials(client, service, resource=NOTES, scope="openid")
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"
 
 
@@ -234,3 +234,37 @@ def test_the_register_command_creates_and_updates(application):
             call_command(
                 "provider_app_register_resource", "--identifier", bad, "--name", "x", "--scopes", "a"
             )
+
+
+def _authorize(client, user, application, resource, scope="openid"):
+    from tests.oauth_helpers import query_of
+
+    client.force_login(user)
+    request = AuthorizationRequest(
+        application.client_id, application.redirect_uris, scope=scope, extra={"resource": resource}
+    )
+    response = client.get("/o/authorize/", request.params())
+    assert response.status_code == 302, response.content[:300]
+    assert response["Location"].startswith(application.redirect_uris)
+    return query_of(response["Location"]), request
+
+
+def test_r3_an_unknown_resource_is_refused_before_the_user_is_asked(client, user, application):
+    params, request = _authorize(client, user, application, "https://unknown.example.com/")
+    assert params["error"] == "invalid_target" and params["state"] == request.state and params["iss"]
+
+
+def test_r3_a_resource_that_does_not_allow_the_client_is_refused_at_authorization(client, user, application):
+    register_resource(NOTES, scopes="notes:read")
+    params, _ = _authorize(client, user, application, NOTES)
+    assert params["error"] == "invalid_target"
+
+
+def test_r3_an_allowed_resource_reaches_the_consent_page(client, user, application, notes):
+    client.force_login(user)
+    request = AuthorizationRequest(
+        application.client_id, application.redirect_uris, scope="openid notes:read", extra={"resource": NOTES}
+    )
+    response = client.get("/o/authorize/", request.params())
+    assert response.status_code == 200
+    assert ("notes:read", "notes:read (" + NOTES + ")") in response.context_data["scope_descriptions"]
