@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
-from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.views import AuthorizationView as DOTAuthorizationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidClientIdError
 
 from provider_app import audit, resource_servers
 from provider_app.authorization_response import authorization_response_issuer, with_issuer
 from provider_app.consent import has_consent, remember_consent
+from provider_app.scopes import describe
 from provider_app.security_headers import auth_page
 from provider_app.two_factor.authorization import AuthenticationRequirementMixin
 
@@ -57,8 +57,7 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
         consent_prompted = "consent" in request.GET.get("prompt", "").split()
         if not consent_prompted and has_consent(request.user, application, scopes):
             return self._approve(application, scopes, context["form"].initial)
-        all_scopes = get_scopes_backend().get_all_scopes()
-        context["scope_descriptions"] = [(scope, all_scopes.get(scope, scope)) for scope in scopes]
+        context["scope_descriptions"] = describe(scopes, resources)
         return response
 
     def _refuse(self, error, description, initial, application):
