@@ -34,27 +34,68 @@ from provider_app.token_generator import generate_token
 
 #: Scopes about the user's identity (OIDC Core 5.4, 11): the provider's, valid with any audience.
 IDENTITY_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "offline_access"})
-#: Where the resolved resource server and lifetime of a token request are kept for _save_bearer_token.
+#: Where the resolved :class:`Audience` of a token request is kept for _save_bearer_token.
 REQUEST_ATTRIBUTE = "provider_app_resource_server"
 
 
-def resolve(request) -> ResourceServer | None:
-    """The registered resource server the token is for (``None``: the default audience)."""
+#: More resources than this in one request are refused (each is looked up).
+MAX_RESOURCES = 10
+
+
+class Audience:
+    """The registered resource servers one token is for (none: the default audience)."""
+
+    def __init__(self, servers: list[ResourceServer]) -> None:
+        self.servers = servers
+
+    @property
+    def jwt_server(self) -> ResourceServer | None:
+        """The one resource server the token is a JWT for, if it wants JWTs."""
+        if len(self.servers) == 1 and self.servers[0].token_format == ResourceServer.JWT:
+            return self.servers[0]
+        return None
+
+    def lifetime(self, default: int) -> int:
+        """The servers' own lifetime (the shortest, for a token for several), else ``default``."""
+        lifetimes = [s.access_token_lifetime for s in self.servers if s.access_token_lifetime]
+        return min(lifetimes) if lifetimes else default
+
+
+def _refuse(request, description: str):
+    return errors.CustomOAuth2Error(error="invalid_target", description=description, request=request)
+
+
+def _checked_identifiers(request, resources) -> list[str]:
+    identifiers = list(dict.fromkeys(resources))  # repeated resources count once
+    if len(identifiers) > MAX_RESOURCES:
+        raise _refuse(request, f"Ask for at most {MAX_RESOURCES} resources.")
+    if any(not isinstance(r, str) or not r.isprintable() for r in identifiers):
+        raise _refuse(request, "A resource indicator is an absolute URI.")  # NUL and control characters
+    return identifiers
+
+
+def resolve(request) -> Audience:
+    """The audience of the token this request asks for, after every RFC 8707 rule and the registry."""
+    original = _original_resources(request)
+    if original is not None and not original and getattr(request, "resource", None):
+        # RFC 8707 2.2 / R4: a refresh narrows the grant's resources; it never adds one to a grant
+        # that had none (its token was for the default audience).
+        raise _refuse(request, "The refresh token was not issued for a resource.")
+    raw = request.resource if isinstance(getattr(request, "resource", None), list) else None
+    if raw is not None:
+        request.resource = _checked_identifiers(request, raw)
     validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
     validator._check_and_set_request_resource(request)  # DOT: normalise, narrow, inherit (idempotent)
-    resources = list(request.resource or [])
+    resources = _checked_identifiers(request, request.resource or [])
+    request.resource = resources
     if not resources:
-        return None
+        return Audience([])
     registered = {r.identifier: r for r in ResourceServer.objects.filter(identifier__in=resources)}
     client = request.client
     for identifier in resources:
         server = registered.get(identifier)
         if server is None or not server.allowed_clients.filter(pk=client.pk).exists():
-            raise errors.CustomOAuth2Error(
-                error="invalid_target",
-                description="The requested resource is unknown, or this client may not ask for it.",
-                request=request,
-            )
+            raise _refuse(request, "The requested resource is unknown, or this client may not ask for it.")
         foreign = set(request.scopes or ()) - server.scope_set() - IDENTITY_SCOPES
         if foreign:
             raise errors.InvalidScopeError(
@@ -63,17 +104,24 @@ def resolve(request) -> ResourceServer | None:
             )
     servers = [registered[i] for i in resources]
     if len(servers) > 1 and any(s.token_format == ResourceServer.JWT for s in servers):
-        raise errors.CustomOAuth2Error(
-            error="invalid_target",
-            description="Ask for one resource per token: a JWT access token has one audience.",
-            request=request,
-        )
-    return servers[0] if len(servers) == 1 else None
+        raise _refuse(request, "Ask for one resource per token: a JWT access token has one audience.")
+    return Audience(servers)
+
+
+def _original_resources(request) -> list[str] | None:
+    """The resources of the refresh token being used (``None`` for other grants)."""
+    if getattr(request, "grant_type", None) != "refresh_token":
+        return None
+    refresh_token = getattr(request, "refresh_token_instance", None)
+    return list(getattr(refresh_token, "resource", None) or []) if refresh_token is not None else None
 
 
 def refusal_for(application, resources: list[str], scopes: list[str]) -> str | None:
     """Why an authorization request naming ``resources`` must be refused (``invalid_target``), or
     ``None``. The same registry rules as at the token endpoint, checked before the user is asked."""
+    resources = list(dict.fromkeys(resources))
+    if len(resources) > MAX_RESOURCES or any(not r.isprintable() for r in resources):
+        return "Too many resources, or a resource that is not an absolute URI."
     registered = {r.identifier: r for r in ResourceServer.objects.filter(identifier__in=resources)}
     for identifier in resources:
         server = registered.get(identifier)
@@ -86,17 +134,18 @@ def refusal_for(application, resources: list[str], scopes: list[str]) -> str | N
 
 def generate_access_token(request) -> str:
     """DOT's ``ACCESS_TOKEN_GENERATOR``: a JWT for a resource that wants one, else 256 random bits."""
-    server = resolve(request)
-    setattr(request, REQUEST_ATTRIBUTE, server)
-    if server is None or server.token_format != ResourceServer.JWT:
+    audience = resolve(request)
+    setattr(request, REQUEST_ATTRIBUTE, audience)
+    server = audience.jwt_server
+    if server is None:
         return generate_token(request)
     return _jwt_access_token(request, server)
 
 
 def lifetime(request, default: int) -> int:
-    """Seconds the access token of this request lives (the resource's own lifetime if it has one)."""
-    server = getattr(request, REQUEST_ATTRIBUTE, None)
-    return server.access_token_lifetime if server is not None and server.access_token_lifetime else default
+    """Seconds the access token of this request lives (the strictest of its resources' lifetimes)."""
+    audience = getattr(request, REQUEST_ATTRIBUTE, None)
+    return audience.lifetime(default) if audience is not None else default
 
 
 @sensitive_variables("key")

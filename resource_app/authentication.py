@@ -13,14 +13,17 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from resource_app.exceptions import TokenRefused
+from resource_app.exceptions import InsufficientScope, TokenRefused
 from resource_app.internal.challenges import challenge
 from resource_app.tokens import TokenUser, ValidatedToken
 from resource_app.validation import authenticate, require_scopes
+
+_UNSET = object()
 
 
 class TokenRefusedError(exceptions.APIException):
@@ -36,6 +39,9 @@ class TokenRefusedError(exceptions.APIException):
 
 class BearerTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
+        checked = getattr(request._request, "access_token", _UNSET)
+        if checked is not _UNSET:  # BearerTokenMiddleware checked it already
+            return (TokenUser(checked), checked) if checked is not None else None
         try:
             token = authenticate(request._request)
         except TokenRefused as refusal:
@@ -49,16 +55,29 @@ class BearerTokenAuthentication(BaseAuthentication):
 
 
 class HasScopes(BasePermission):
-    """Every scope in the view's ``required_scopes`` (or ``required_scopes_by_method[method]``)."""
+    """Every scope in ``required_scopes_by_method[method]`` (HEAD counts as GET), else in the view's
+    ``required_scopes``. A method with neither is refused; a view with neither is a configuration
+    error."""
 
     def has_permission(self, request, view) -> bool:
         token = request.auth
         if not isinstance(token, ValidatedToken):
             return False  # DRF answers 401 with the bare challenge (no token) or 403
-        by_method = getattr(view, "required_scopes_by_method", {}) or {}
-        scopes = by_method.get(request.method, getattr(view, "required_scopes", ()))
         try:
-            require_scopes(token, scopes)
+            require_scopes(token, self.scopes_for(request.method, view))
         except TokenRefused as refusal:
             raise TokenRefusedError(refusal) from None
         return True
+
+    @staticmethod
+    def scopes_for(method: str, view) -> list[str]:
+        by_method = getattr(view, "required_scopes_by_method", None) or {}
+        default = getattr(view, "required_scopes", None)
+        if not by_method and default is None:
+            raise ImproperlyConfigured(f"{type(view).__name__} uses HasScopes without required_scopes.")
+        scopes = by_method.get(method, by_method.get("GET") if method == "HEAD" else None)
+        if scopes is None:
+            scopes = default
+        if scopes is None:
+            raise TokenRefusedError(InsufficientScope("This method is not open to any scope.", []))
+        return list(scopes)

@@ -38,13 +38,19 @@ def check_settings(app_configs=None, **kwargs) -> list[Error]:
         )
     if app_settings.MODE not in MODES:
         errors.append(Error(f"RESOURCE_APP_MODE must be one of {MODES}.", id="resource_app.E003"))
-    elif app_settings.MODE == "introspection" and not (app_settings.CLIENT_ID and app_settings.CLIENT_SECRET):
+    elif app_settings.MODE in ("introspection", "auto") and not (
+        app_settings.CLIENT_ID and app_settings.CLIENT_SECRET
+    ):
         errors.append(
             Error(
                 "Introspection needs RESOURCE_APP_CLIENT_ID and RESOURCE_APP_CLIENT_SECRET.",
                 id="resource_app.E003",
             )
         )
+    for name in ("JWKS_URI", "INTROSPECTION_ENDPOINT"):
+        value = getattr(app_settings, name)
+        if value and not _https_or_local(value):
+            errors.append(Error(f"RESOURCE_APP_{name} must be an https URL.", id="resource_app.E001"))
     bad = [alg for alg in app_settings.ALGORITHMS if alg not in ASYMMETRIC]
     if bad or not app_settings.ALGORITHMS:
         errors.append(

@@ -9,7 +9,7 @@ from django.http import JsonResponse
 
 from resource_app.exceptions import TokenRefused
 from resource_app.internal.challenges import body, challenge
-from resource_app.validation import authenticate
+from resource_app.validation import authenticate, require_scopes
 
 
 def refusal_response(refusal: TokenRefused | None) -> JsonResponse:
@@ -34,7 +34,12 @@ def token_required(scopes: Iterable[str] = ()):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             try:
-                token = authenticate(request, scopes)
+                if hasattr(request, "access_token"):  # BearerTokenMiddleware checked it already
+                    token = request.access_token
+                    if token is not None:
+                        require_scopes(token, scopes)
+                else:
+                    token = authenticate(request, scopes)
             except TokenRefused as refusal:
                 return refusal_response(refusal)
             if token is None:

@@ -54,16 +54,23 @@ def call(method: str, url: str, *, data: dict | None = None, auth: tuple[str, st
 
 
 def _read(response: requests.Response, deadline: float) -> bytes:
+    """The body, read in pieces of whatever has arrived (``read1``: one receive at most per piece),
+    so that a provider sending one byte at a time meets the deadline after one socket timeout."""
     limit = app_settings.HTTP_MAX_RESPONSE_BYTES
+    raw = response.raw
+    raw.decode_content = True
+    read = getattr(raw, "read1", None) or raw.read  # urllib3 2 has read1
     chunks, size = [], 0
-    for chunk in response.iter_content(_CHUNK):
+    while True:
+        if time.monotonic() > deadline:
+            raise ProviderUnavailable("The provider took too long to answer.")
+        chunk = read(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
         size += len(chunk)
         if size > limit:
             raise ProviderUnavailable("The provider's answer is too large.")
-        if time.monotonic() > deadline:
-            raise ProviderUnavailable("The provider took too long to answer.")
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _refuse(name: str) -> Any:

@@ -30,11 +30,14 @@ INACTIVE = "inactive"
 
 @sensitive_variables("raw")
 def validate(raw: str) -> ValidatedToken:
-    key = KEY_PREFIX + hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    # The issuer and this service's audience are part of the key: services sharing one cache never
+    # see each other's answers (a token accepted by one is not thereby accepted by another).
+    scope_of_answer = f"{app_settings.ISSUER}\n{app_settings.AUDIENCE}\n"
+    key = KEY_PREFIX + hashlib.sha256((scope_of_answer + raw).encode("utf-8")).hexdigest()
     cached = _cache_get(key)
     if cached == INACTIVE:
         raise InvalidToken("The token is not active.")
-    if isinstance(cached, dict) and float(cached.get("exp", 0)) > time.time():
+    if isinstance(cached, dict) and float(cached.get("exp", 0)) > time.time() and _acceptable(cached):
         return ValidatedToken.from_claims(cached, mode="introspection")
     claims = _ask(raw)
     if claims is None:
@@ -60,20 +63,23 @@ def _ask(raw: str) -> dict | None:
     body = answer.body
     if answer.status != 200 or not isinstance(body, dict):
         raise ProviderUnavailable(f"The provider's introspection answered HTTP {answer.status}.")
+    return body if _acceptable(body) else None
+
+
+def _acceptable(body: dict) -> bool:
+    """An active token of this issuer, for this service, with a bounded lifetime (also on a cache hit)."""
     if body.get("active") is not True:  # RFC 7662 2.2: only a literal true
-        return None
+        return False
     if "iss" in body and body["iss"] != app_settings.ISSUER:
-        return None
+        return False
     audience = body.get("aud")
     audiences = [audience] if isinstance(audience, str) else audience
     if not isinstance(audiences, list) or app_settings.AUDIENCE not in audiences:  # R10
-        return None
+        return False
     exp = body.get("exp")
     if not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= time.time():
-        return None  # without an expiry the answer cannot be bounded: refuse
-    if "scope" in body and not isinstance(body["scope"], str):
-        return None
-    return body
+        return False  # without an expiry the answer cannot be bounded: refuse
+    return "scope" not in body or isinstance(body["scope"], str)
 
 
 def _cache_get(key: str):

@@ -29,6 +29,7 @@ class KeyCache:
         self._keys: JWKSet | None = None
         self._expires = float("-inf")
         self._last_forced = float("-inf")
+        self._failed_at = float("-inf")
 
     def keys_for(self, kid: str | None) -> list[JWK]:
         """The keys that may have signed a token with this ``kid`` (all keys without one)."""
@@ -56,9 +57,13 @@ class KeyCache:
                 return
             if forced:
                 self._last_forced = now
+            if self._keys is None and now - self._failed_at < app_settings.JWKS_REFRESH_COOLDOWN:
+                # No keys yet and the last fetch failed a moment ago: do not hammer the provider.
+                raise ProviderUnavailable("The provider's key set is not available yet.")
             try:
                 keys, max_age = _fetch()
             except ProviderUnavailable:
+                self._failed_at = now
                 if self._keys is None:
                     raise
                 # R7: keep the keys we have; try again after the cooldown.
@@ -72,6 +77,7 @@ class KeyCache:
     def forget(self) -> None:
         with self._lock:
             self._keys, self._expires, self._last_forced = None, float("-inf"), float("-inf")
+            self._failed_at = float("-inf")
 
 
 def _fetch() -> tuple[JWKSet, int | None]:

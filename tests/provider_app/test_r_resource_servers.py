@@ -268,3 +268,40 @@ def test_r3_an_allowed_resource_reaches_the_consent_page(client, user, applicati
     response = client.get("/o/authorize/", request.params())
     assert response.status_code == 200
     assert ("notes:read", "notes:read (" + NOTES + ")") in response.context_data["scope_descriptions"]
+
+
+def test_r3_a_repeated_resource_cannot_escape_the_resource_lifetime(client):
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    register_resource(NOTES, service, scopes="notes:read", access_token_lifetime=60)
+    response = client.post(
+        "/o/token/",
+        f"grant_type=client_credentials&scope=notes:read&resource={NOTES}&resource={NOTES}",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic_auth(service.client_id, service.raw_secret),
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["expires_in"] == 60
+
+
+def test_r4_a_nul_in_a_resource_is_invalid_target_not_a_500(client, user, application, notes):
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    notes.allowed_clients.add(service)
+    response = _client_credentials(client, service, resource=NOTES + "\x00", scope="notes:read")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+    params, _ = _authorize(client, user, application, NOTES + "\x00")
+    assert params["error"] in ("invalid_target", "invalid_request")
+
+
+def test_r4_a_refresh_cannot_add_a_resource_to_a_grant_without_one(client, user, application, notes):
+    first = _code_tokens(client, user, application, scope="openid profile").json()  # default audience
+    response = client.post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "resource": NOTES,
+            "client_id": application.client_id,
+            "client_secret": application.raw_secret,
+        },
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"

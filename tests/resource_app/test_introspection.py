@@ -117,3 +117,12 @@ def test_r6_introspection_checks_scopes_too(client, provider):
     provider.introspection = _active(scope="profile")
     response = _get(client)
     assert response.status_code == 403 and 'error="insufficient_scope"' in response["WWW-Authenticate"]
+
+
+def test_r10_services_sharing_a_cache_never_accept_each_others_tokens(client, provider, settings):
+    provider.introspection = _active(aud="https://files.example.com/", scope="notes:read")
+    settings.RESOURCE_APP_AUDIENCE = "https://files.example.com/"
+    assert _get(client).status_code == 200  # the files service accepts (and caches) its token
+    settings.RESOURCE_APP_AUDIENCE = AUDIENCE  # the notes service, same cache, same token
+    assert _get(client).status_code == 401
+    assert provider.calls(INTROSPECTION) == 2  # it asked the provider itself

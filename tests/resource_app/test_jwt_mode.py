@@ -179,3 +179,11 @@ def test_r8_other_schemes_are_not_a_bearer_token(client, provider):
     response = client.get("/notes/", HTTP_AUTHORIZATION=f"Basic {mint()}")
     assert response.status_code == 401
     assert _challenge(response) == 'Bearer realm="api"'
+
+
+def test_r6_head_needs_the_scopes_of_get_and_an_unlisted_method_is_refused(client, provider):
+    reader, nobody = mint(), mint({"scope": "profile"})
+    assert client.head("/read-only/notes/", HTTP_AUTHORIZATION=f"Bearer {nobody}").status_code == 403
+    assert client.head("/read-only/notes/", HTTP_AUTHORIZATION=f"Bearer {reader}").status_code == 200
+    response = client.put("/read-only/notes/", HTTP_AUTHORIZATION=f"Bearer {reader}")
+    assert response.status_code == 403 and 'error="insufficient_scope"' in response["WWW-Authenticate"]

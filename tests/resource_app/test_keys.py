@@ -62,3 +62,38 @@ def test_r7_no_keys_at_all_is_a_503_not_a_500(client, provider):
     provider.down = True
     response = client.get("/notes/", HTTP_AUTHORIZATION=f"Bearer {mint()}")
     assert response.status_code == 503
+
+
+def test_r12_a_provider_that_is_down_at_start_is_not_hammered(client, provider, settings):
+    settings.RESOURCE_APP_JWKS_REFRESH_COOLDOWN = 60
+    provider.down = True
+    for _ in range(20):  # forged tokens naming any kid, while no key was ever loaded
+        assert (
+            client.get("/notes/", HTTP_AUTHORIZATION=f"Bearer {mint(key=signing_key('x'))}").status_code
+            == 503
+        )
+    discovery = "https://provider.example.com/o/.well-known/openid-configuration"
+    assert provider.calls(discovery) + provider.calls(JWKS_URI) <= 2
+
+
+def test_r12_a_provider_answering_one_byte_at_a_time_meets_the_deadline(settings):
+    import time as clock
+
+    from resource_app.exceptions import ProviderUnavailable
+    from resource_app.internal import http
+
+    class Drip:
+        decode_content = False
+
+        def read1(self, amount):
+            clock.sleep(0.05)
+            return b"x"
+
+    class Response:
+        raw = Drip()
+
+    settings.RESOURCE_APP_HTTP_MAX_RESPONSE_BYTES = 10_000
+    started = clock.monotonic()
+    with pytest.raises(ProviderUnavailable):
+        http._read(Response(), clock.monotonic() + 0.3)
+    assert clock.monotonic() - started < 1

@@ -33,6 +33,18 @@ def plain_notes(request):
     return JsonResponse({"sub": token.subject, "client_id": token.client_id, "mode": token.mode})
 
 
+class ReadOnlyNotesView(APIView):
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [HasScopes]
+    required_scopes_by_method = {"GET": ["notes:read"]}
+
+    def get(self, request):
+        return Response({"sub": request.user.username})
+
+    def put(self, request):
+        return Response({"written": True})
+
+
 class MixinNotesView(TokenRequiredMixin, View):
     required_scopes = ("notes:read",)
 
@@ -49,5 +61,6 @@ urlpatterns = [
     path("notes/", NotesView.as_view()),
     path("plain/notes/", plain_notes),
     path("mixin/notes/", MixinNotesView.as_view()),
+    path("read-only/notes/", ReadOnlyNotesView.as_view()),
     path("public/", public),
 ]
