@@ -25,7 +25,7 @@ from oauth2_provider.models import (
 
 from provider_app import audit, audit_admin  # noqa: F401  (audit_admin registers the audit log admin)
 from provider_app.client_secrets import generate_client_secret
-from provider_app.models import ClientPolicy, Consent, ResourceServer
+from provider_app.models import ClientPolicy, Consent, ResourceServer, SigningKey
 from provider_app.redirect_uris import is_redirect_uri_transport_allowed
 from provider_app.two_factor import admin as two_factor_admin  # noqa: F401  (devices, users' 2FA column)
 
@@ -228,3 +228,20 @@ class ResourceServerAdmin(admin.ModelAdmin):
     search_fields = ("name", "identifier")
     filter_horizontal = ("allowed_clients",)
     raw_id_fields = ("client",)
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """The signing keys: kid, state and dates; never the private part. Rotation runs through
+    ``manage.py provider_app_signing_keys`` (provider_app.signing_keys)."""
+
+    list_display = ("kid", "state", "created", "activated_at", "retire_after")
+    list_filter = ("state",)
+    fields = ("kid", "state", "created", "activated_at", "retire_after")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

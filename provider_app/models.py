@@ -10,6 +10,7 @@ from provider_app.audit_models import AuditEvent  # noqa: F401  (the audit log, 
 from provider_app.cache_models import PendingCacheInvalidation  # noqa: F401  (P23, cache_outbox)
 from provider_app.replay_models import RedeemedCode  # noqa: F401  (code replay detection, P5)
 from provider_app.resource_models import ResourceServer  # noqa: F401  (RFC 8707, RFC 9068)
+from provider_app.signing_key_models import SigningKey  # noqa: F401  (key rotation, R11)
 from provider_app.throttling_models import KnownLoginDevice  # noqa: F401  (login throttling, P20)
 from provider_app.two_factor.models import (  # noqa: F401  (two-factor, provider_app.two_factor)
     AuthenticationContext,

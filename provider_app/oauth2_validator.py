@@ -16,6 +16,7 @@ from provider_app.claims import user_claims
 from provider_app.client_cache import CachedClientMixin
 from provider_app.redirect_uris import is_redirect_uri_transport_allowed, is_registered_redirect_uri
 from provider_app.request_limits import check_stored_parameter_lengths
+from provider_app.signing_keys import SigningKeyMixin
 from provider_app.token_storage import OneTransactionTokenStorageMixin
 from provider_app.two_factor.validator import AuthenticationClaimsMixin
 from provider_app.validator_security import CodeAndTokenSecurityMixin
@@ -26,6 +27,7 @@ class ProviderOAuth2Validator(
     CodeAndTokenSecurityMixin,
     OneTransactionTokenStorageMixin,
     CachedClientMixin,
+    SigningKeyMixin,
     OAuth2Validator,
 ):
     """DOT's validator with provider_app's stricter rules and its claims.
@@ -34,6 +36,7 @@ class ProviderOAuth2Validator(
     prompt=none, auth_time/amr/acr in the ID token: :mod:`provider_app.two_factor.validator`.
     Clients loaded from the shared cache: :mod:`provider_app.client_cache`.
     A token response written in one transaction: :mod:`provider_app.token_storage`.
+    The signing key, rotated without downtime: :mod:`provider_app.signing_keys`.
     """
 
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope}

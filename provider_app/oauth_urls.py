@@ -10,7 +10,7 @@ from django.urls import path, re_path
 from oauth2_provider import views as dot_views
 
 from provider_app.views.authorize import AuthorizationView
-from provider_app.views.discovery import DiscoveryView
+from provider_app.views.discovery import DiscoveryView, JwksView
 from provider_app.views.endpoint_guards import bearer_parseable_body, parseable_body, token_endpoint_guard
 from provider_app.views.introspect import IntrospectTokenView
 from provider_app.views.logout import RPInitiatedLogoutView
@@ -30,7 +30,7 @@ urlpatterns = [
     # RFC 8414 metadata, the same document. DOT also derives the RFC 9207 ``iss`` of authorization
     # responses from this route when OIDC_ISS_ENDPOINT is unset, so it must live beside the others.
     path(".well-known/oauth-authorization-server", DiscoveryView.as_view(), name="oauth-server-metadata"),
-    path(".well-known/jwks.json", dot_views.JwksInfoView.as_view(), name="jwks-info"),
+    path(".well-known/jwks.json", JwksView.as_view(), name="jwks-info"),
     path("userinfo/", bearer_parseable_body(UserInfoView.as_view()), name="user-info"),
     path("logout/", RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
 ]

@@ -26,9 +26,9 @@ import uuid
 from django.views.decorators.debug import sensitive_variables
 from jwcrypto import jwt
 from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.utils import jwk_from_pem
 from oauthlib.oauth2.rfc6749 import errors
 
+from provider_app import signing_keys
 from provider_app.resource_models import ResourceServer
 from provider_app.token_generator import generate_token
 
@@ -150,7 +150,7 @@ def lifetime(request, default: int) -> int:
 
 @sensitive_variables("key")
 def _jwt_access_token(request, server: ResourceServer) -> str:
-    key = jwk_from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY)  # the ID tokens' key (DOT caches it)
+    key = signing_keys.signing_key()  # the ID tokens' key (provider_app.signing_keys)
     now = int(time.time())
     client_id = request.client.client_id
     user = request.user if getattr(request, "grant_type", "") != "client_credentials" else None

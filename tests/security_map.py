@@ -31,7 +31,6 @@ RULES: tuple[str, ...] = (
 
 # Rules the code does not implement yet, with the open issue that brings them.
 PENDING: dict[str, str] = {
-    "R11": "issue 13",  # signing-key rotation
     **{f"X{n}": "issue 14" for n in range(1, 9)},
     **{f"L{n}": "issue 15" for n in range(1, 9)},
     **{f"E{n}": "issue 15" for n in range(1, 7)},

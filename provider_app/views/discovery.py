@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from oauth2_provider import views as dot_views
 from oauth2_provider.views import ConnectDiscoveryInfoView
 
+from provider_app import signing_keys
 from provider_app.app_settings import app_settings
 
 # RFC 6749 2.3.1; "none" is a public client proving possession with PKCE only (RFC 7636).
@@ -57,3 +59,17 @@ class DiscoveryView(ConnectDiscoveryInfoView):
         new_response["Access-Control-Allow-Origin"] = "*"
         new_response["Cache-Control"] = "public, max-age=300"
         return new_response
+
+
+class JwksView(dot_views.JwksInfoView):
+    """The JWKS: every published signing key (provider_app.signing_keys), cacheable for
+    ``OIDC_JWKS_MAX_AGE_SECONDS`` as DOT serves it (R7, R11)."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if response.status_code != 200:
+            return response
+        keys = JsonResponse({"keys": signing_keys.public_keys()})
+        for header in ("Access-Control-Allow-Origin", "Cache-Control"):
+            keys[header] = response[header]
+        return keys

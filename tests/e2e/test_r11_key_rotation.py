@@ -1,0 +1,163 @@
+"""R11: the signing key rotates without a failed request: a new key is published before it signs,
+the old one stays published until every token it signed has expired; services (resource_app) and
+ID-token verifiers keep accepting every token across the whole rotation."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.core.management import CommandError, call_command
+from django.test import Client, override_settings
+from django.utils import timezone
+from jwcrypto import jwk, jwt
+from oauth2_provider.settings import oauth2_settings
+
+from provider_app import signing_keys
+from provider_app.models import SigningKey
+from resource_app.internal import metadata
+from resource_app.internal.jwks import key_cache
+from resource_app.validation import validate_token
+from tests.factories import ApplicationFactory, UserFactory
+from tests.oauth_helpers import AuthorizationRequest, exchange, get_code, register_resource
+
+pytestmark = pytest.mark.e2e
+
+NOTES = "https://notes.example.com/"
+
+
+@pytest.fixture
+def provider(live_server, transactional_db):
+    key_cache.forget()
+    metadata.forget()
+    signing_keys.forget()
+    port = urlsplit(live_server.url).port
+    yield f"http://localhost:{port}/o"
+    key_cache.forget()
+    metadata.forget()
+    signing_keys.forget()
+
+
+def _kid(token: str) -> str:
+    import base64
+
+    header = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+
+
+def _published(issuer: str) -> set[str]:
+    return {key["kid"] for key in requests.get(f"{issuer}/.well-known/jwks.json", timeout=10).json()["keys"]}
+
+
+def _command(*args) -> str:
+    out = io.StringIO()
+    call_command("provider_app_signing_keys", *args, stdout=out)
+    return out.getvalue()
+
+
+def _publish_long_enough(kid: str) -> None:
+    """As if the key had been in the JWKS for OIDC_JWKS_MAX_AGE_SECONDS (every cache has it)."""
+    age = timedelta(seconds=oauth2_settings.OIDC_JWKS_MAX_AGE_SECONDS + 1)
+    SigningKey.objects.filter(kid=kid).update(created=timezone.now() - age)
+
+
+def test_r11_a_full_rotation_fails_no_request(provider):
+    caller = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    register_resource(NOTES, caller, scopes="notes:read", token_format="jwt")
+
+    def token() -> str:
+        response = requests.post(
+            f"{provider}/token/",
+            data={"grant_type": "client_credentials", "scope": "notes:read", "resource": NOTES},
+            auth=(caller.client_id, caller.raw_secret),
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    issued = [token()]
+    service = override_settings(
+        RESOURCE_APP_ISSUER=provider,
+        RESOURCE_APP_AUDIENCE=NOTES,
+        RESOURCE_APP_MODE="jwt",
+        RESOURCE_APP_JWKS_REFRESH_COOLDOWN=0,
+    )
+
+    def every_token_accepted() -> None:
+        with service:
+            for value in issued:
+                assert validate_token(value).audiences == (NOTES,)
+
+    first_kid = _kid(issued[0])
+    every_token_accepted()
+
+    # 1. A new key is published, not signing yet.
+    second = SigningKey.objects.get(kid=_command("add").split()[4])
+    assert second.kid in _published(provider)
+    issued.append(token())
+    assert _kid(issued[-1]) == first_kid
+    every_token_accepted()
+
+    # 2. It may sign only once every verifier's cached key set can hold it.
+    with pytest.raises(CommandError):
+        _command("activate", second.kid)
+    _publish_long_enough(second.kid)
+    _command("activate", second.kid)
+    issued.append(token())
+    assert _kid(issued[-1]) == second.kid
+    every_token_accepted()  # the service fetched the key set again for the new kid
+
+    # 3. The next rotation retires the second key: still published for its tokens.
+    third = SigningKey.objects.get(kid=_command("add").split()[4])
+    _publish_long_enough(third.kid)
+    _command("activate", third.kid)
+    second.refresh_from_db()
+    assert second.state == SigningKey.RETIRED and second.retire_after > timezone.now()
+    issued.append(token())
+    assert _kid(issued[-1]) == third.kid and second.kid in _published(provider)
+    every_token_accepted()
+    assert _command("retire") == "Removed 0 retired keys.\n"  # its tokens may still be alive
+
+    # 4. Once every token it signed has expired, it leaves the key set.
+    SigningKey.objects.filter(kid=second.kid).update(retire_after=timezone.now() - timedelta(seconds=1))
+    assert "Removed 1" in _command("retire")
+    signing_keys.forget()  # the live server runs in this process: it reads the keys again
+    assert second.kid not in _published(provider)
+    assert {first_kid, third.kid} <= _published(provider)
+
+
+def test_r11_id_tokens_are_signed_with_the_active_key_and_hints_verify_after_rotation(provider):
+    user, application = UserFactory(), ApplicationFactory()
+    browser = Client()
+    browser.force_login(user)
+
+    def id_token() -> str:
+        request = AuthorizationRequest(application.client_id, application.redirect_uris)
+        response = exchange(browser, application, request, get_code(browser, request))
+        assert response.status_code == 200, response.content
+        return response.json()["id_token"]
+
+    before = id_token()
+    row = signing_keys.add()
+    _publish_long_enough(row.kid)
+    signing_keys.activate(row.kid)
+    after = id_token()
+    assert _kid(after) == row.kid != _kid(before)
+    keyset = jwk.JWKSet.from_json(browser.get("/o/.well-known/jwks.json").content)
+    for value in (before, after):  # what a client (client_app, any RP) does with the JWKS
+        jwt.JWT(jwt=value, key=keyset, algs=["RS256"])
+    from provider_app.oauth2_validator import ProviderOAuth2Validator
+
+    for value in (before, after):  # id_token_hint (RP-initiated logout) checks both
+        assert ProviderOAuth2Validator()._load_id_token(value) is not None
+
+
+@pytest.mark.django_db
+def test_p16_signing_keys_are_encrypted_at_rest():
+    row = signing_keys.add()
+    assert "PRIVATE KEY" not in row.private_key
+    assert b"PRIVATE KEY" in signing_keys._fernet().decrypt(row.private_key.encode())
