@@ -245,3 +245,17 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A key still signing, or still needed for tokens it signed, is never deleted here
+        # (`provider_app_signing_keys retire` removes retired keys once they are not needed).
+        if obj is None or obj.state != SigningKey.RETIRED or obj.retire_after is None:
+            return False
+        from django.utils import timezone
+
+        return obj.retire_after <= timezone.now() and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions

@@ -21,16 +21,18 @@ changed them). Private keys are stored Fernet-encrypted with a key derived from 
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -42,6 +44,8 @@ from provider_app.signing_key_models import SigningKey
 
 REFRESH_SECONDS = 10
 ALGORITHM = "RS256"
+
+logger = logging.getLogger(__name__)
 
 
 def _fernet() -> MultiFernet:
@@ -83,9 +87,20 @@ def _load() -> Keys:
         )
     )
     fernet = _fernet()
-    loaded = {row.kid: (row, JWK.from_pem(fernet.decrypt(row.private_key.encode()))) for row in rows}
+    loaded = {}
+    for row in rows:
+        try:
+            loaded[row.kid] = (row, JWK.from_pem(fernet.decrypt(row.private_key.encode())))
+        except (InvalidToken, ValueError):
+            # SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS (run `reencrypt` first):
+            # the key is neither used nor published, the others keep working.
+            logger.critical(
+                "signing key %s cannot be decrypted with SECRET_KEY(_FALLBACKS); skipped", row.kid
+            )
     from_settings = [jwk_from_pem(pem) for pem in _settings_pems()]
     active = [key for row, key in loaded.values() if row.state == SigningKey.ACTIVE]
+    if not active and not from_settings:
+        raise ImproperlyConfigured("No signing key: set OIDC_RSA_PRIVATE_KEY or activate a key.")
     signing = active[0] if active else from_settings[0]
     published, seen = [], set()
     for key in [signing, *from_settings, *(key for _, key in loaded.values())]:
@@ -154,28 +169,59 @@ def grace() -> timedelta:
             "access_token_lifetime", flat=True
         ),
     ]
-    return timedelta(seconds=max(lifetimes) + oauth2_settings.OIDC_JWKS_MAX_AGE_SECONDS)
+    longest = max(value for value in lifetimes if isinstance(value, int))
+    # Other processes may sign with the old key for REFRESH_SECONDS after the activation.
+    return timedelta(seconds=longest + oauth2_settings.OIDC_JWKS_MAX_AGE_SECONDS + REFRESH_SECONDS)
+
+
+def publication_wait() -> timedelta:
+    """How long a key is published before it may sign: the JWKS may be served stale for twice its
+    max-age (DOT sends ``stale-while-revalidate``), and other processes publish it within
+    REFRESH_SECONDS."""
+    return timedelta(seconds=2 * oauth2_settings.OIDC_JWKS_MAX_AGE_SECONDS + REFRESH_SECONDS)
 
 
 def activate(kid: str, *, force: bool = False) -> SigningKey:
     now = timezone.now()
-    with transaction.atomic():
-        row = SigningKey.objects.select_for_update().get(kid=kid)
-        if row.state != SigningKey.PUBLISHED:
-            raise ValueError(f"The key {kid} is {row.state}, not published.")
-        published_for = now - row.created
-        if not force and published_for < timedelta(seconds=oauth2_settings.OIDC_JWKS_MAX_AGE_SECONDS):
-            raise ValueError(
-                "The key has not been published for OIDC_JWKS_MAX_AGE_SECONDS yet: verifiers may not "
-                "have it (wait, or use --force)."
+    try:
+        with transaction.atomic():
+            list(SigningKey.objects.select_for_update().filter(state=SigningKey.ACTIVE))  # one at a time
+            row = SigningKey.objects.select_for_update().get(kid=kid)
+            if row.state != SigningKey.PUBLISHED:
+                raise ValueError(f"The key {kid} is {row.state}, not published.")
+            _fernet().decrypt(row.private_key.encode())  # raises InvalidToken: it could not sign
+            if not force and now - row.created < publication_wait():
+                raise ValueError(
+                    f"The key has been published for less than {publication_wait()}: verifiers may "
+                    "not have it yet (wait, or use --force)."
+                )
+            SigningKey.objects.filter(state=SigningKey.ACTIVE).update(
+                state=SigningKey.RETIRED, retire_after=now + grace()
             )
-        SigningKey.objects.filter(state=SigningKey.ACTIVE).update(
-            state=SigningKey.RETIRED, retire_after=now + grace()
-        )
-        row.state, row.activated_at = SigningKey.ACTIVE, now
-        row.save(update_fields=["state", "activated_at"])
+            row.state, row.activated_at = SigningKey.ACTIVE, now
+            row.save(update_fields=["state", "activated_at"])
+    except InvalidToken:
+        raise ValueError(f"The key {kid} cannot be decrypted with SECRET_KEY(_FALLBACKS).") from None
+    except DatabaseError:
+        raise ValueError("Another activation ran at the same time; try again.") from None
     forget()
     return row
+
+
+def reencrypt() -> int:
+    """Encrypt every stored key with the current SECRET_KEY (after moving the old one to the
+    fallbacks); returns how many. A key no secret opens is left for an operator to delete."""
+    fernet, count = _fernet(), 0
+    for row in SigningKey.objects.all():
+        try:
+            rotated = fernet.rotate(row.private_key.encode()).decode()
+        except InvalidToken:
+            logger.error("signing key %s cannot be decrypted; left as it is", row.kid)
+            continue
+        SigningKey.objects.filter(pk=row.pk).update(private_key=rotated)
+        count += 1
+    forget()
+    return count
 
 
 def retire() -> int:
@@ -216,7 +262,16 @@ class SigningKeyMixin:
     def _get_key_for_token(self, token):
         # DOT: the hint must name a client of ours (aud); its signature is then checked against the
         # keys this provider publishes, the retired ones included, not only the current one.
-        if super()._get_key_for_token(token) is None:
+        import json
+
+        from jwcrypto import jws
+
+        unverified = jws.JWS()
+        unverified.deserialize(token)
+        claims = json.loads(unverified.objects["payload"].decode("utf-8"))
+        if not isinstance(claims, dict) or "aud" not in claims:
+            return None
+        if self._get_client_by_audience(claims["aud"]) is None:
             return None
         return verification_keys()
 

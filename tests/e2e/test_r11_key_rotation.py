@@ -15,7 +15,6 @@ from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 from jwcrypto import jwk, jwt
-from oauth2_provider.settings import oauth2_settings
 
 from provider_app import signing_keys
 from provider_app.models import SigningKey
@@ -60,8 +59,8 @@ def _command(*args) -> str:
 
 
 def _publish_long_enough(kid: str) -> None:
-    """As if the key had been in the JWKS for OIDC_JWKS_MAX_AGE_SECONDS (every cache has it)."""
-    age = timedelta(seconds=oauth2_settings.OIDC_JWKS_MAX_AGE_SECONDS + 1)
+    """As if the key had been in the JWKS long enough for every cache, stale ones included, to have it."""
+    age = signing_keys.publication_wait() + timedelta(seconds=1)
     SigningKey.objects.filter(kid=kid).update(created=timezone.now() - age)
 
 
@@ -161,3 +160,46 @@ def test_p16_signing_keys_are_encrypted_at_rest():
     row = signing_keys.add()
     assert "PRIVATE KEY" not in row.private_key
     assert b"PRIVATE KEY" in signing_keys._fernet().decrypt(row.private_key.encode())
+
+
+@pytest.mark.django_db
+def test_r11_a_key_no_secret_opens_is_skipped_not_a_500(client, settings):
+    row = signing_keys.add()
+    signing_keys.activate(row.kid, force=True)
+    settings.SECRET_KEY = "a-new-secret-key-" + "y" * 40  # the old one not kept in the fallbacks
+    signing_keys.forget()
+    response = client.get("/o/.well-known/jwks.json")
+    assert response.status_code == 200
+    assert row.kid not in {key["kid"] for key in response.json()["keys"]}  # the settings key signs again
+
+
+@pytest.mark.django_db
+def test_r11_reencrypt_after_a_secret_key_rotation(settings):
+    row = signing_keys.add()
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-secret-key-" + "z" * 40, [old]
+    assert "Re-encrypted 1 keys" in _command("reencrypt")
+    settings.SECRET_KEY_FALLBACKS = []
+    signing_keys.forget()
+    assert row.kid in {key.thumbprint() for key in signing_keys.current().published}
+
+
+@pytest.mark.django_db
+def test_r11_the_admin_never_deletes_a_key_still_needed(rf, admin_user):
+    from django.contrib import admin as django_admin
+
+    from provider_app.admin import SigningKeyAdmin
+
+    row = signing_keys.add()
+    model_admin = SigningKeyAdmin(SigningKey, django_admin.site)
+    request = rf.get("/admin/")
+    request.user = admin_user
+    assert not model_admin.has_delete_permission(request, row)  # published
+    later = timezone.now() + timedelta(hours=1)
+    SigningKey.objects.filter(pk=row.pk).update(state=SigningKey.RETIRED, retire_after=later)
+    row.refresh_from_db()
+    assert not model_admin.has_delete_permission(request, row)  # retired, its tokens may be alive
+    SigningKey.objects.filter(pk=row.pk).update(retire_after=timezone.now() - timedelta(seconds=1))
+    row.refresh_from_db()
+    assert model_admin.has_delete_permission(request, row)
+    assert "delete_selected" not in model_admin.get_actions(request)

@@ -27,6 +27,7 @@ class Command(BaseCommand):
         activate.add_argument("kid")
         activate.add_argument("--force", action="store_true", help="do not wait for JWKS caches")
         steps.add_parser("retire", help="remove retired keys whose tokens have all expired")
+        steps.add_parser("reencrypt", help="encrypt the stored keys with the current SECRET_KEY")
         steps.add_parser("list", help="the keys, their state and dates (never the private part)")
 
     def handle(self, *args, **options) -> None:
@@ -44,6 +45,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"{row.kid} signs from now on."))
         elif step == "retire":
             self.stdout.write(self.style.SUCCESS(f"Removed {signing_keys.retire()} retired keys."))
+        elif step == "reencrypt":
+            self.stdout.write(self.style.SUCCESS(f"Re-encrypted {signing_keys.reencrypt()} keys."))
         else:
             for row in SigningKey.objects.all():
                 until = f" until {row.retire_after:%Y-%m-%d %H:%M}" if row.retire_after else ""
