@@ -82,13 +82,16 @@ def create_clients(kind: str) -> dict:
                 )
                 application.save()
                 if kind == "ours" and role == "rs":
+                    from django.conf import settings
+
                     from provider_app.models import ClientPolicy
 
-                    # The bench tokens carry no ``resource``: their audience is the issuer.
+                    # The bench tokens carry no ``resource``: their audience is the default one
+                    # (bench.settings_ours; the issuer's port differs from run to run).
                     ClientPolicy.objects.create(
                         application=application,
                         is_resource_server=True,
-                        resource_identifiers=os.environ.get("PROVIDER_APP_ISSUER", ""),
+                        resource_identifiers=settings.PROVIDER_APP_DEFAULT_AUDIENCE,
                     )
                 clients[f"{prefix}-{role}"] = {
                     "client_id": application.client_id,
