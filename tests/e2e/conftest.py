@@ -127,3 +127,21 @@ class Browser:
 @pytest.fixture
 def browser(parties) -> Browser:
     return Browser(parties)
+
+
+@pytest.fixture
+def provider_issuer(live_server, transactional_db):
+    """provider_app's issuer on the live server, for a service (resource_app) in this process; the
+    service's and the provider's process-wide key caches start and end empty."""
+    from provider_app import signing_keys
+    from resource_app.internal import metadata
+    from resource_app.internal.jwks import key_cache
+
+    def forget() -> None:
+        key_cache.forget()
+        metadata.forget()
+        signing_keys.forget()
+
+    forget()
+    yield f"http://localhost:{urlsplit(live_server.url).port}/o"
+    forget()

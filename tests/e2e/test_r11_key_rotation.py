@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -18,8 +17,6 @@ from jwcrypto import jwk, jwt
 
 from provider_app import signing_keys
 from provider_app.models import SigningKey
-from resource_app.internal import metadata
-from resource_app.internal.jwks import key_cache
 from resource_app.validation import validate_token
 from tests.factories import ApplicationFactory, UserFactory
 from tests.oauth_helpers import AuthorizationRequest, exchange, get_code, register_resource
@@ -27,18 +24,6 @@ from tests.oauth_helpers import AuthorizationRequest, exchange, get_code, regist
 pytestmark = pytest.mark.e2e
 
 NOTES = "https://notes.example.com/"
-
-
-@pytest.fixture
-def provider(live_server, transactional_db):
-    key_cache.forget()
-    metadata.forget()
-    signing_keys.forget()
-    port = urlsplit(live_server.url).port
-    yield f"http://localhost:{port}/o"
-    key_cache.forget()
-    metadata.forget()
-    signing_keys.forget()
 
 
 def _kid(token: str) -> str:
@@ -64,7 +49,8 @@ def _publish_long_enough(kid: str) -> None:
     SigningKey.objects.filter(kid=kid).update(created=timezone.now() - age)
 
 
-def test_r11_a_full_rotation_fails_no_request(provider):
+def test_r11_a_full_rotation_fails_no_request(provider_issuer):
+    provider = provider_issuer
     caller = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     register_resource(NOTES, caller, scopes="notes:read", token_format="jwt")
 
@@ -96,7 +82,7 @@ def test_r11_a_full_rotation_fails_no_request(provider):
 
     # 1. A new key is published, not signing yet.
     second = SigningKey.objects.get(kid=_command("add").split()[4])
-    assert second.kid in _published(provider)
+    assert second.kid in _published(provider_issuer)
     issued.append(token())
     assert _kid(issued[-1]) == first_kid
     every_token_accepted()
@@ -117,7 +103,7 @@ def test_r11_a_full_rotation_fails_no_request(provider):
     second.refresh_from_db()
     assert second.state == SigningKey.RETIRED and second.retire_after > timezone.now()
     issued.append(token())
-    assert _kid(issued[-1]) == third.kid and second.kid in _published(provider)
+    assert _kid(issued[-1]) == third.kid and second.kid in _published(provider_issuer)
     every_token_accepted()
     assert _command("retire") == "Removed 0 retired keys.\n"  # its tokens may still be alive
 
@@ -125,11 +111,11 @@ def test_r11_a_full_rotation_fails_no_request(provider):
     SigningKey.objects.filter(kid=second.kid).update(retire_after=timezone.now() - timedelta(seconds=1))
     assert "Removed 1" in _command("retire")
     signing_keys.forget()  # the live server runs in this process: it reads the keys again
-    assert second.kid not in _published(provider)
-    assert {first_kid, third.kid} <= _published(provider)
+    assert second.kid not in _published(provider_issuer)
+    assert {first_kid, third.kid} <= _published(provider_issuer)
 
 
-def test_r11_id_tokens_are_signed_with_the_active_key_and_hints_verify_after_rotation(provider):
+def test_r11_id_tokens_are_signed_with_the_active_key_and_hints_verify_after_rotation(provider_issuer):
     user, application = UserFactory(), ApplicationFactory()
     browser = Client()
     browser.force_login(user)

@@ -3,15 +3,11 @@ tokens locally (keys from discovery and JWKS) and the provider's opaque tokens b
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
 import requests
 from django.test import override_settings
 
 from resource_app.exceptions import InvalidToken
-from resource_app.internal import metadata
-from resource_app.internal.jwks import key_cache
 from resource_app.validation import validate_token
 from tests.factories import ApplicationFactory
 from tests.oauth_helpers import register_resource
@@ -19,16 +15,6 @@ from tests.oauth_helpers import register_resource
 pytestmark = pytest.mark.e2e
 
 NOTES = "https://notes.example.com/"
-
-
-@pytest.fixture
-def provider(live_server, transactional_db):
-    key_cache.forget()
-    metadata.forget()
-    port = urlsplit(live_server.url).port
-    yield f"http://localhost:{port}/o"
-    key_cache.forget()
-    metadata.forget()
 
 
 def _token(issuer: str, service, resource: str = NOTES) -> str:
@@ -48,7 +34,8 @@ def _service(issuer: str, mode: str, **extra):
     )
 
 
-def test_r6_a_service_validates_the_providers_jwt_access_tokens_locally(provider):
+def test_r6_a_service_validates_the_providers_jwt_access_tokens_locally(provider_issuer):
+    provider = provider_issuer
     caller = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     register_resource(NOTES, caller, scopes="notes:read", token_format="jwt")
     token = _token(provider, caller)
@@ -61,7 +48,8 @@ def test_r6_a_service_validates_the_providers_jwt_access_tokens_locally(provider
             validate_token(_token(provider, caller, "https://other.example.com/"))
 
 
-def test_r10_a_service_introspects_the_providers_opaque_tokens(provider):
+def test_r10_a_service_introspects_the_providers_opaque_tokens(provider_issuer):
+    provider = provider_issuer
     caller = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     service_client = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     server = register_resource(NOTES, caller, scopes="notes:read", token_format="opaque")
