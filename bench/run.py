@@ -67,6 +67,7 @@ SCENARIOS = {
     "me": "(4) GET /api/me with a bearer token",
     "introspect": "(5) introspection by a resource server",
     "login": "(6) browser-like login through client_app",
+    "service": "(7) a service (resource_app): GET with a bearer token",
 }
 CONFIGS = {
     "ours": ("provider_app", "bench.settings_ours"),
@@ -253,7 +254,7 @@ class Harness:
             self.django(settings, "-m", "bench.fixtures", *argv, database=self.database_of(config))
         )
 
-    def start_server(self, config: str) -> subprocess.Popen:
+    def start_server(self, config: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         gunicorn = Path(sys.executable).with_name("gunicorn")
         command = [
             str(gunicorn),
@@ -271,7 +272,8 @@ class Harness:
         ]
         log(f"{config}: gunicorn with {self.args.workers} sync workers on {self.base_url}")
         settings = CONFIGS.get(config, CONFIGS["ours"])[1]
-        server = subprocess.Popen(command, cwd=ROOT, env=self.env(settings, self.database_of(config)))
+        env = {**self.env(settings, self.database_of(config)), **(extra_env or {})}
+        server = subprocess.Popen(command, cwd=ROOT, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -509,6 +511,10 @@ class Harness:
                 self.check_revocation(self.bearer_for("ours", "openid profile email"))
                 if self.wanted("login"):
                     self.run_login_scenario()
+                if self.wanted("service"):
+                    from bench import services
+
+                    services.run(self, CONFIGS, SERVER_OF)
         finally:
             for server in servers.values():
                 self.stop_server(server)
@@ -638,6 +644,13 @@ class Harness:
                 f"Revoked token (RFC 7009), then /api/me on every worker: {self.extra['revocation']}.",
                 "",
             ]
+        if "service_calls" in self.extra:
+            calls = ", ".join(f"{self.label(c)}: {n}" for c, n in self.extra["service_calls"].items())
+            lines += [f"(7) the services' requests to the provider during the measured runs: {calls}.", ""]
+            revocation = "; ".join(
+                f"{self.label(c)}: {text}" for c, text in self.extra.get("service_revocation", {}).items()
+            )
+            lines += [f"(7) a token revoked at the provider: {revocation}.", ""]
         if "scale" in self.results:
             lines += [self.scale_report(), ""]
         return "\n".join(lines)

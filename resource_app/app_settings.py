@@ -66,6 +66,11 @@ class AppSettings:
         return int(self._setting("LEEWAY", 30))
 
     @property
+    def JWT_CACHE_SIZE(self) -> int:
+        """JWT access tokens each process keeps verified until they expire (0: verify every time)."""
+        return int(self._setting("JWT_CACHE_SIZE", 10_000))
+
+    @property
     def JWKS_MIN_AGE(self) -> int:
         """Seconds the key set is kept at least, whatever ``Cache-Control`` says."""
         return int(self._setting("JWKS_MIN_AGE", 60))

@@ -9,8 +9,11 @@ algorithm. Any failure is ``invalid_token`` (R6); an ID token or any JWT without
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from jwcrypto.common import JWException
@@ -30,6 +33,61 @@ ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
 
 
 def validate(raw: str) -> ValidatedToken:
+    key = _cache_key(raw)
+    cached = _verified.get(key)
+    if cached is not None:
+        return cached
+    token = _validate(raw)
+    _verified.put(key, token)
+    return token
+
+
+def _cache_key(raw: str) -> str:
+    # What the decision depended on besides the token: the issuer, this service, the algorithms.
+    context = f"{app_settings.ISSUER}\n{app_settings.AUDIENCE}\n{app_settings.ALGORITHMS}\n"
+    return hashlib.sha256((context + raw).encode("utf-8")).hexdigest()
+
+
+class VerifiedTokens:
+    """Tokens this process has verified, by digest, until they expire (RFC 9068 4 again on a miss).
+
+    Verifying an RS256 signature costs about as much as the rest of the request; a service sees
+    the same token many times. Bounded (``RESOURCE_APP_JWT_CACHE_SIZE``, oldest out first; 0: off).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, ValidatedToken] = OrderedDict()
+
+    def get(self, key: str) -> ValidatedToken | None:
+        with self._lock:
+            token = self._entries.get(key)
+            if token is None:
+                return None
+            if token.expires_at + app_settings.LEEWAY <= time.time():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return token
+
+    def put(self, key: str, token: ValidatedToken) -> None:
+        size = app_settings.JWT_CACHE_SIZE
+        if size <= 0:
+            return
+        with self._lock:
+            self._entries[key] = token
+            while len(self._entries) > size:
+                self._entries.popitem(last=False)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_verified = VerifiedTokens()
+
+
+def _validate(raw: str) -> ValidatedToken:
     header = _header(raw)
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:  # RFC 9068 4 step 1 (R5)

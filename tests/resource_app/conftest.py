@@ -17,6 +17,7 @@ from jwcrypto.jws import JWS
 
 from resource_app.internal import metadata
 from resource_app.internal.jwks import key_cache
+from resource_app.internal.jwt_access_tokens import _verified as verified_tokens
 
 ISSUER = "https://provider.example.com/o"
 AUDIENCE = "https://notes.example.com/"
@@ -111,6 +112,7 @@ def provider(settings):
     settings.RESOURCE_APP_CACHE = "resource-tests"
     key_cache.forget()
     metadata.forget()
+    verified_tokens.forget()
     caches["resource-tests"].clear()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         yield FakeProvider(mocked)

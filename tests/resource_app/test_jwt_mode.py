@@ -187,3 +187,44 @@ def test_r6_head_needs_the_scopes_of_get_and_an_unlisted_method_is_refused(clien
     assert client.head("/read-only/notes/", HTTP_AUTHORIZATION=f"Bearer {reader}").status_code == 200
     response = client.put("/read-only/notes/", HTTP_AUTHORIZATION=f"Bearer {reader}")
     assert response.status_code == 403 and 'error="insufficient_scope"' in response["WWW-Authenticate"]
+
+
+def test_r6_a_verified_token_is_not_verified_again_until_it_expires(client, provider, monkeypatch):
+    import time as clock
+
+    import time_machine
+
+    from resource_app.internal import jwt_access_tokens
+
+    checks = []
+    real = jwt_access_tokens._validate
+    monkeypatch.setattr(jwt_access_tokens, "_validate", lambda raw: checks.append(raw) or real(raw))
+    token = mint({"exp": int(clock.time()) + 60})
+    for _ in range(3):
+        assert _get(client, "/notes/", token).status_code == 200
+    assert len(checks) == 1  # one signature check, then the process's verified tokens
+    with time_machine.travel(clock.time() + 60 + 31, tick=False):  # past exp and the leeway
+        assert _get(client, "/notes/", token).status_code == 401
+    assert len(checks) == 2
+
+
+def test_r6_a_token_verified_for_one_service_is_not_taken_from_the_cache_by_another(
+    client, provider, settings
+):
+    token = mint()
+    assert _get(client, "/notes/", token).status_code == 200
+    settings.RESOURCE_APP_AUDIENCE = "https://other-service.example.com/"
+    assert _get(client, "/notes/", token).status_code == 401
+
+
+def test_the_verified_token_cache_can_be_turned_off(client, provider, settings, monkeypatch):
+    from resource_app.internal import jwt_access_tokens
+
+    settings.RESOURCE_APP_JWT_CACHE_SIZE = 0
+    checks = []
+    real = jwt_access_tokens._validate
+    monkeypatch.setattr(jwt_access_tokens, "_validate", lambda raw: checks.append(raw) or real(raw))
+    token = mint()
+    for _ in range(2):
+        assert _get(client, "/notes/", token).status_code == 200
+    assert len(checks) == 2

@@ -1,0 +1,137 @@
+"""(7) A service protected by resource_app (issue 13): JWT mode, introspection with its cache, and
+introspection without cache, each a gunicorn of its own (bench/settings_service.py) in front of
+the provider_app server the harness already runs. Each is measured against the DRF floor of the
+same service server, round by round, and the service's calls to the provider during the measured
+runs are counted (bench/urls_service.py counts them in every worker)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+#: configuration -> (the service's audience, the resource's token format, mode, cache seconds)
+SERVICES = {
+    "svc-jwt": ("https://bench.invalid/notes/", "jwt", "jwt", 30),
+    "svc-introspect": ("https://bench.invalid/files/", "opaque", "introspection", 30),
+    "svc-introspect-nocache": ("https://bench.invalid/files/", "opaque", "introspection", 0),
+}
+SETTINGS = "bench.settings_service"
+
+
+def run(harness, configs: dict, server_of: dict) -> None:
+    issuer = f"http://localhost:{harness.ports['ours']}/o"
+    for audience, token_format in {(a, f) for a, f, _, _ in SERVICES.values()}:
+        harness.django(
+            configs["ours"][1], "manage.py", "provider_app_register_resource",
+            "--identifier", audience, "--name", audience, "--scopes", "notes:read",
+            "--token-format", token_format, "--allow-client", harness.clients["ours-cc"]["client_id"],
+            "--client", harness.clients["ours-rs"]["client_id"],
+        )  # fmt: skip
+    for config, (audience, _, mode, cache_seconds) in SERVICES.items():
+        configs[config] = (
+            f"a service, resource_app {mode} mode" + ("" if cache_seconds else ", no cache"),
+            SETTINGS,
+        )
+        server_of[config] = config
+        harness.ports[config] = _free_port()
+        harness.use(config)
+        env = {
+            "BENCH_PROVIDER_ISSUER": issuer,
+            "BENCH_SERVICE_AUDIENCE": audience,
+            "BENCH_SERVICE_MODE": mode,
+            "BENCH_SERVICE_CACHE_SECONDS": str(cache_seconds),
+            "BENCH_SERVICE_CLIENT_ID": harness.clients["ours-rs"]["client_id"],
+            "BENCH_SERVICE_CLIENT_SECRET": harness.clients["ours-rs"]["client_secret"],
+        }
+        token = _token(harness, audience)  # its own: it is revoked at the end
+        harness.use(config)
+        server = harness.start_server(config, extra_env=env)
+        try:
+            bearer = {"Authorization": f"Bearer {token}"}
+            harness.check("/bench/service", headers=bearer, expect="sub")
+            harness.wrk("/bench/service", "report.lua", headers=bearer, duration=1)  # every worker warm
+            before = _provider_calls(harness)
+            for _ in range(harness.args.rounds):
+                harness.measure_floors(config)
+                harness.measure(
+                    config, "service", lambda b=bearer: harness.wrk("/bench/service", "report.lua", headers=b)
+                )
+            harness.extra.setdefault("service_calls", {})[config] = _provider_calls(harness) - before
+            harness.extra.setdefault("service_revocation", {})[config] = _revocation_latency(
+                harness, config, token, bearer, limit=cache_seconds + 5 if mode != "jwt" else 5
+            )
+        finally:
+            harness.stop_server(server)
+
+
+def _revocation_latency(harness, config: str, token: str, bearer: dict, limit: float) -> str:
+    """Revoke the token at the provider (RFC 7009), then ask the service until it refuses it."""
+    import time
+
+    harness.use("ours")
+    body = urllib.parse.urlencode({"token": token, "token_type_hint": "access_token"}).encode()
+    request = urllib.request.Request(
+        f"{harness.base_url}/o/revoke_token/",
+        data=body,
+        headers={
+            "Authorization": harness.basic("ours-cc"),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+    revoked_at = time.monotonic()
+    harness.use(config)
+    while time.monotonic() - revoked_at < limit:
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(f"{harness.base_url}/bench/service", headers=bearer), timeout=30
+            ):
+                pass
+        except urllib.error.HTTPError as error:
+            if error.code == 401:
+                return f"refused {time.monotonic() - revoked_at:.2f} s after the revocation"
+            raise
+        time.sleep(0.05)
+    return f"still accepted {limit:.0f} s after the revocation (until the token expires)"
+
+
+def _token(harness, audience: str) -> str:
+    harness.use("ours")
+    body = urllib.parse.urlencode(
+        {"grant_type": "client_credentials", "scope": "notes:read", "resource": audience}
+    ).encode()
+    request = urllib.request.Request(
+        f"{harness.base_url}/o/token/",
+        data=body,
+        headers={
+            "Authorization": harness.basic("ours-cc"),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())["access_token"]
+
+
+def _provider_calls(harness) -> int:
+    """The calls every worker of the current service server made so far (asked until each answered)."""
+    seen: dict[int, int] = {}
+    for _ in range(500):  # the kernel may hand most connections to one worker: ask until all answered
+        with urllib.request.urlopen(f"{harness.base_url}/bench/provider-calls", timeout=30) as response:
+            answer = json.loads(response.read())
+        seen[answer["pid"]] = max(seen.get(answer["pid"], 0), answer["calls"])
+        if len(seen) == harness.args.workers:
+            break
+    else:
+        raise RuntimeError(f"only {len(seen)} of {harness.args.workers} service workers answered")
+    return sum(seen.values())
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

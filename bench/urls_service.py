@@ -1,0 +1,62 @@
+"""The service's URLs: the two floors, a protected view, and its calls to the provider so far."""
+
+from __future__ import annotations
+
+import os
+
+from django.http import JsonResponse
+from django.urls import path
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from resource_app.authentication import BearerTokenAuthentication, HasScopes
+from resource_app.internal import http
+
+# The provider's floors (bench/views.py) import provider_app, which a service does not install.
+FLOOR_BODY = {"sub": "1", "name": "Ada Lovelace", "preferred_username": "ada"}
+
+
+def plain_floor(request):
+    return JsonResponse(FLOOR_BODY)
+
+
+class DRFFloorView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        return Response(FLOOR_BODY)
+
+
+CALLS = {"count": 0}
+_call = http.call
+
+
+def _counting_call(*args, **kwargs):
+    CALLS["count"] += 1
+    return _call(*args, **kwargs)
+
+
+http.call = _counting_call  # bench only: how many requests this worker sent to the provider
+
+
+class ServiceView(APIView):
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [HasScopes]
+    required_scopes = ["notes:read"]
+
+    def get(self, request):
+        return Response({**FLOOR_BODY, "sub": request.user.username})
+
+
+def provider_calls(request):
+    return JsonResponse({"pid": os.getpid(), "calls": CALLS["count"]})
+
+
+urlpatterns = [
+    path("bench/plain", plain_floor),
+    path("bench/drf", DRFFloorView.as_view()),
+    path("bench/service", ServiceView.as_view()),
+    path("bench/provider-calls", provider_calls),
+]
