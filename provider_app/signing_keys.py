@@ -152,6 +152,8 @@ def verification_keys() -> JWKSet:
 
 def add(size: int = 2048) -> SigningKey:
     key = JWK.generate(kty="RSA", size=size)
+    while key.thumbprint().startswith("-"):  # a kid that a command line would take for an option
+        key = JWK.generate(kty="RSA", size=size)
     pem = key.export_to_pem(private_key=True, password=None)
     row = SigningKey.objects.create(kid=key.thumbprint(), private_key=_fernet().encrypt(pem).decode())
     forget()

@@ -189,3 +189,56 @@ def test_r11_the_admin_never_deletes_a_key_still_needed(rf, admin_user):
     row.refresh_from_db()
     assert model_admin.has_delete_permission(request, row)
     assert "delete_selected" not in model_admin.get_actions(request)
+
+
+def test_r11_a_rotation_under_concurrent_traffic_fails_no_request(provider_issuer):
+    """A client keeps getting tokens and a service keeps validating all of them, from another
+    thread, while the keys are rotated twice: no token is ever refused."""
+    import threading
+
+    provider = provider_issuer
+    caller = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    register_resource(NOTES, caller, scopes="notes:read", token_format="jwt")
+    issued, failures, stop = [], [], threading.Event()
+    service = override_settings(
+        RESOURCE_APP_ISSUER=provider,
+        RESOURCE_APP_AUDIENCE=NOTES,
+        RESOURCE_APP_MODE="jwt",
+        RESOURCE_APP_JWKS_REFRESH_COOLDOWN=0,
+        RESOURCE_APP_JWT_CACHE_SIZE=0,  # every validation checks the signature again
+    )
+
+    def traffic() -> None:
+        while not stop.is_set():
+            try:
+                response = requests.post(
+                    f"{provider}/token/",
+                    data={"grant_type": "client_credentials", "scope": "notes:read", "resource": NOTES},
+                    auth=(caller.client_id, caller.raw_secret),
+                    timeout=10,
+                )
+                assert response.status_code == 200, response.text
+                issued.append(response.json()["access_token"])
+                for value in issued[-20:]:
+                    validate_token(value)
+            except Exception as error:  # noqa: BLE001 (every failure is a finding)
+                failures.append(repr(error))
+
+    with service:
+        worker = threading.Thread(target=traffic)
+        worker.start()
+        try:
+            while len(issued) < 5 and not failures:  # traffic under the settings key first
+                threading.Event().wait(0.05)
+            for _ in range(2):
+                row = signing_keys.add()
+                _publish_long_enough(row.kid)
+                signing_keys.activate(row.kid)
+                started = len(issued)
+                while len(issued) < started + 5 and not failures:  # traffic under the new key
+                    threading.Event().wait(0.05)
+        finally:
+            stop.set()
+            worker.join(timeout=30)
+    assert failures == []
+    assert len({_kid(value) for value in issued}) == 3  # the settings key, then two rotations
