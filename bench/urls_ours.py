@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bench import views
+from bench import floors
 from oauthsite.urls import urlpatterns as site_urlpatterns
 
 urlpatterns = [
-    path("bench/plain", views.plain_floor),
-    path("bench/drf", views.DRFFloorView.as_view()),
+    path("bench/plain", floors.plain_floor),
+    path("bench/drf", floors.DRFFloorView.as_view()),
     *site_urlpatterns,
 ]

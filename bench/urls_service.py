@@ -6,28 +6,12 @@ import os
 
 from django.http import JsonResponse
 from django.urls import path
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bench.floors import FLOOR_BODY, DRFFloorView, plain_floor
 from resource_app.authentication import BearerTokenAuthentication, HasScopes
 from resource_app.internal import http
-
-# The provider's floors (bench/views.py) import provider_app, which a service does not install.
-FLOOR_BODY = {"sub": "1", "name": "Ada Lovelace", "preferred_username": "ada"}
-
-
-def plain_floor(request):
-    return JsonResponse(FLOOR_BODY)
-
-
-class DRFFloorView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    def get(self, request):
-        return Response(FLOOR_BODY)
-
 
 CALLS = {"count": 0}
 _call = http.call

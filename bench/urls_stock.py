@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from bench import views
+from bench import floors, views
 
 urlpatterns = [
-    path("bench/plain", views.plain_floor),
-    path("bench/drf", views.DRFFloorView.as_view()),
+    path("bench/plain", floors.plain_floor),
+    path("bench/drf", floors.DRFFloorView.as_view()),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/me", views.StockMeView.as_view()),
 ]

@@ -145,3 +145,15 @@ def provider_issuer(live_server, transactional_db):
     forget()
     yield f"http://localhost:{urlsplit(live_server.url).port}/o"
     forget()
+
+
+def client_credentials_token(issuer: str, client, resource: str, scope: str = "notes:read") -> str:
+    """An access token for ``resource`` from the live provider (RFC 8707, client_credentials)."""
+    response = requests.post(
+        f"{issuer}/token/",
+        data={"grant_type": "client_credentials", "scope": scope, "resource": resource},
+        auth=(client.client_id, client.raw_secret),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]

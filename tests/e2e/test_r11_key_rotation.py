@@ -18,6 +18,7 @@ from jwcrypto import jwk, jwt
 from provider_app import signing_keys
 from provider_app.models import SigningKey
 from resource_app.validation import validate_token
+from tests.e2e.conftest import client_credentials_token
 from tests.factories import ApplicationFactory, UserFactory
 from tests.oauth_helpers import AuthorizationRequest, exchange, get_code, register_resource
 
@@ -55,14 +56,7 @@ def test_r11_a_full_rotation_fails_no_request(provider_issuer):
     register_resource(NOTES, caller, scopes="notes:read", token_format="jwt")
 
     def token() -> str:
-        response = requests.post(
-            f"{provider}/token/",
-            data={"grant_type": "client_credentials", "scope": "notes:read", "resource": NOTES},
-            auth=(caller.client_id, caller.raw_secret),
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        return response.json()["access_token"]
+        return client_credentials_token(provider, caller, NOTES)
 
     issued = [token()]
     service = override_settings(
@@ -211,14 +205,7 @@ def test_r11_a_rotation_under_concurrent_traffic_fails_no_request(provider_issue
     def traffic() -> None:
         while not stop.is_set():
             try:
-                response = requests.post(
-                    f"{provider}/token/",
-                    data={"grant_type": "client_credentials", "scope": "notes:read", "resource": NOTES},
-                    auth=(caller.client_id, caller.raw_secret),
-                    timeout=10,
-                )
-                assert response.status_code == 200, response.text
-                issued.append(response.json()["access_token"])
+                issued.append(client_credentials_token(provider, caller, NOTES))
                 for value in issued[-20:]:
                     validate_token(value)
             except Exception as error:  # noqa: BLE001 (every failure is a finding)

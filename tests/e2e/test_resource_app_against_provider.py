@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from resource_app.exceptions import InvalidToken
 from resource_app.validation import validate_token
+from tests.e2e.conftest import client_credentials_token
 from tests.factories import ApplicationFactory
 from tests.oauth_helpers import register_resource
 
@@ -18,14 +19,7 @@ NOTES = "https://notes.example.com/"
 
 
 def _token(issuer: str, service, resource: str = NOTES) -> str:
-    response = requests.post(
-        f"{issuer}/token/",
-        data={"grant_type": "client_credentials", "scope": "notes:read", "resource": resource},
-        auth=(service.client_id, service.raw_secret),
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
+    return client_credentials_token(issuer, service, resource)
 
 
 def _service(issuer: str, mode: str, **extra):
