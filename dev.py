@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -28,9 +29,12 @@ DEMO_ENV = {
 }
 
 
-def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
+FOREIGN_PROVIDER = ROOT / "tests" / "e2e" / "foreign_provider"
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> None:
     print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, check=True)
+    subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, check=True)
 
 
 def ensure_venv(venv_dir: Path, requirements: str) -> Path:
@@ -47,6 +51,21 @@ def ensure_venv(venv_dir: Path, requirements: str) -> Path:
         run([str(python), "-m", "pip", "install", "--quiet", "-r", requirements])
         stamp.write_text(digest)
     return python
+
+
+def ensure_node_packages() -> None:
+    """The provider nobody here wrote (oidc-provider, for the end-to-end tests), from the npm
+    registry with the machine's Node.js; installed again only when its lock file changed."""
+    npm = shutil.which("npm")
+    if npm is None:
+        print("npm not found: the tests against oidc-provider will not run (CI=true fails them)")
+        return
+    lock = (FOREIGN_PROVIDER / "package-lock.json").read_bytes()
+    stamp = FOREIGN_PROVIDER / "node_modules" / ".installed-lock"
+    digest = hashlib.sha256(lock).hexdigest()
+    if not stamp.exists() or stamp.read_text() != digest:
+        run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=FOREIGN_PROVIDER)
+        stamp.write_text(digest)
 
 
 def demo(python: Path) -> None:
@@ -76,6 +95,8 @@ def main(argv: list[str]) -> int:
         del rest[index : index + 2]
     requirements = "requirements.txt" if command == "demo" else "requirements-dev.txt"
     python = ensure_venv(venv_dir, requirements)
+    if command != "demo":
+        ensure_node_packages()
     try:
         if command == "demo":
             demo(python)

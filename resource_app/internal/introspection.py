@@ -61,6 +61,10 @@ def _ask(raw: str) -> dict | None:
     if answer.status in (401, 403):
         raise ProviderUnavailable("The provider refused this service's client credentials.")
     body = answer.body
+    if answer.status == 400 and isinstance(body, dict) and body.get("error") == "unsupported_token_type":
+        # The provider will not vouch for this kind of token (oidc-provider answers so for its JWT
+        # access tokens instead of RFC 7662 2.2's {"active": false}): a refusal, not an outage.
+        return None
     if answer.status != 200 or not isinstance(body, dict):
         raise ProviderUnavailable(f"The provider's introspection answered HTTP {answer.status}.")
     return body if _acceptable(body) else None

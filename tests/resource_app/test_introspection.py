@@ -113,6 +113,20 @@ def test_r12_a_provider_refusing_our_credentials_is_a_503(client, provider):
     assert _get(client).status_code == 503
 
 
+def test_r12_a_provider_that_will_not_introspect_this_kind_of_token_refuses_it(client, provider):
+    # oidc-provider answers so for its own JWT access tokens, instead of {"active": false}: the
+    # token is refused (401), the provider is not down (no 503), and any other 400 is still a 503.
+    error = {
+        "error": "unsupported_token_type",
+        "error_description": "Structured JWT Tokens cannot be introspected",
+    }
+    provider.mocked.replace("POST", INTROSPECTION, status=400, json=error)
+    response = _get(client)
+    assert response.status_code == 401 and 'error="invalid_token"' in response["WWW-Authenticate"]
+    provider.mocked.replace("POST", INTROSPECTION, status=400, json={"error": "invalid_request"})
+    assert _get(client, TOKEN + "-other").status_code == 503
+
+
 def test_r6_introspection_checks_scopes_too(client, provider):
     provider.introspection = _active(scope="profile")
     response = _get(client)

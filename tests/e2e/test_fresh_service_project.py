@@ -1,0 +1,143 @@
+"""Issue 13's "done when": a fresh service project (tests/e2e/service_project: only resource_app
+installed, three settings) protects a DRF view against our provider and against a standards-
+compliant provider nobody here wrote (panva's oidc-provider, OpenID Certified, run by Node.js from
+tests/e2e/foreign_provider), in both modes, the service running as a process of its own.
+
+Each provider issues RFC 9068 JWT access tokens for the notes service and opaque tokens for the
+files service; the service validates the first locally and introspects the second with its own
+credentials. The provider's endpoints come from its discovery document, as any client finds them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.factories import ApplicationFactory
+from tests.oauth_helpers import register_resource
+from tests.processes import ROOT, free_port, server_process
+
+pytestmark = pytest.mark.e2e
+
+NOTES = "https://notes.example.com/"  # JWT access tokens, validated locally
+FILES = "https://files.example.com/"  # opaque tokens, introspected
+FOREIGN = Path(__file__).resolve().parent / "foreign_provider"
+MODES = {"jwt": (NOTES, "notes:read", "notes:write"), "introspection": (FILES, "files:read", "files:write")}
+
+
+@dataclass
+class Provider:
+    """A running provider as the tests see it: its issuer, a client that gets tokens, and the files
+    service's own credentials there."""
+
+    issuer: str
+    caller: tuple[str, str]
+    service: tuple[str, str]
+
+    def endpoint(self, name: str) -> str:
+        metadata = requests.get(f"{self.issuer}/.well-known/openid-configuration", timeout=10).json()
+        return metadata[name]
+
+    def token(self, resource: str, scope: str) -> str:
+        data = {"grant_type": "client_credentials", "resource": resource, "scope": scope}
+        response = requests.post(self.endpoint("token_endpoint"), data=data, auth=self.caller, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    def revoke(self, token: str) -> None:
+        response = requests.post(
+            self.endpoint("revocation_endpoint"), data={"token": token}, auth=self.caller, timeout=10
+        )
+        assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def foreign_provider():
+    node = shutil.which("node")
+    if node is None or not (FOREIGN / "node_modules" / "oidc-provider").is_dir():
+        pytest.skip("needs Node.js and oidc-provider installed by `python3 dev.py setup` (npm ci)")
+    port = free_port()
+    caller, service = ("caller", "caller-secret-for-tests"), ("files-service", "files-secret-for-tests")
+    env = {
+        **os.environ, "PORT": str(port), "JWT_RESOURCE": NOTES, "OPAQUE_RESOURCE": FILES,
+        "CALLER_SECRET": caller[1], "SERVICE_SECRET": service[1],
+    }  # fmt: skip
+    issuer = f"http://127.0.0.1:{port}"
+    ready = f"{issuer}/.well-known/openid-configuration"
+    with server_process([node, "server.mjs"], env=env, ready_url=ready, cwd=FOREIGN):
+        yield Provider(issuer, caller, service)
+
+
+@pytest.fixture
+def our_provider(provider_issuer):
+    caller = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    register_resource(NOTES, caller, scopes="notes:read notes:write", token_format="jwt")
+    register_resource(FILES, caller, scopes="files:read files:write", token_format="opaque", client=service)
+    return Provider(
+        provider_issuer, (caller.client_id, caller.raw_secret), (service.client_id, service.raw_secret)
+    )
+
+
+def _service(provider: Provider, mode: str):
+    audience, scope, _ = MODES[mode]
+    port = free_port()
+    env = {
+        **os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "tests.e2e.service_project.settings",
+        "SERVICE_ISSUER": provider.issuer, "SERVICE_AUDIENCE": audience, "SERVICE_MODE": mode,
+        "SERVICE_SCOPE": scope, "SERVICE_CLIENT_ID": "", "SERVICE_CLIENT_SECRET": "",
+    }  # fmt: skip
+    if mode == "introspection":
+        env["SERVICE_CLIENT_ID"], env["SERVICE_CLIENT_SECRET"] = provider.service
+    command = [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    url = f"http://127.0.0.1:{port}/items/"
+    return url, server_process(command, env=env, ready_url=url)
+
+
+def _get(url: str, token: str | None = None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return requests.get(url, headers=headers, timeout=10)
+
+
+def _refused(response: requests.Response, status: int, error: str | None) -> bool:
+    challenge = response.headers.get("WWW-Authenticate", "")
+    has_error = f'error="{error}"' in challenge if error else "error=" not in challenge
+    return response.status_code == status and challenge.startswith("Bearer") and has_error
+
+
+def _protects_its_view(provider: Provider, mode: str) -> None:
+    audience, scope, other_scope = MODES[mode]
+    other_audience, their_scope, _ = MODES["introspection" if mode == "jwt" else "jwt"]
+    url, running = _service(provider, mode)
+    with running:
+        token = provider.token(audience, scope)
+        answer = _get(url, token)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["mode"] == mode and body["client_id"] == provider.caller[0]
+        assert body["audiences"] == [audience] and body["scopes"] == [scope]
+
+        assert _refused(_get(url), 401, None)  # no token: a bare challenge (RFC 6750 3.1)
+        assert _refused(_get(url, "not-a-token"), 401, "invalid_token")
+        assert _refused(_get(url, provider.token(other_audience, their_scope)), 401, "invalid_token")
+        assert _refused(_get(url, provider.token(audience, other_scope)), 403, "insufficient_scope")
+        if mode == "introspection":  # revoked: the provider says so at the next request (no cache here)
+            provider.revoke(token)
+            assert _refused(_get(url, token), 401, "invalid_token")
+
+
+@pytest.mark.parametrize("mode", ["jwt", "introspection"])
+def test_a_fresh_service_project_protects_a_drf_view_against_a_provider_nobody_here_wrote(
+    foreign_provider, mode
+):
+    _protects_its_view(foreign_provider, mode)
+
+
+@pytest.mark.parametrize("mode", ["jwt", "introspection"])
+def test_a_fresh_service_project_protects_a_drf_view_against_provider_app(our_provider, mode):
+    _protects_its_view(our_provider, mode)
