@@ -111,6 +111,32 @@ class AppSettings:
         return int(self._setting("HTTP_MAX_RESPONSE_BYTES", 1024 * 1024))
 
     @property
+    def TOKEN_ENDPOINT(self) -> str:
+        """The provider's token endpoint, for calls to other services; empty: from discovery."""
+        return str(self._setting("TOKEN_ENDPOINT", ""))
+
+    @property
+    def CALL_TOKEN_CACHE_SIZE(self) -> int:
+        """Tokens for calls to other services each process keeps until shortly before they expire."""
+        return int(self._setting("CALL_TOKEN_CACHE_SIZE", 1000))
+
+    @property
+    def CALL_TOKEN_MARGIN(self) -> int:
+        """Seconds before its expiry a kept token is replaced (at most half its lifetime)."""
+        return int(self._setting("CALL_TOKEN_MARGIN", 30))
+
+    @property
+    def CALL_DEADLINE(self) -> float:
+        """Seconds a call to another service may take in total, body included (each socket
+        operation also has ``HTTP_TIMEOUT``)."""
+        return float(self._setting("CALL_DEADLINE", 10))
+
+    @property
+    def CALL_MAX_RESPONSE_BYTES(self) -> int:
+        """The largest answer read from another service."""
+        return int(self._setting("CALL_MAX_RESPONSE_BYTES", 10 * 1024 * 1024))
+
+    @property
     def REALM(self) -> str:
         """The ``realm`` of RFC 6750 challenges."""
         return str(self._setting("REALM", "api"))

@@ -5,6 +5,9 @@
         permission_classes = [HasScopes]
         required_scopes = ["notes:read"]
 
+``HasAllowedActor`` decides by the service acting for the user (RFC 8693 ``act``): the view's
+``allowed_actors`` (client ids; a token without ``act`` is then refused) and ``refused_actors``.
+
 ``request.user`` is a :class:`~resource_app.tokens.TokenUser`, ``request.auth`` the
 :class:`~resource_app.tokens.ValidatedToken`. Refusals carry RFC 6750 challenges: 401
 ``invalid_token``, 403 ``insufficient_scope`` (with the scopes needed), 400 ``invalid_request``;
@@ -21,7 +24,7 @@ from rest_framework.permissions import BasePermission
 from resource_app.exceptions import InsufficientScope, TokenRefused
 from resource_app.internal.challenges import challenge
 from resource_app.tokens import TokenUser, ValidatedToken
-from resource_app.validation import authenticate, require_scopes
+from resource_app.validation import authenticate, require_actor, require_scopes
 
 _UNSET = object()
 
@@ -81,3 +84,18 @@ class HasScopes(BasePermission):
         if scopes is None:
             raise TokenRefusedError(InsufficientScope("This method is not open to any scope.", []))
         return list(scopes)
+
+
+class HasAllowedActor(BasePermission):
+    """The token's current actor (``request.auth.actor``) is one of the view's ``allowed_actors``
+    (when set) and none of its ``refused_actors``; 403 ``insufficient_scope`` otherwise."""
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth
+        if not isinstance(token, ValidatedToken):
+            return False
+        try:
+            require_actor(token, getattr(view, "allowed_actors", None), getattr(view, "refused_actors", ()))
+        except TokenRefused as refusal:
+            raise TokenRefusedError(refusal) from None
+        return True

@@ -1,4 +1,5 @@
-"""Plain Django views: ``@token_required(scopes=[...])`` (RFC 6750 answers, ``request.access_token``)."""
+"""Plain Django views: ``@token_required(scopes=[...])`` (RFC 6750 answers, ``request.access_token``);
+``actors=[...]`` / ``refused_actors=[...]`` decide by the client acting for the user (RFC 8693 ``act``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.http import JsonResponse
 
 from resource_app.exceptions import TokenRefused
 from resource_app.internal.challenges import body, challenge
-from resource_app.validation import authenticate, require_scopes
+from resource_app.validation import authenticate, require_actor, require_scopes
 
 
 def refusal_response(refusal: TokenRefused | None) -> JsonResponse:
@@ -27,8 +28,11 @@ def refusal_response(refusal: TokenRefused | None) -> JsonResponse:
     return response
 
 
-def token_required(scopes: Iterable[str] = ()):
-    scopes = tuple(scopes)
+def token_required(
+    scopes: Iterable[str] = (), *, actors: Iterable[str] | None = None, refused_actors: Iterable[str] = ()
+):
+    scopes, refused_actors = tuple(scopes), tuple(refused_actors)
+    actors = tuple(actors) if actors is not None else None
 
     def decorator(view):
         @functools.wraps(view)
@@ -36,14 +40,14 @@ def token_required(scopes: Iterable[str] = ()):
             try:
                 if hasattr(request, "access_token"):  # BearerTokenMiddleware checked it already
                     token = request.access_token
-                    if token is not None:
-                        require_scopes(token, scopes)
                 else:
-                    token = authenticate(request, scopes)
+                    token = authenticate(request)
+                if token is None:
+                    return refusal_response(None)
+                require_scopes(token, scopes)
+                require_actor(token, actors, refused_actors)
             except TokenRefused as refusal:
                 return refusal_response(refusal)
-            if token is None:
-                return refusal_response(None)
             request.access_token = token
             return view(request, *args, **kwargs)
 

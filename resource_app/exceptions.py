@@ -36,8 +36,33 @@ class InsufficientScope(TokenRefused):
         self.scopes = scopes
 
 
+class ActorNotAllowed(TokenRefused):
+    """A valid token whose current actor (RFC 8693 ``act``) this resource does not take (403; the
+    challenge says ``insufficient_scope``, the one RFC 6750 code for "valid but not enough")."""
+
+    status = 403
+    error = "insufficient_scope"
+
+
 class ProviderUnavailable(TokenRefused):
     """The provider could not be asked (introspection mode): 503, nothing is decided."""
 
     status = 503
     error = "temporarily_unavailable"
+
+
+class ServiceCallError(Exception):
+    """A call to another service could not be prepared or did not complete (:mod:`resource_app.calls`)."""
+
+
+class TokenRequestRefused(ServiceCallError):
+    """The provider refused the token this service asked for (RFC 6749 5.2 / RFC 8693 2.2.2):
+    ``error`` is its error code (``invalid_grant``, ``invalid_target``, ``invalid_scope``...)."""
+
+    def __init__(self, error: str, description: str = "") -> None:
+        super().__init__(f"The provider refused the token request: {error}.")
+        self.error, self.description = error, description
+
+
+class TokenRequestFailed(ServiceCallError):
+    """The provider could not be asked for a token, or its answer was unusable (nothing was decided)."""

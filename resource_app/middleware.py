@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from resource_app.decorators import refusal_response
 from resource_app.exceptions import TokenRefused
-from resource_app.validation import authenticate, require_scopes
+from resource_app.validation import authenticate, require_actor, require_scopes
 
 
 class BearerTokenMiddleware:
@@ -26,9 +26,12 @@ class BearerTokenMiddleware:
 
 
 class TokenRequiredMixin:
-    """Class-based views: a token is required, with every scope in ``required_scopes``."""
+    """Class-based views: a token is required, with every scope in ``required_scopes``, and its
+    current actor (RFC 8693 ``act``) in ``allowed_actors`` (when set), not in ``refused_actors``."""
 
     required_scopes: tuple[str, ...] = ()
+    allowed_actors: tuple[str, ...] | None = None
+    refused_actors: tuple[str, ...] = ()
 
     def dispatch(self, request, *args, **kwargs):
         token = getattr(request, "access_token", None)
@@ -38,6 +41,7 @@ class TokenRequiredMixin:
             if token is None:
                 return refusal_response(None)
             require_scopes(token, self.required_scopes)
+            require_actor(token, self.allowed_actors, self.refused_actors)
         except TokenRefused as refusal:
             return refusal_response(refusal)
         return super().dispatch(request, *args, **kwargs)

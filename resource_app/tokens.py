@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_SCOPES = 100
+MAX_ACTORS = 10  # a chain of services longer than this is refused as malformed
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class ValidatedToken:
     expires_at: float
     mode: str  # "jwt" or "introspection": which check decided
     claims: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # RFC 8693 4.1: the clients acting for ``subject``, the current actor first (``act.sub``),
+    # then the one it acted for (``act.act.sub``) and so on; empty when nobody acts for the subject.
+    actors: tuple[str, ...] = ()
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any], *, mode: str) -> ValidatedToken:
@@ -39,7 +43,13 @@ class ValidatedToken:
             expires_at=float(claims.get("exp") or 0),
             mode=mode,
             claims=dict(claims),
+            actors=actor_chain(claims),
         )
+
+    @property
+    def actor(self) -> str | None:
+        """The client acting for the subject now (RFC 8693 4.1: only it decides, not the earlier ones)."""
+        return self.actors[0] if self.actors else None
 
     def has_scopes(self, required) -> bool:
         return set(required) <= self.scopes
@@ -48,6 +58,21 @@ class ValidatedToken:
     def is_client_only(self) -> bool:
         """A client_credentials token: ``sub`` is the client itself (RFC 9068 2.2)."""
         return self.subject == self.client_id
+
+
+def actor_chain(claims: dict[str, Any]) -> tuple[str, ...]:
+    """The ``sub`` of each nested ``act`` (RFC 8693 4.1), outermost (current) first. A malformed
+    chain raises ``ValueError``, which refuses the token: an ``act`` that is not an object with a
+    string ``sub``, or a chain longer than ``MAX_ACTORS``."""
+    chain: list[str] = []
+    act = claims.get("act")
+    while act is not None:
+        sub = act.get("sub") if isinstance(act, dict) else None
+        if not isinstance(sub, str) or not sub or len(chain) == MAX_ACTORS:
+            raise ValueError("malformed act claim")
+        chain.append(sub)
+        act = act.get("act")
+    return tuple(chain)
 
 
 class TokenUser:

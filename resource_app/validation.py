@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.views.decorators.debug import sensitive_variables
 
 from resource_app.app_settings import app_settings
-from resource_app.exceptions import InsufficientScope, InvalidToken, TokenRefused
+from resource_app.exceptions import ActorNotAllowed, InsufficientScope, InvalidToken, TokenRefused
 from resource_app.internal import introspection, jwt_access_tokens
 from resource_app.internal.requests_tokens import bearer_token
 from resource_app.tokens import ValidatedToken
@@ -50,3 +50,16 @@ def require_scopes(token: ValidatedToken, scopes: Iterable[str]) -> None:
     missing = sorted(set(scopes) - token.scopes)
     if missing:
         raise InsufficientScope("The token lacks a scope this resource needs.", sorted(set(scopes)))
+
+
+def require_actor(
+    token: ValidatedToken, allowed: Iterable[str] | None = None, refused: Iterable[str] = ()
+) -> None:
+    """The token's current actor (RFC 8693 ``act.sub``; earlier actors of the chain decide nothing,
+    4.1) must be in ``allowed`` when given (a token nobody acts with is then refused) and never in
+    ``refused``."""
+    actor = token.actor
+    if allowed is not None and actor not in set(allowed):
+        raise ActorNotAllowed("This resource does not take calls from this client.")
+    if actor is not None and actor in set(refused):
+        raise ActorNotAllowed("This resource does not take calls from this client.")

@@ -1,5 +1,5 @@
-"""Servers a test starts as processes of their own (a service project, a provider nobody here
-wrote): a free port, then the process, ready when a URL answers, stopped when the test ends."""
+"""Servers a test starts: processes of their own (a service project, a provider nobody here wrote),
+ready when a URL answers and stopped when the test ends; and a peer that answers one byte at a time."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import contextlib
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -59,3 +61,35 @@ def server_process(
             process.kill()
             process.wait()
         output.close()
+
+
+@contextlib.contextmanager
+def trickle_server(body: bytes, *, seconds_per_byte: float = 0.2) -> Iterator[str]:
+    """A real HTTP server (a thread) that answers any GET with the JSON ``body``, one byte every
+    ``seconds_per_byte``: each read is fast, the whole answer slow. Yields its base URL."""
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(seconds_per_byte)
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

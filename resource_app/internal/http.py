@@ -54,22 +54,35 @@ def call(method: str, url: str, *, data: dict | None = None, auth: tuple[str, st
 
 
 def _read(response: requests.Response, deadline: float) -> bytes:
+    try:
+        return read_capped(response, deadline, app_settings.HTTP_MAX_RESPONSE_BYTES)
+    except requests.Timeout:
+        raise ProviderUnavailable("The provider took too long to answer.") from None
+    except ResponseTooLarge:
+        raise ProviderUnavailable("The provider's answer is too large.") from None
+
+
+class ResponseTooLarge(requests.RequestException):
+    """An answer larger than the size cap (read no further)."""
+
+
+def read_capped(response: requests.Response, deadline: float, limit: int) -> bytes:
     """The body, read in pieces of whatever has arrived (``read1``: one receive at most per piece),
-    so that a provider sending one byte at a time meets the deadline after one socket timeout."""
-    limit = app_settings.HTTP_MAX_RESPONSE_BYTES
+    so that a peer sending one byte at a time meets the deadline after one socket timeout;
+    ``requests.Timeout`` past the deadline, :class:`ResponseTooLarge` past ``limit`` bytes."""
     raw = response.raw
     raw.decode_content = True
     read = getattr(raw, "read1", None) or raw.read  # urllib3 2 has read1
     chunks, size = [], 0
     while True:
         if time.monotonic() > deadline:
-            raise ProviderUnavailable("The provider took too long to answer.")
+            raise requests.Timeout("The answer took longer than the deadline.")
         chunk = read(_CHUNK)
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
         if size > limit:
-            raise ProviderUnavailable("The provider's answer is too large.")
+            raise ResponseTooLarge(f"The answer is larger than {limit} bytes.")
         chunks.append(chunk)
 
 

@@ -16,6 +16,7 @@ from client_app.internal import http, token_store
 from client_app.models import SocialAccount, TokenSet
 from tests.client_app.conftest import error_code
 from tests.client_app.fake_provider import CLIENT_SECRET
+from tests.processes import trickle_server
 
 pytestmark = pytest.mark.django_db
 
@@ -134,32 +135,6 @@ def test_c14_the_refresh_claim_outlives_every_call_of_a_refresh(settings):
 @pytest.fixture
 def live_trickle_server():
     """A real HTTP server that sends a JSON answer one byte every 0.2 s."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     body = b'{"issuer": "https://op.example", "padding": "' + b"x" * 40 + b'"}'
-
-    class Trickle(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            try:
-                for byte in body:
-                    self.wfile.write(bytes([byte]))
-                    self.wfile.flush()
-                    time.sleep(0.2)
-            except (OSError, BrokenPipeError, ConnectionResetError):
-                pass
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/openid-configuration"
-    server.shutdown()
-    server.server_close()
+    with trickle_server(body) as url:
+        yield f"{url}/.well-known/openid-configuration"

@@ -23,6 +23,7 @@ ISSUER = "https://provider.example.com/o"
 AUDIENCE = "https://notes.example.com/"
 JWKS_URI = ISSUER + "/.well-known/jwks.json"
 INTROSPECTION = ISSUER + "/introspect/"
+TOKEN_ENDPOINT = ISSUER + "/token/"
 
 _KEYS: dict[str, JWK] = {}
 
@@ -94,6 +95,7 @@ class FakeProvider:
     def _metadata(self, request):
         self._down()
         body = {"issuer": ISSUER, "jwks_uri": JWKS_URI, "introspection_endpoint": INTROSPECTION}
+        body["token_endpoint"] = TOKEN_ENDPOINT
         return 200, {}, json.dumps(body)
 
     def _introspect(self, request):

@@ -8,7 +8,7 @@ from django.views import View
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from resource_app.authentication import BearerTokenAuthentication, HasScopes
+from resource_app.authentication import BearerTokenAuthentication, HasAllowedActor, HasScopes
 from resource_app.decorators import token_required
 from resource_app.middleware import TokenRequiredMixin
 
@@ -52,6 +52,34 @@ class MixinNotesView(TokenRequiredMixin, View):
         return JsonResponse({"sub": request.access_token.subject})
 
 
+class FilesForNotesView(APIView):
+    """Only the notes service may call, for a user (RFC 8693 ``act``)."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [HasScopes, HasAllowedActor]
+    required_scopes = ["notes:read"]
+    allowed_actors = ["notes-service"]
+
+    def get(self, request):
+        return Response({"sub": request.auth.subject, "actors": list(request.auth.actors)})
+
+
+@token_required(scopes=["notes:read"], actors=["notes-service"])
+def plain_files_for_notes(request):
+    token = request.access_token
+    return JsonResponse({"sub": token.subject, "actors": list(token.actors)})
+
+
+class NoReportsView(TokenRequiredMixin, View):
+    """Anyone but the reports service."""
+
+    required_scopes = ("notes:read",)
+    refused_actors = ("reports-service",)
+
+    def get(self, request):
+        return JsonResponse({"sub": request.access_token.subject})
+
+
 def public(request):
     token = getattr(request, "access_token", None)
     return JsonResponse({"sub": token.subject if token else None})
@@ -63,4 +91,7 @@ urlpatterns = [
     path("mixin/notes/", MixinNotesView.as_view()),
     path("read-only/notes/", ReadOnlyNotesView.as_view()),
     path("public/", public),
+    path("files-for-notes/", FilesForNotesView.as_view()),
+    path("plain/files-for-notes/", plain_files_for_notes),
+    path("no-reports/", NoReportsView.as_view()),
 ]

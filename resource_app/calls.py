@@ -1,0 +1,81 @@
+"""Calls from this service to another one, with a token made for that service (never the caller's).
+
+    from resource_app.calls import for_user, as_service
+
+    # In a view of service A, called with the user's token: call service B for that same user.
+    # The provider exchanges the token (RFC 8693): B sees the user as ``sub`` and A in ``act``.
+    session = for_user(request, "https://files.example.com/", scope="files:read")
+    answer = session.get("https://files.example.com/api/files/")
+
+    # Service A calling B as itself (no user): client_credentials (RFC 6749 4.4).
+    answer = as_service("https://audit.example.com/", scope="audit:write").post(url, json=event)
+
+Both return a :class:`ServiceSession`: a ``requests.Session`` whose requests carry the token, have
+a timeout per socket operation (``RESOURCE_APP_HTTP_TIMEOUT``), a total deadline
+(``RESOURCE_APP_CALL_DEADLINE``) and a size cap (``RESOURCE_APP_CALL_MAX_RESPONSE_BYTES``), and do
+not follow redirects (the token is for that service only). Tokens are kept in the process until
+shortly before they expire (``RESOURCE_APP_CALL_TOKEN_MARGIN``), keyed by a digest of the subject
+token, the target and the scope: the second call for the same user and target asks the provider
+nothing. The provider is found by discovery and authenticated with ``RESOURCE_APP_CLIENT_ID`` /
+``RESOURCE_APP_CLIENT_SECRET``.
+
+Errors: :class:`~resource_app.exceptions.TokenRequestRefused` when the provider says no (its
+``error``, e.g. ``invalid_target`` when policy does not let this service call that one),
+:class:`~resource_app.exceptions.TokenRequestFailed` when it cannot be asked; both are
+:class:`~resource_app.exceptions.ServiceCallError`. The calls themselves raise what ``requests``
+raises (``requests.Timeout`` past the deadline, ``ResponseTooLarge`` past the cap).
+"""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from django.views.decorators.debug import sensitive_variables
+
+from resource_app.app_settings import app_settings
+from resource_app.exceptions import ServiceCallError
+from resource_app.internal.http import ResponseTooLarge, read_capped
+from resource_app.internal.requests_tokens import bearer_token
+from resource_app.internal.service_tokens import exchanged_token, service_token
+
+__all__ = ["ResponseTooLarge", "ServiceSession", "as_service", "for_user"]
+
+
+class ServiceSession(requests.Session):
+    """A session that sends ``token`` to one service, within a deadline and a size cap per call."""
+
+    @sensitive_variables("token")
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.headers["Authorization"] = f"Bearer {token}"
+        self.headers["Accept"] = "application/json"
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        deadline_seconds = app_settings.CALL_DEADLINE
+        timeout = kwargs.get("timeout") or app_settings.HTTP_TIMEOUT
+        kwargs["timeout"] = min(float(timeout), deadline_seconds)
+        kwargs["allow_redirects"] = False  # Session.get() asks for them: the token goes to this URL only
+        kwargs["stream"] = True
+        deadline = time.monotonic() + deadline_seconds
+        response = super().request(method, url, *args, **kwargs)
+        try:
+            content = read_capped(response, deadline, app_settings.CALL_MAX_RESPONSE_BYTES)
+        finally:
+            response.close()
+        response._content = content  # what .content, .text and .json() read (requests' own attribute)
+        return response
+
+
+def for_user(request, audience: str, *, scope: str | None = None) -> ServiceSession:
+    """A session that calls ``audience`` for the user of ``request`` (a Django or DRF request whose
+    bearer token this service accepted): the token exchanged at the provider (RFC 8693)."""
+    subject_token = bearer_token(getattr(request, "_request", request))
+    if subject_token is None:
+        raise ServiceCallError("This request carries no access token to act for.")
+    return ServiceSession(exchanged_token(subject_token, audience, scope))
+
+
+def as_service(audience: str, *, scope: str | None = None) -> ServiceSession:
+    """A session that calls ``audience`` as this service itself (client_credentials)."""
+    return ServiceSession(service_token(audience, scope))
