@@ -86,6 +86,11 @@ class AppSettings:
         return int(self._setting("ID_TOKEN_MAX_AGE_SECONDS", 600))
 
     @property
+    def LOGOUT_TOKEN_MAX_AGE_SECONDS(self) -> int:
+        """How old (by ``iat``) a back-channel logout token may be when it arrives."""
+        return int(self._setting("LOGOUT_TOKEN_MAX_AGE_SECONDS", 300))
+
+    @property
     def LINK_BY_VERIFIED_EMAIL(self) -> bool:
         """Opt-in: link a first login to an existing user by e-mail, only if the provider is marked
         ``trust_email_verified`` and the claims say ``email_verified: true`` (C6)."""

@@ -88,3 +88,17 @@ def check_email_linking(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_session_engine(app_configs, **kwargs):
+    if getattr(settings, "SESSION_ENGINE", "") == "django.contrib.sessions.backends.signed_cookies":
+        return [
+            Warning(
+                "Sessions live in signed cookies: a back-channel logout from a provider cannot end them.",
+                hint="Use a server-side session engine (db, cache or cached_db) for OpenID Connect "
+                "back-channel logout.",
+                id="client_app.W002",
+            )
+        ]
+    return []

@@ -1,4 +1,5 @@
-"""client_app's data: providers, account links by (issuer, sub), token sets and pending logins."""
+"""client_app's data: providers, account links by (issuer, sub), token sets, pending logins, and the
+sessions and logout tokens of back-channel logout."""
 
 from __future__ import annotations
 
@@ -221,3 +222,43 @@ class PendingLogin(models.Model):
 
     def __str__(self) -> str:
         return f"pending {self.action} with {self.provider}"
+
+
+class ProviderSession(models.Model):
+    """A local session begun by a login at a provider, with the provider's session id (``sid``)
+    and subject: what an OpenID Connect back-channel logout ends (OIDC BCL 2.7). The session key
+    is kept encrypted (it is a bearer secret) and looked up by its hash."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sub = models.CharField("subject", max_length=255)
+    sid = models.CharField("provider session id", max_length=255, blank=True)
+    session_key = EncryptedTextField()
+    session_key_hash = models.CharField(max_length=64, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["provider", "sid"], name="client_app_session_by_sid"),
+            models.Index(fields=["provider", "sub"], name="client_app_session_by_sub"),
+        ]
+
+    def __str__(self) -> str:
+        return f"session of {self.user} at {self.provider}"
+
+
+class SeenLogoutToken(models.Model):
+    """The ``jti`` of each logout token accepted, until it could no longer be fresh: a logout token
+    is accepted once (OIDC BCL 2.6 step 10)."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "jti"], name="client_app_unique_logout_jti")
+        ]
+
+    def __str__(self) -> str:
+        return f"logout token {self.jti} of {self.provider}"

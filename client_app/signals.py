@@ -5,6 +5,8 @@
 ``login_failed(sender=Provider, request, provider, error)``: a login ended on the error page;
 ``error`` is a :class:`client_app.exceptions.ClientAppError` (its ``code`` says why).
 ``tokens_refreshed(sender=Provider, user, provider)``: a token set was refreshed.
+``logged_out_by_provider(sender=Provider, provider, sub, sid, sessions_ended)``: a back-channel
+logout token ended the local sessions of that provider session (``sid``) or subject (``sub``).
 """
 
 from __future__ import annotations
@@ -14,3 +16,4 @@ from django.dispatch import Signal
 login_completed = Signal()
 login_failed = Signal()
 tokens_refreshed = Signal()
+logged_out_by_provider = Signal()

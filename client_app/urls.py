@@ -1,6 +1,7 @@
 """Mount with ``path("client/", include("client_app.urls"))``. The redirect URI to register at a
 provider is then ``https://<your host>/client/<slug>/callback/``, and the post-logout redirect URI
-``https://<your host>/client/logged-out/``."""
+``https://<your host>/client/logged-out/``, and the back-channel logout URI
+``https://<your host>/client/<slug>/backchannel-logout/``."""
 
 from __future__ import annotations
 
@@ -20,4 +21,5 @@ urlpatterns = [
     path("<slug:slug>/login/", views.StartView.as_view(), name="start"),
     path("<slug:slug>/connect/", views.ConnectView.as_view(), name="connect"),
     path("<slug:slug>/callback/", views.CallbackView.as_view(), name="callback"),
+    path("<slug:slug>/backchannel-logout/", views.BackChannelLogoutView.as_view(), name="backchannel_logout"),
 ]

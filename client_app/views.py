@@ -10,19 +10,20 @@ import logging
 from functools import wraps
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.generic import TemplateView, View
 
 from client_app.adapter import get_adapter
 from client_app.app_settings import app_settings
 from client_app.exceptions import ClientAppError, LoginRefused, ProviderError
-from client_app.internal import authorization, callback, login, logout
+from client_app.internal import authorization, backchannel_logout, callback, login, logout
 from client_app.internal.profile import linked_profiles
 from client_app.internal.session import SESSION_PROVIDER_KEY, safe_next, session_binding
 from client_app.models import PendingLogin, Provider, SocialAccount, TokenSet
@@ -216,3 +217,24 @@ class LoggedOutView(TemplateView):
     """Where the provider sends the browser back after RP-initiated logout."""
 
     template_name = "client_app/logged_out.html"
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class BackChannelLogoutView(View):
+    """OpenID Connect Back-Channel Logout 1.0: ``<slug>/backchannel-logout/``, where the provider
+    posts a logout token (register it as the client's ``backchannel_logout_uri``). The one view
+    exempt from CSRF (L6): the provider calls it server to server, without the browser's cookies,
+    and the token's signature is what authenticates the request. 200 when accepted, 400 with an
+    error otherwise (OIDC BCL 2.8), never cached."""
+
+    http_method_names = ["post"]
+
+    @method_decorator(sensitive_variables())
+    def post(self, request, slug: str):
+        try:
+            backchannel_logout.receive(slug, request.POST.get("logout_token"))
+        except ClientAppError as error:
+            logger.info("client_app: logout token from %s refused (%s)", slug, error.message)
+            body = {"error": "invalid_request", "error_description": error.message}
+            return JsonResponse(body, status=400, headers={"Cache-Control": "no-store"})
+        return HttpResponse(status=200, headers={"Cache-Control": "no-store"})

@@ -25,18 +25,18 @@ KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
 
 
-def _header(raw: str) -> dict[str, Any]:
+def header(raw: str) -> dict[str, Any]:
     # Compact serialization only (RFC 7519 7.2): three base64url parts, never JSON, never JWE.
     if not isinstance(raw, str) or raw.count(".") != 2:
         raise InvalidIdToken("The ID token is not a signed JWT.", code="malformed_id_token")
     try:
         padded = raw.split(".", 1)[0] + "=" * (-len(raw.split(".", 1)[0]) % 4)
-        header = json.loads(base64.urlsafe_b64decode(padded))
+        parsed = json.loads(base64.urlsafe_b64decode(padded))
     except (ValueError, TypeError):
         raise InvalidIdToken("The ID token header is malformed.", code="malformed_id_token")
-    if not isinstance(header, dict):
+    if not isinstance(parsed, dict):
         raise InvalidIdToken("The ID token header is malformed.", code="malformed_id_token")
-    return header
+    return parsed
 
 
 def check_algorithm(alg: Any, allowed: list[str]) -> str:
@@ -66,9 +66,9 @@ def verify_signature(raw: str, *, allowed: list[str], get_jwks: Callable[[bool],
 
     ``get_jwks(refresh)`` returns the provider's key set. Returns the verified claims.
     """
-    header = _header(raw)
-    alg = check_algorithm(header.get("alg"), allowed)
-    kid = header.get("kid")
+    protected = header(raw)
+    alg = check_algorithm(protected.get("alg"), allowed)
+    kid = protected.get("kid")
     keys = _candidate_keys(get_jwks(False), kid, alg)
     if not keys:
         # OIDC Core 10.1.1: the provider rotated its keys; look once more, then give up.
@@ -178,5 +178,5 @@ def validate(
     claims = verify_signature(raw, allowed=allowed, get_jwks=get_jwks)
     check_claims(claims, issuer=issuer, client_id=client_id, nonce=nonce, leeway=leeway, max_age=max_age)
     if access_token is not None:
-        check_at_hash(claims, alg=_header(raw)["alg"], access_token=access_token)
+        check_at_hash(claims, alg=header(raw)["alg"], access_token=access_token)
     return claims

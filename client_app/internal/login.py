@@ -10,7 +10,7 @@ from django.views.decorators.debug import sensitive_variables
 from client_app.adapter import get_adapter
 from client_app.app_settings import app_settings
 from client_app.exceptions import LoginRefused
-from client_app.internal import token_store
+from client_app.internal import backchannel_logout, token_store
 from client_app.internal.callback import Identity
 from client_app.models import PendingLogin, SocialAccount
 from client_app.signals import login_completed
@@ -32,11 +32,19 @@ def complete(request, identity: Identity) -> SocialAccount:
         account.last_login = timezone.now()
         account.save(update_fields=["claims", "last_login"])
         token_store.save(account.user, provider, identity.token_response)
-    if request.user.is_authenticated and request.user.pk == account.user_id:
+    old_key = request.session.session_key
+    same_user = request.user.is_authenticated and request.user.pk == account.user_id
+    if same_user:
         # Connecting to the signed-in user: a new session key anyway (session fixation).
         request.session.cycle_key()
     else:
         django_login(request, account.user, backend=app_settings.AUTHENTICATION_BACKEND)
+    backchannel_logout.session_key_changed(old_key, request.session.session_key, same_user=same_user)
+    if identity.action != PendingLogin.ACTION_CONNECT:
+        # OIDC BCL 2.7: what a logout token for this provider session (sid) or subject ends.
+        backchannel_logout.record_session(
+            request, provider, identity.sub, identity.id_token_claims.get("sid")
+        )
     login_completed.send(
         sender=type(provider),
         request=request,

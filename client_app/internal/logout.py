@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib.auth import logout as django_logout
 
 from client_app.exceptions import ClientAppError
-from client_app.internal import metadata, token_store
+from client_app.internal import backchannel_logout, metadata, token_store
 from client_app.internal.session import SESSION_PROVIDER_KEY
 from client_app.models import Provider, TokenSet
 
@@ -42,5 +42,6 @@ def logout(request, post_logout_redirect_uri: str) -> str:
     if user.is_authenticated:
         for revoking in Provider.objects.filter(revoke_tokens_on_logout=True):
             token_store.revoke_and_delete(user, revoking)
+    backchannel_logout.forget_session(request.session.session_key)
     django_logout(request)
     return next_url

@@ -31,9 +31,16 @@ def at_hash(access_token: str) -> str:
     return _b64(hashlib.sha256(access_token.encode()).digest()[:16])
 
 
-def sign(claims: dict[str, Any], key: jwk.JWK, *, alg: str = "RS256", kid: str | None = "default") -> str:
+def sign(
+    claims: dict[str, Any],
+    key: jwk.JWK,
+    *,
+    alg: str = "RS256",
+    kid: str | None = "default",
+    typ: str | None = "JWT",
+) -> str:
     """A compact JWS of ``claims`` signed with ``key`` (jwcrypto)."""
-    header: dict[str, Any] = {"alg": alg, "typ": "JWT"}
+    header: dict[str, Any] = {"alg": alg, **({"typ": typ} if typ is not None else {})}
     if kid is not None:
         header["kid"] = kid
     token = jws.JWS(json.dumps(claims).encode())
