@@ -86,6 +86,11 @@ class AppSettings:
         return int(self._setting("ID_TOKEN_MAX_AGE_SECONDS", 600))
 
     @property
+    def JWKS_REFRESH_COOLDOWN_SECONDS(self) -> int:
+        """Seconds between two fetches of a provider's keys caused by an unknown ``kid``."""
+        return int(self._setting("JWKS_REFRESH_COOLDOWN_SECONDS", 30))
+
+    @property
     def LOGOUT_TOKEN_MAX_AGE_SECONDS(self) -> int:
         """How old (by ``iat``) a back-channel logout token may be when it arrives."""
         return int(self._setting("LOGOUT_TOKEN_MAX_AGE_SECONDS", 300))

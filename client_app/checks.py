@@ -102,3 +102,17 @@ def check_session_engine(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def check_provider_session_middleware(app_configs, **kwargs):
+    if "client_app.middleware.ProviderSessionMiddleware" not in getattr(settings, "MIDDLEWARE", []):
+        return [
+            Warning(
+                "client_app.middleware.ProviderSessionMiddleware is missing: a back-channel logout does not "
+                "end a session whose key changed after its login (a password change).",
+                hint="Add it to MIDDLEWARE after SessionMiddleware.",
+                id="client_app.W003",
+            )
+        ]
+    return []

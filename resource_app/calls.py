@@ -10,7 +10,8 @@
     # Service A calling B as itself (no user): client_credentials (RFC 6749 4.4).
     answer = as_service("https://audit.example.com/", scope="audit:write").post(url, json=event)
 
-Both return a :class:`ServiceSession`: a ``requests.Session`` whose requests carry the token, have
+Both return a :class:`ServiceSession`: a ``requests.Session`` whose requests carry the token (to
+URLs under the target's identifier, or ``base_url``, only), have
 a timeout per socket operation (``RESOURCE_APP_HTTP_TIMEOUT``), a total deadline
 (``RESOURCE_APP_CALL_DEADLINE``) and a size cap (``RESOURCE_APP_CALL_MAX_RESPONSE_BYTES``), and do
 not follow redirects (the token is for that service only). Tokens are kept in the process until
@@ -29,6 +30,7 @@ raises (``requests.Timeout`` past the deadline, ``ResponseTooLarge`` past the ca
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import requests
 from django.views.decorators.debug import sensitive_variables
@@ -38,27 +40,38 @@ from resource_app.exceptions import ServiceCallError
 from resource_app.internal.http import ResponseTooLarge, read_capped
 from resource_app.internal.requests_tokens import bearer_token
 from resource_app.internal.service_tokens import exchanged_token, service_token
+from resource_app.tokens import ValidatedToken
 
 __all__ = ["ResponseTooLarge", "ServiceSession", "as_service", "for_user"]
 
 
 class ServiceSession(requests.Session):
-    """A session that sends ``token`` to one service, within a deadline and a size cap per call."""
+    """A session that sends ``token`` to one service only (URLs under ``base_url``), within a
+    deadline and a size cap per call, never following a redirect; enforced in :meth:`send`, which
+    every request goes through (``Session.request``, or ``send`` called directly)."""
 
     @sensitive_variables("token")
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, base_url: str) -> None:
         super().__init__()
+        self.base_url = _base(base_url)
         self.headers["Authorization"] = f"Bearer {token}"
         self.headers["Accept"] = "application/json"
 
-    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+    def send(self, request, **kwargs):  # type: ignore[override]
+        if not _base(request.url).startswith(self.base_url):
+            raise ServiceCallError(f"This session's token is for {self.base_url} only.")
         deadline_seconds = app_settings.CALL_DEADLINE
         timeout = kwargs.get("timeout") or app_settings.HTTP_TIMEOUT
-        kwargs["timeout"] = min(float(timeout), deadline_seconds)
+        if isinstance(timeout, tuple | list):
+            kwargs["timeout"] = tuple(
+                min(float(part or deadline_seconds), deadline_seconds) for part in timeout
+            )
+        else:
+            kwargs["timeout"] = min(float(timeout), deadline_seconds)
         kwargs["allow_redirects"] = False  # Session.get() asks for them: the token goes to this URL only
         kwargs["stream"] = True
         deadline = time.monotonic() + deadline_seconds
-        response = super().request(method, url, *args, **kwargs)
+        response = super().send(request, **kwargs)
         try:
             content = read_capped(response, deadline, app_settings.CALL_MAX_RESPONSE_BYTES)
         finally:
@@ -67,15 +80,32 @@ class ServiceSession(requests.Session):
         return response
 
 
-def for_user(request, audience: str, *, scope: str | None = None) -> ServiceSession:
-    """A session that calls ``audience`` for the user of ``request`` (a Django or DRF request whose
-    bearer token this service accepted): the token exchanged at the provider (RFC 8693)."""
-    subject_token = bearer_token(getattr(request, "_request", request))
-    if subject_token is None:
-        raise ServiceCallError("This request carries no access token to act for.")
-    return ServiceSession(exchanged_token(subject_token, audience, scope))
+def _base(url: str) -> str:
+    """``scheme://host:port/path`` of an http(s) URL, lower-cased where case does not count."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServiceCallError("Calls go to http(s) URLs only: pass base_url for a service named by a URN.")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{parts.hostname.lower()}:{port}{parts.path or '/'}"
 
 
-def as_service(audience: str, *, scope: str | None = None) -> ServiceSession:
+def for_user(
+    request, audience: str, *, scope: str | None = None, base_url: str | None = None
+) -> ServiceSession:
+    """A session that calls ``audience`` for the user of ``request``, whose bearer token this service
+    accepted (``request.auth`` with DRF, ``request.access_token`` otherwise): the token exchanged at
+    the provider (RFC 8693), kept no longer than the caller's token is valid. Requests go to URLs
+    under ``base_url`` only (default: ``audience``, when it is an http(s) URL)."""
+    django_request = getattr(request, "_request", request)
+    accepted = getattr(request, "auth", None) if django_request is not request else None
+    accepted = accepted or getattr(django_request, "access_token", None)
+    subject_token = bearer_token(django_request)
+    if not isinstance(accepted, ValidatedToken) or subject_token is None:
+        raise ServiceCallError("Only the token of a request this service accepted can be acted for.")
+    token = exchanged_token(subject_token, audience, scope, not_after=accepted.expires_at)
+    return ServiceSession(token, base_url or audience)
+
+
+def as_service(audience: str, *, scope: str | None = None, base_url: str | None = None) -> ServiceSession:
     """A session that calls ``audience`` as this service itself (client_credentials)."""
-    return ServiceSession(service_token(audience, scope))
+    return ServiceSession(service_token(audience, scope), base_url or audience)

@@ -51,6 +51,12 @@ class ValidatedToken:
         """The client acting for the subject now (RFC 8693 4.1: only it decides, not the earlier ones)."""
         return self.actors[0] if self.actors else None
 
+    @property
+    def acting_client(self) -> str:
+        """Who presents this token: the current actor, or, when nobody acts for the subject, the
+        client the token was issued to. What ``allowed_actors`` and ``refused_actors`` decide on."""
+        return self.actor or self.client_id
+
     def has_scopes(self, required) -> bool:
         return set(required) <= self.scopes
 

@@ -55,11 +55,9 @@ def require_scopes(token: ValidatedToken, scopes: Iterable[str]) -> None:
 def require_actor(
     token: ValidatedToken, allowed: Iterable[str] | None = None, refused: Iterable[str] = ()
 ) -> None:
-    """The token's current actor (RFC 8693 ``act.sub``; earlier actors of the chain decide nothing,
-    4.1) must be in ``allowed`` when given (a token nobody acts with is then refused) and never in
-    ``refused``."""
-    actor = token.actor
-    if allowed is not None and actor not in set(allowed):
-        raise ActorNotAllowed("This resource does not take calls from this client.")
-    if actor is not None and actor in set(refused):
+    """The client presenting the token (its current actor, RFC 8693 ``act.sub``, else its
+    ``client_id``; earlier actors of a chain decide nothing, 4.1) must be in ``allowed`` when given
+    and never in ``refused``."""
+    acting = token.acting_client
+    if (allowed is not None and acting not in set(allowed)) or acting in set(refused):
         raise ActorNotAllowed("This resource does not take calls from this client.")

@@ -9,12 +9,14 @@ session (``sid``) and subject.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -48,7 +50,10 @@ def receive(slug: str, raw: Any) -> int:
     provider = Provider.objects.filter(slug=slug, enabled=True).first()
     if provider is None:
         raise _refuse("Unknown provider.")
-    claims = validate(provider, raw)
+    try:
+        claims = validate(provider, raw)
+    except (ValueError, TypeError, KeyError, RecursionError, UnicodeError):  # no input is a 500 (L6)
+        raise _refuse("The logout token is malformed.") from None
     with transaction.atomic():
         if not first_receipt(provider, claims):
             return 0
@@ -71,7 +76,8 @@ def validate(provider: Provider, raw: Any) -> dict[str, Any]:
         header = id_token.header(raw)
     except InvalidIdToken:
         raise _refuse("The logout token is malformed.") from None
-    if header.get("typ") not in LOGOUT_TYPES:
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower() not in LOGOUT_TYPES:  # media types: case-insensitive
         raise _refuse("The logout token is not typed logout+jwt.")
     jwks_uri = metadata.get_metadata(provider).require("jwks_uri")
     try:  # step 2: the ID token's rules: the provider's keys, its asymmetric algorithm allow-list
@@ -99,8 +105,8 @@ def _check_claims(provider: Provider, claims: dict[str, Any], now: float | None 
     max_age = app_settings.LOGOUT_TOKEN_MAX_AGE_SECONDS
     if not _number(iat) or iat - leeway > now or iat + max_age + leeway < now:
         raise _refuse("The logout token is not fresh.")
-    if exp is not None and (not _number(exp) or exp + leeway < now):
-        raise _refuse("The logout token has expired.")
+    if not _number(exp) or exp + leeway < now:  # BCL 1.0 (errata set 1) 2.4: exp is required
+        raise _refuse("The logout token has expired or has no exp.")
     sub, sid = claims.get("sub"), claims.get("sid")
     if sub is None and sid is None:  # step 4
         raise _refuse("The logout token names neither a subject nor a session.")
@@ -116,11 +122,18 @@ def _check_claims(provider: Provider, claims: dict[str, Any], now: float | None 
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _identifier(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 255 and "\x00" not in value
+    """A string the database stores as it is: 1 to 255 characters, no NUL, no lone surrogate."""
+    if not isinstance(value, str) or not 0 < len(value) <= 255 or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def first_receipt(provider: Provider, claims: dict[str, Any]) -> bool:
@@ -150,10 +163,15 @@ def end_sessions(provider: Provider, claims: dict[str, Any]) -> int:
     store = import_module(settings.SESSION_ENGINE).SessionStore
     ended, users = 0, set()
     for session in sessions.select_for_update():
-        store(session_key=session.session_key).delete()
+        try:
+            store(session_key=session.session_key).delete()
+            ended += 1
+        except ImproperlyConfigured:  # encrypted with a key that is gone: that session cannot be found
+            logger.warning(
+                "client_app: a session of %s could not be ended (its key is unreadable)", provider.slug
+            )
         users.add(session.user_id)
         session.delete()
-        ended += 1
     if claims.get("sub") is not None:
         users.update(
             SocialAccount.objects.filter(issuer=provider.issuer, sub=claims["sub"]).values_list(
@@ -165,12 +183,19 @@ def end_sessions(provider: Provider, claims: dict[str, Any]) -> int:
     return ended
 
 
+#: In the session: the hash of the key its ProviderSession rows were recorded under.
+SESSION_MARKER = "client_app_provider_session"
+
+
 def record_session(request, provider: Provider, sub: str, sid: Any) -> None:
     """After a login: this browser session belongs to the provider session ``sid`` of ``sub``."""
+    if not provider.is_openid:  # back-channel logout is OpenID Connect's
+        return
     key = request.session.session_key
     if not key:
         request.session.save()
         key = request.session.session_key
+    request.session[SESSION_MARKER] = hash_value(key)
     ProviderSession.objects.create(
         provider=provider,
         user=request.user,
@@ -186,11 +211,27 @@ def session_key_changed(old_key: str | None, new_key: str | None, *, same_user: 
     the new key; another user's are forgotten (``login()`` emptied that session)."""
     if not old_key:
         return
-    rows = ProviderSession.objects.filter(session_key_hash=hash_value(old_key))
     if not same_user or not new_key:
-        rows.delete()
+        ProviderSession.objects.filter(session_key_hash=hash_value(old_key)).delete()
         return
-    for row in rows:
+    _rekey(hash_value(old_key), new_key)
+
+
+def follow_key_change(request) -> None:
+    """:class:`~client_app.middleware.ProviderSessionMiddleware`: a session whose key changed since
+    its login here (a password change, ``cycle_key()``) keeps its provider sessions, so that a
+    back-channel logout still finds it. Costs one hash per request, a query only after a change."""
+    session = getattr(request, "session", None)
+    recorded = session.get(SESSION_MARKER) if session is not None else None
+    key = session.session_key if session is not None else None
+    if not recorded or not key or hash_value(key) == recorded:
+        return
+    _rekey(recorded, key)
+    session[SESSION_MARKER] = hash_value(key)
+
+
+def _rekey(old_hash: str, new_key: str) -> None:
+    for row in ProviderSession.objects.filter(session_key_hash=old_hash):
         row.session_key, row.session_key_hash = new_key, hash_value(new_key)
         row.save(update_fields=["session_key", "session_key_hash"])
 

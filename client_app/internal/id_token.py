@@ -32,7 +32,7 @@ def header(raw: str) -> dict[str, Any]:
     try:
         padded = raw.split(".", 1)[0] + "=" * (-len(raw.split(".", 1)[0]) % 4)
         parsed = json.loads(base64.urlsafe_b64decode(padded))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: "[[[[..." nested deep enough
         raise InvalidIdToken("The ID token header is malformed.", code="malformed_id_token")
     if not isinstance(parsed, dict):
         raise InvalidIdToken("The ID token header is malformed.", code="malformed_id_token")
@@ -93,7 +93,7 @@ def verify_signature(raw: str, *, allowed: list[str], get_jwks: Callable[[bool],
 def _claims(payload: bytes) -> dict[str, Any]:
     try:
         claims = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidIdToken("The ID token's claims are malformed.", code="malformed_id_token")
     if not isinstance(claims, dict):
         raise InvalidIdToken("The ID token's claims are malformed.", code="malformed_id_token")

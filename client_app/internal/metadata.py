@@ -99,8 +99,13 @@ def get_metadata(provider: Provider) -> ProviderMetadata:
 
 
 def get_jwks(jwks_uri: str, *, refresh: bool = False) -> JWKSet:
-    """The provider's signing keys (cached); ``refresh`` re-fetches them (used once on an unknown kid)."""
+    """The provider's signing keys (cached); ``refresh`` re-fetches them (used once on an unknown kid),
+    at most once per ``CLIENT_APP_JWKS_REFRESH_COOLDOWN_SECONDS``: tokens with made-up ``kid``s, which
+    anyone can post to the back-channel logout receiver, cost the provider one fetch, not one each."""
     key = _key("jwks", jwks_uri)
+    if refresh:
+        cooldown = app_settings.JWKS_REFRESH_COOLDOWN_SECONDS
+        refresh = cooldown <= 0 or _cache().add(_key("jwks-refreshed", jwks_uri), True, cooldown)
     document = None if refresh else _cache().get(key)
     fetched = document is None
     if fetched:

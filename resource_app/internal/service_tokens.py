@@ -7,6 +7,7 @@ itself), so repeated calls for the same user and target cost no request to the p
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -63,7 +64,7 @@ kept = KeptTokens()
 
 
 @sensitive_variables("subject_token", "data")
-def exchanged_token(subject_token: str, audience: str, scope: str | None) -> str:
+def exchanged_token(subject_token: str, audience: str, scope: str | None, *, not_after: float) -> str:
     """An access token for ``audience`` acting for the subject of ``subject_token`` (RFC 8693 2.1)."""
     data = {
         "grant_type": TOKEN_EXCHANGE,
@@ -72,7 +73,7 @@ def exchanged_token(subject_token: str, audience: str, scope: str | None) -> str
         "requested_token_type": ACCESS_TOKEN_TYPE,
         "resource": audience,
     }
-    return _token("exchange", data, audience, scope, subject_token)
+    return _token("exchange", data, audience, scope, subject_token, not_after=not_after)
 
 
 def service_token(audience: str, scope: str | None) -> str:
@@ -83,9 +84,11 @@ def service_token(audience: str, scope: str | None) -> str:
 
 
 @sensitive_variables("subject_token", "data")
-def _token(kind: str, data: dict, audience: str, scope: str | None, subject_token: str = "") -> str:
-    parts = (app_settings.ISSUER, app_settings.CLIENT_ID, kind, audience, scope or "", subject_token)
-    key = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+def _token(
+    kind: str, data: dict, audience: str, scope: str | None, subject_token: str = "", *, not_after: float = 0
+) -> str:
+    parts = [app_settings.ISSUER, app_settings.CLIENT_ID, kind, audience, scope or "", subject_token]
+    key = hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()  # no two requests share a key
     token = kept.get(key)
     if token is not None:
         return token
@@ -94,7 +97,9 @@ def _token(kind: str, data: dict, audience: str, scope: str | None, subject_toke
     token, lifetime = _ask(data, exchange=kind == "exchange")
     if lifetime:
         margin = min(app_settings.CALL_TOKEN_MARGIN, lifetime / 2)
-        kept.put(key, token, time.time() + lifetime - margin)
+        replace_after = time.time() + lifetime - margin
+        # Never kept past the subject token: the caller's own token no longer valid, nothing acts for it.
+        kept.put(key, token, min(replace_after, not_after) if not_after else replace_after)
     return token
 
 

@@ -4,12 +4,15 @@ tokens end), L6 (answers, CSRF)."""
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 
 import pytest
+from django.contrib.auth import update_session_auth_hash
+from django.http import HttpResponse
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, include, path
 from jwcrypto import jwk
 
 from client_app.models import ProviderSession, SeenLogoutToken, SocialAccount, TokenSet
@@ -23,14 +26,23 @@ EVENT = "http://schemas.openid.net/event/backchannel-logout"
 URL = "/client/example/backchannel-logout/"
 
 
-def logout_token(fake, *, drop=(), typ="logout+jwt", key=None, alg="RS256", **claims) -> str:
+def _password_changed(request):
+    update_session_auth_hash(request, request.user)  # what Django does after a password change
+    return HttpResponse("changed")
+
+
+# The project's URLs, plus a page that changes the session key (used with pytest.mark.urls).
+urlpatterns = [path("test/password-changed/", _password_changed), path("", include("oauthsite.urls"))]
+
+
+def logout_token(fake, *, drop=(), typ="logout+jwt", key=None, alg="RS256", kid="default", **claims) -> str:
     body = {
         "iss": ISSUER, "aud": CLIENT_ID, "iat": int(time.time()), "exp": int(time.time()) + 120,
         "jti": uuid.uuid4().hex, "events": {EVENT: {}}, "sub": fake.sub, "sid": "op-session-1", **claims,
     }  # fmt: skip
     for name in drop:
         body.pop(name)
-    return sign(body, key or fake.key, alg=alg, typ=typ)
+    return sign(body, key or fake.key, alg=alg, typ=typ, kid=kid)
 
 
 def post(token, client=None):
@@ -147,6 +159,10 @@ def _other_key():
         pytest.param(lambda fake: logout_token(fake, drop=["sid", "sub"]), id="neither-sid-nor-sub"),
         pytest.param(lambda fake: logout_token(fake, sid=["op-session-1"]), id="sid-not-string"),
         pytest.param(lambda fake: logout_token(fake, drop=["jti"]), id="no-jti"),
+        pytest.param(lambda fake: logout_token(fake, drop=["exp"]), id="no-exp"),
+        pytest.param(lambda fake: logout_token(fake, iat=float("nan")), id="nan-iat"),
+        pytest.param(lambda fake: logout_token(fake, sid="op-session-1\ud800"), id="lone-surrogate"),
+        pytest.param(lambda fake: _b64(b"[" * 5000) + ".e30.c2ln", id="deeply-nested-header"),
     ],
 )
 def test_l4_a_logout_token_that_fails_a_check_is_refused_and_ends_nothing(fake_provider, two_sessions, make):
@@ -195,4 +211,59 @@ def test_l6_the_receiver_is_the_only_csrf_exempt_view_of_client_app():
         if getattr(view, "csrf_exempt", False)
     ]
     assert exempt == ["<slug:slug>/backchannel-logout/"]
-    # and it works without a CSRF token or cookie (a server-to-server POST)
+    # (every test here posts with enforce_csrf_checks=True, no CSRF cookie or token: it is exempt)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_l5_a_logout_token_with_sid_only_ends_that_session(fake_provider, two_sessions):
+    assert post(logout_token(fake_provider, drop=["sub"], sid="op-session-2")).status_code == 200
+    assert still_signed_in(two_sessions[0]) and not still_signed_in(two_sessions[1])
+
+
+def test_l5_another_providers_sessions_are_not_touched(provider, fake_provider, two_sessions):
+    from client_app.models import Provider
+
+    other = Provider.objects.create(
+        name="Other", slug="other", issuer="https://other-op.example.com", client_id=CLIENT_ID,
+        client_secret="x" * 40, scopes="openid",
+    )  # fmt: skip
+    ProviderSession.objects.update(provider=other)  # as if both sessions began at the other provider
+    assert post(logout_token(fake_provider)).status_code == 200
+    assert all(still_signed_in(browser) for browser in two_sessions)
+
+
+@pytest.mark.urls("tests.client_app.test_l4_l6_backchannel_logout")
+def test_l5_a_session_whose_key_changed_after_the_login_is_still_ended(fake_provider, two_sessions):
+    first, second = two_sessions
+    before = first.session.session_key
+    assert first.get("/test/password-changed/").status_code == 200
+    assert first.session.session_key != before  # Django gave the session a new key
+    assert post(logout_token(fake_provider, sid="op-session-1")).status_code == 200
+    assert not still_signed_in(first) and still_signed_in(second)
+
+
+def test_l5_signing_in_again_keeps_the_earlier_provider_session_findable(
+    provider, fake_provider, two_sessions
+):
+    first, _ = two_sessions
+    fake_provider.claims["sid"] = "op-session-3"
+    response = Flow(first, provider, fake_provider).login()  # same user again: the key is cycled
+    assert response.status_code == 302
+    assert post(logout_token(fake_provider, sid="op-session-1")).status_code == 200
+    assert not still_signed_in(first)
+
+
+def test_l4_made_up_key_ids_cost_the_provider_one_key_fetch(fake_provider, two_sessions):
+    jwks = f"{ISSUER}/jwks"
+    before = sum(call.request.url == jwks for call in fake_provider.mock.calls)
+    for n in range(5):
+        key = jwk.JWK.generate(kty="RSA", size=2048, kid=f"made-up-{n}")
+        assert post(logout_token(fake_provider, key=key, kid=f"made-up-{n}")).status_code == 400
+    assert sum(call.request.url == jwks for call in fake_provider.mock.calls) - before <= 1
+
+
+def test_l4_the_type_is_compared_as_a_media_type(fake_provider, two_sessions):
+    assert post(logout_token(fake_provider, typ="Logout+JWT")).status_code == 200

@@ -35,11 +35,13 @@ def test_act_the_chain_is_exposed_current_actor_first(client, provider, url):
 
 
 @pytest.mark.parametrize("url", ALLOWING)
-def test_act_a_view_requiring_an_actor_refuses_others_and_direct_calls(client, provider, url):
-    for claims in (_acting("reports-service"), {}):
+def test_act_a_view_requiring_an_actor_refuses_other_callers(client, provider, url):
+    for claims in (_acting("reports-service"), {}):  # another service, or the web client directly
         response = _get(client, url, mint(claims))
         assert response.status_code == 403, claims
         assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
+    # the allowed service calling with its own token (nobody acts for anyone: it presents it)
+    assert _get(client, url, mint({"client_id": "notes-service"})).status_code == 200
 
 
 @pytest.mark.parametrize("url", ALLOWING)
@@ -52,6 +54,7 @@ def test_act_a_refused_actor_is_refused_anywhere_it_is_current(client, provider)
     assert _get(client, "/no-reports/", mint(_acting("reports-service"))).status_code == 403
     assert _get(client, "/no-reports/", mint(_acting("notes-service", "reports-service"))).status_code == 200
     assert _get(client, "/no-reports/", mint()).status_code == 200
+    assert _get(client, "/no-reports/", mint({"client_id": "reports-service"})).status_code == 403
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from urllib.parse import parse_qs
 
 import pytest
@@ -17,8 +18,9 @@ from django.test import RequestFactory
 from resource_app.calls import ResponseTooLarge, as_service, for_user
 from resource_app.exceptions import ServiceCallError, TokenRequestFailed, TokenRequestRefused
 from resource_app.internal.service_tokens import kept
+from resource_app.tokens import ValidatedToken
 from tests.processes import trickle_server
-from tests.resource_app.conftest import TOKEN_ENDPOINT
+from tests.resource_app.conftest import AUDIENCE, TOKEN_ENDPOINT
 
 FILES = "https://files.example.com/"
 FILES_API = FILES + "api/files/"
@@ -64,8 +66,14 @@ class TokenEndpoint:
         return 200, {"Cache-Control": "no-store"}, json.dumps(body)
 
 
-def _request(token: str = USER_TOKEN):
-    return RequestFactory().get("/notes/", HTTP_AUTHORIZATION=f"Bearer {token}")
+def _request(token: str = USER_TOKEN, *, expires_at: float | None = None):
+    """A request whose bearer token this service accepted (as its authentication classes leave it)."""
+    request = RequestFactory().get("/notes/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    request.access_token = ValidatedToken(
+        subject="user-42", client_id="web-client", scopes=frozenset({"notes:read"}), audiences=(AUDIENCE,),
+        expires_at=expires_at or time.time() + 3600, mode="jwt",
+    )  # fmt: skip
+    return request
 
 
 def _sent_token(service) -> str:
@@ -183,10 +191,47 @@ def test_the_provider_down_fails_the_call(service):
         for_user(_request(), FILES)
 
 
-def test_a_request_without_a_token_cannot_be_acted_for(service):
-    with pytest.raises(ServiceCallError):
-        for_user(RequestFactory().get("/notes/"), FILES)
+def test_only_a_token_this_service_accepted_can_be_acted_for(service):
+    unchecked = RequestFactory().get("/notes/", HTTP_AUTHORIZATION=f"Bearer {USER_TOKEN}")
+    for request in (RequestFactory().get("/notes/"), unchecked):
+        with pytest.raises(ServiceCallError):
+            for_user(request, FILES)
     assert service.tokens.requests == []
+
+
+def test_the_exchanged_token_is_not_kept_past_the_callers_token(service):
+    with time_machine.travel(1_800_000_000, tick=False) as clock:
+        for_user(_request(expires_at=1_800_000_060), FILES)  # the caller's token: one more minute
+        clock.shift(59)
+        for_user(_request(expires_at=1_800_000_060), FILES)
+        assert len(service.tokens.requests) == 1
+        clock.shift(2)
+        for_user(_request(expires_at=1_800_000_060), FILES)
+        assert len(service.tokens.requests) == 2
+
+
+def test_no_two_requests_share_a_kept_token(service):
+    as_service(FILES + "\nfiles:write", scope="x", base_url=FILES)
+    as_service(FILES, scope="files:write\nx")
+    assert len(service.tokens.requests) == 2
+
+
+def test_the_token_goes_to_its_service_only(service):
+    session = for_user(_request(), FILES)
+    for url in (
+        "https://evil.example/steal",
+        "http://files.example.com/api/files/",
+        "https://files.example.com:8443/",
+    ):
+        with pytest.raises(ServiceCallError):
+            session.get(url)
+    other = requests.Request("GET", "https://evil.example/steal")
+    with pytest.raises(ServiceCallError):
+        session.send(session.prepare_request(other))
+    assert not [c for c in service.mocked.calls if "evil" in c.request.url]
+    with pytest.raises(ServiceCallError):  # a URN names no place to send it: say where
+        as_service("urn:example:files")
+    assert as_service("urn:example:files", base_url=FILES).get(FILES_API).status_code == 200
 
 
 def test_a_service_answering_too_much_is_cut_at_the_size_cap(service, settings):
@@ -199,18 +244,31 @@ def test_a_service_answering_too_much_is_cut_at_the_size_cap(service, settings):
 def test_a_service_answering_slowly_is_cut_at_the_deadline(service, settings):
     settings.RESOURCE_APP_CALL_DEADLINE, settings.RESOURCE_APP_HTTP_TIMEOUT = 1.0, 2.0
     service.mocked.add_passthru("http://127.0.0.1")
-    session = as_service(FILES)
     with trickle_server(b'{"padding": "' + b"x" * 40 + b'"}') as url:
+        session = as_service(FILES, base_url=url)
+        started = time.monotonic()
         with pytest.raises(requests.Timeout):
             session.get(url + "/api/files/")
+        assert time.monotonic() - started < 3.5  # the deadline (1 s) plus one read at most
 
 
 def test_the_session_does_not_follow_redirects_with_the_token(service):
-    service.mocked.replace(
-        responses.GET, FILES_API, status=302, headers={"Location": "https://elsewhere.example/"}
-    )
-    answer = as_service(FILES).get(FILES_API)
-    assert (
-        answer.status_code == 302
-        and len([c for c in service.mocked.calls if "elsewhere" in c.request.url]) == 0
-    )
+    elsewhere = {"Location": "https://elsewhere.example/"}
+    service.mocked.replace(responses.GET, FILES_API, status=302, headers=elsewhere)
+    session = as_service(FILES)
+    assert session.get(FILES_API).status_code == 302
+    sent = session.send(session.prepare_request(requests.Request("GET", FILES_API)), allow_redirects=True)
+    assert sent.status_code == 302 and not [c for c in service.mocked.calls if "elsewhere" in c.request.url]
+
+
+def test_the_size_cap_holds_for_send_too(service, settings):
+    settings.RESOURCE_APP_CALL_MAX_RESPONSE_BYTES = 1000
+    service.mocked.replace(responses.GET, FILES_API, body=b"x" * 5000)
+    session = as_service(FILES)
+    with pytest.raises(ResponseTooLarge):
+        session.send(session.prepare_request(requests.Request("GET", FILES_API)), stream=True)
+
+
+def test_a_connect_and_read_timeout_pair_is_capped_by_the_deadline(service, settings):
+    settings.RESOURCE_APP_CALL_DEADLINE = 3.0
+    assert as_service(FILES).get(FILES_API, timeout=(1.0, 60.0)).status_code == 200
