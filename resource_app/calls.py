@@ -11,10 +11,10 @@
     answer = as_service("https://audit.example.com/", scope="audit:write").post(url, json=event)
 
 Both return a :class:`ServiceSession`: a ``requests.Session`` whose requests carry the token (to
-URLs under the target's identifier, or ``base_url``, only), have
-a timeout per socket operation (``RESOURCE_APP_HTTP_TIMEOUT``), a total deadline
-(``RESOURCE_APP_CALL_DEADLINE``) and a size cap (``RESOURCE_APP_CALL_MAX_RESPONSE_BYTES``), and do
-not follow redirects (the token is for that service only). Tokens are kept in the process until
+URLs under the target's identifier, or ``base_url``, only), have a timeout per socket operation
+(``RESOURCE_APP_HTTP_TIMEOUT``), a total deadline (``RESOURCE_APP_CALL_DEADLINE``, status line and
+headers included) and a size cap (``RESOURCE_APP_CALL_MAX_RESPONSE_BYTES``), and do not follow
+redirects (the token is for that service only). Tokens are kept in the process until
 shortly before they expire (``RESOURCE_APP_CALL_TOKEN_MARGIN``), keyed by a digest of the subject
 token, the target and the scope: the second call for the same user and target asks the provider
 nothing. The provider is found by discovery and authenticated with ``RESOURCE_APP_CLIENT_ID`` /
@@ -29,7 +29,6 @@ raises (``requests.Timeout`` past the deadline, ``ResponseTooLarge`` past the ca
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 import requests
@@ -37,6 +36,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from resource_app.app_settings import app_settings
 from resource_app.exceptions import ServiceCallError
+from resource_app.internal.deadline import Deadline, mount
 from resource_app.internal.http import ResponseTooLarge, read_capped
 from resource_app.internal.requests_tokens import bearer_token
 from resource_app.internal.service_tokens import exchanged_token, service_token
@@ -53,6 +53,7 @@ class ServiceSession(requests.Session):
     @sensitive_variables("token")
     def __init__(self, token: str, base_url: str) -> None:
         super().__init__()
+        mount(self)  # the deadline covers the status line and headers too
         self.base_url = _base(base_url)
         self.headers["Authorization"] = f"Bearer {token}"
         self.headers["Accept"] = "application/json"
@@ -70,12 +71,17 @@ class ServiceSession(requests.Session):
             kwargs["timeout"] = min(float(timeout), deadline_seconds)
         kwargs["allow_redirects"] = False  # Session.get() asks for them: the token goes to this URL only
         kwargs["stream"] = True
-        deadline = time.monotonic() + deadline_seconds
-        response = super().send(request, **kwargs)
-        try:
-            content = read_capped(response, deadline, app_settings.CALL_MAX_RESPONSE_BYTES)
-        finally:
-            response.close()
+        with Deadline(deadline_seconds) as deadline:
+            try:
+                response = super().send(request, **kwargs)
+                try:
+                    content = read_capped(response, deadline.at, app_settings.CALL_MAX_RESPONSE_BYTES)
+                finally:
+                    response.close()
+            except requests.RequestException:
+                if deadline.expired:
+                    raise deadline.timeout() from None
+                raise
         response._content = content  # what .content, .text and .json() read (requests' own attribute)
         return response
 

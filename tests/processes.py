@@ -64,23 +64,30 @@ def server_process(
 
 
 @contextlib.contextmanager
-def trickle_server(body: bytes, *, seconds_per_byte: float = 0.2) -> Iterator[str]:
-    """A real HTTP server (a thread) that answers any GET with the JSON ``body``, one byte every
-    ``seconds_per_byte``: each read is fast, the whole answer slow. Yields its base URL."""
+def trickle_server(
+    body: bytes, *, seconds_per_byte: float = 0.2, slow_headers: bool = False
+) -> Iterator[str]:
+    """A real HTTP server (a thread) that answers any request with the JSON ``body``, one byte every
+    ``seconds_per_byte`` (with ``slow_headers``, the status line and headers too): each read is
+    fast, the whole answer slow. Yields its base URL."""
 
     class Trickle(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
+            head = (
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nX-Padding: {'x' * 40}\r\n\r\n"
+            ).encode()
             try:
-                for byte in body:
+                if not slow_headers:
+                    self.wfile.write(head)
+                for byte in (head if slow_headers else b"") + body:
                     self.wfile.write(bytes([byte]))
                     self.wfile.flush()
                     time.sleep(seconds_per_byte)
             except OSError:
                 pass
+
+        do_POST = do_GET  # noqa: N815
 
         def log_message(self, *args):
             pass

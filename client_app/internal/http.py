@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 from django.views.decorators.debug import sensitive_variables
 
 from client_app.app_settings import app_settings
 from client_app.exceptions import ProviderError
 from client_app.internal import endpoints
+from client_app.internal.deadline import Deadline, mount
 
 logger = logging.getLogger("client_app")
 
@@ -26,6 +28,7 @@ class TimeoutSession(requests.Session):
 
     def __init__(self, timeout: float | tuple[float, float] | None = None) -> None:
         super().__init__()
+        mount(self)  # calls inside a Deadline are cut at it, status line and headers included
         self.timeout = timeout if timeout is not None else app_settings.HTTP_TIMEOUT
         self.headers["User-Agent"] = app_settings.USER_AGENT
 
@@ -80,9 +83,18 @@ def call(
         kwargs.get("timeout") or getattr(session, "timeout", None), deadline_seconds
     )
     try:
-        with session.request(method, url, allow_redirects=False, stream=True, **kwargs) as response:
-            content = _read_capped(response, deadline, what=what, url=url)
-            return ProviderAnswer(response.status_code, response.headers, content)
+        with Deadline(deadline_seconds) as guard:
+            try:
+                with session.request(method, url, allow_redirects=False, stream=True, **kwargs) as response:
+                    content = _read_capped(response, deadline, what=what, url=url)
+                    return ProviderAnswer(response.status_code, response.headers, content)
+            except (requests.RequestException, urllib3.exceptions.HTTPError):
+                if guard.expired:
+                    raise guard.timeout() from None
+                raise
+    except urllib3.exceptions.HTTPError:  # the body's connection broke
+        logger.warning("client_app: %s failed (%s): connection broken", what, _origin(url))
+        raise ProviderError(f"The provider could not be reached ({what}).", code="network_error")
     except requests.Timeout:
         logger.warning("client_app: %s timed out (%s)", what, _origin(url))
         raise ProviderError(f"The provider did not answer in time ({what}).", code="timeout")

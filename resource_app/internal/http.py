@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 from django.views.decorators.debug import sensitive_variables
 
 from resource_app.app_settings import app_settings
 from resource_app.exceptions import ProviderUnavailable
+from resource_app.internal.deadline import Deadline, mount
 
 _CHUNK = 16 * 1024
 
@@ -27,23 +29,27 @@ class Answer:
 
 @sensitive_variables("data", "auth")
 def call(method: str, url: str, *, data: dict | None = None, auth: tuple[str, str] | None = None) -> Answer:
-    """One request to the provider, read completely within the deadline and the size cap."""
-    deadline = time.monotonic() + app_settings.HTTP_DEADLINE
-    try:
-        with requests.request(
-            method,
-            url,
-            data=data,
-            auth=auth,
-            headers={"Accept": "application/json"},
-            timeout=app_settings.HTTP_TIMEOUT,
-            stream=True,
-            allow_redirects=False,
-        ) as response:
-            content = _read(response, deadline)
-            status, headers = response.status_code, dict(response.headers)
-    except requests.RequestException as error:
-        raise ProviderUnavailable(f"The provider could not be reached ({type(error).__name__}).") from None
+    """One request to the provider, answered completely (status line, headers and body) within the
+    deadline and the size cap."""
+    with Deadline(app_settings.HTTP_DEADLINE) as deadline, deadline_session() as session:
+        try:
+            with session.request(
+                method,
+                url,
+                data=data,
+                auth=auth,
+                headers={"Accept": "application/json"},
+                timeout=min(app_settings.HTTP_TIMEOUT, app_settings.HTTP_DEADLINE),
+                stream=True,
+                allow_redirects=False,
+            ) as response:
+                content = _read(response, deadline.at)
+                status, headers = response.status_code, dict(response.headers)
+        except requests.RequestException as error:
+            if deadline.expired:
+                raise ProviderUnavailable("The provider took too long to answer.") from None
+            reason = type(error).__name__
+            raise ProviderUnavailable(f"The provider could not be reached ({reason}).") from None
     if status >= 500:
         raise ProviderUnavailable(f"The provider answered HTTP {status}.")
     try:
@@ -51,6 +57,11 @@ def call(method: str, url: str, *, data: dict | None = None, auth: tuple[str, st
     except (ValueError, RecursionError):
         raise ProviderUnavailable("The provider's answer is not JSON.") from None
     return Answer(status, headers, body)
+
+
+def deadline_session() -> requests.Session:
+    """A session whose exchanges obey :class:`~resource_app.internal.deadline.Deadline`."""
+    return mount(requests.Session())
 
 
 def _read(response: requests.Response, deadline: float) -> bytes:
@@ -77,7 +88,10 @@ def read_capped(response: requests.Response, deadline: float, limit: int) -> byt
     while True:
         if time.monotonic() > deadline:
             raise requests.Timeout("The answer took longer than the deadline.")
-        chunk = read(_CHUNK)
+        try:
+            chunk = read(_CHUNK)
+        except urllib3.exceptions.HTTPError as error:  # the connection broke (or a deadline cut it)
+            raise requests.ConnectionError(str(error)) from None
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)

@@ -127,6 +127,17 @@ def test_c14_a_slow_trickle_is_cut_at_the_total_deadline(settings, live_trickle_
     assert time.monotonic() - started < 2.5  # the deadline, not 40 bytes x 0.2 s
 
 
+def test_c14_headers_sent_slowly_are_cut_at_the_total_deadline(settings):
+    settings.CLIENT_APP_HTTP_DEADLINE = 1.0
+    settings.CLIENT_APP_HTTP_TIMEOUT = (2.0, 2.0)
+    with trickle_server(b"{}", slow_headers=True) as url:  # about 90 bytes of status line and headers
+        started = time.monotonic()
+        with pytest.raises(ProviderError) as caught:
+            http.get_json(f"{url}/.well-known/openid-configuration", what="discovery")
+        assert caught.value.code == "timeout"
+        assert time.monotonic() - started < 1.8  # the deadline, not 90 bytes x 0.2 s
+
+
 def test_c14_the_refresh_claim_outlives_every_call_of_a_refresh(settings):
     settings.CLIENT_APP_HTTP_DEADLINE = 20.0
     assert token_store.claim_seconds() > token_store.REFRESH_CALLS * 20.0

@@ -252,6 +252,17 @@ def test_a_service_answering_slowly_is_cut_at_the_deadline(service, settings):
         assert time.monotonic() - started < 3.5  # the deadline (1 s) plus one read at most
 
 
+def test_a_service_sending_its_headers_slowly_is_cut_at_the_deadline(service, settings):
+    settings.RESOURCE_APP_CALL_DEADLINE, settings.RESOURCE_APP_HTTP_TIMEOUT = 1.0, 2.0
+    service.mocked.add_passthru("http://127.0.0.1")
+    with trickle_server(b"{}", slow_headers=True) as url:  # about 90 bytes of headers: 18 s
+        session = as_service(FILES, base_url=url)
+        started = time.monotonic()
+        with pytest.raises(requests.Timeout):
+            session.get(url + "/api/files/")
+        assert time.monotonic() - started < 1.8
+
+
 def test_the_session_does_not_follow_redirects_with_the_token(service):
     elsewhere = {"Location": "https://elsewhere.example/"}
     service.mocked.replace(responses.GET, FILES_API, status=302, headers=elsewhere)

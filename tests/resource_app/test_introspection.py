@@ -108,6 +108,23 @@ def test_r12_an_unreachable_provider_decides_nothing(client, provider):
     assert "Retry-After" in response
 
 
+def test_r12_a_provider_answering_slowly_is_cut_at_the_deadline_headers_included(client, provider, settings):
+    from resource_app.exceptions import ProviderUnavailable
+    from resource_app.internal import http
+    from tests.processes import trickle_server
+
+    settings.RESOURCE_APP_HTTP_DEADLINE, settings.RESOURCE_APP_HTTP_TIMEOUT = 1.0, 2.0
+    provider.mocked.add_passthru("http://127.0.0.1")
+    for slow_headers in (True, False):
+        with trickle_server(
+            b'{"active": false, "padding": "' + b"x" * 40 + b'"}', slow_headers=slow_headers
+        ) as url:
+            started = time.monotonic()
+            with pytest.raises(ProviderUnavailable):
+                http.call("POST", url + "/introspect/", data={"token": "t"})
+            assert time.monotonic() - started < 1.8, slow_headers
+
+
 def test_r12_a_provider_refusing_our_credentials_is_a_503(client, provider):
     provider.mocked.replace("POST", INTROSPECTION, status=401, json={"error": "invalid_client"})
     assert _get(client).status_code == 503
