@@ -6,6 +6,7 @@ import pytest
 
 from tests.ci_skips import pytest_runtest_makereport  # noqa: F401 (the hook, registered here)
 from tests.factories import ApplicationFactory, UserFactory
+from tests.oauth_helpers import verified_client
 
 
 @pytest.fixture
@@ -16,3 +17,9 @@ def user(db):
 @pytest.fixture
 def application(db):
     return ApplicationFactory()
+
+
+@pytest.fixture
+def verified_admin_client(admin_user):
+    """The superuser's browser with its second factor passed, as the demo's admin site requires."""
+    return verified_client(admin_user)

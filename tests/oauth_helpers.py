@@ -1,4 +1,5 @@
-"""Helpers to drive the authorization code flow through Django's test client."""
+"""Helpers shared by the suite: drive the authorization code flow through Django's test client, obtain
+tokens, and sign a browser in with its second factor passed."""
 
 from __future__ import annotations
 
@@ -141,3 +142,19 @@ def register_resource(identifier: str, *clients, scopes: str = "", token_format:
     )
     server.allowed_clients.add(*clients)
     return server
+
+
+def verified_client(user):
+    """A Django test client signed in as ``user`` with a second factor passed (the demo's admin site
+    requires it; django-otp marks a verified session by the device id it stores)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="verified in tests", confirmed=True)
+    browser = Client()
+    browser.force_login(user)
+    session = browser.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return browser

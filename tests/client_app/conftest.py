@@ -119,19 +119,3 @@ def flow(client, provider, fake_provider):
 def error_code(response) -> str:
     match = re.search(r'id="client-error-code">([^<]*)<', response.content.decode())
     return match.group(1) if match else ""
-
-
-@pytest.fixture
-def verified_admin_client(admin_user):
-    """A superuser whose session passed the second factor, as the demo's admin site requires."""
-    from django.test import Client
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    device = TOTPDevice.objects.create(user=admin_user, name="test", confirmed=True)
-    browser = Client()
-    browser.force_login(admin_user)
-    session = browser.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return browser

@@ -32,22 +32,6 @@ def parallel(count: int, send: Callable[[requests.Session], requests.Response]) 
         return list(pool.map(run, range(count)))
 
 
-def verified_admin_client(admin_user):
-    """A Django test client signed in as ``admin_user`` with a second factor passed (the admin site
-    of the demo requires it; django-otp marks a verified session by the device id it stores)."""
-    from django.test import Client
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    device = TOTPDevice.objects.create(user=admin_user, name="security tests", confirmed=True)
-    client = Client()
-    client.force_login(admin_user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
-
-
 @contextlib.contextmanager
 def gunicorn_server(workers: int = 4, threads: int = 4):
     """The project under gunicorn (several worker processes) on the test database; yields its URL.

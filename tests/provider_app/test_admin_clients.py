@@ -11,29 +11,12 @@ from django.core.exceptions import ValidationError
 from oauth2_provider.models import get_access_token_model, get_application_model
 
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code
+from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code, verified_client
 
 pytestmark = pytest.mark.django_db
 
 Application = get_application_model()
 ADD_URL = "/admin/oauth2_provider/application/add/"
-
-
-@pytest.fixture
-def admin_client(admin_user):
-    """A superuser whose session passed the second factor, as the demo's admin site requires
-    (django-otp marks a session verified by the device id it stores)."""
-    from django.test import Client
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    device = TOTPDevice.objects.create(user=admin_user, name="test", confirmed=True)
-    client = Client()
-    client.force_login(admin_user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
 
 
 def _change_url(application) -> str:
@@ -77,8 +60,8 @@ def _client_credentials(client, application, secret):
     )
 
 
-def test_created_client_shows_a_generated_secret_once_and_stores_it_hashed(admin_client, client):
-    response = admin_client.post(ADD_URL, _add_form())
+def test_created_client_shows_a_generated_secret_once_and_stores_it_hashed(verified_admin_client, client):
+    response = verified_admin_client.post(ADD_URL, _add_form())
     assert response.status_code == 200, response.content[:2000]
     assert "no-store" in response["Cache-Control"]
     secret = _shown_secret(response)
@@ -92,29 +75,29 @@ def test_created_client_shows_a_generated_secret_once_and_stores_it_hashed(admin
     assert _client_credentials(client, application, secret).status_code == 200
     # ...and is never displayed again.
     for url in (_change_url(application), "/admin/oauth2_provider/application/"):
-        page = admin_client.get(url).content.decode()
+        page = verified_admin_client.get(url).content.decode()
         assert secret not in page
         assert application.client_secret not in page
         assert "client_secret_sha256$" not in page
 
 
-def test_each_created_client_gets_a_different_secret(admin_client):
-    first = _shown_secret(admin_client.post(ADD_URL, _add_form(name="one")))
-    second = _shown_secret(admin_client.post(ADD_URL, _add_form(name="two")))
+def test_each_created_client_gets_a_different_secret(verified_admin_client):
+    first = _shown_secret(verified_admin_client.post(ADD_URL, _add_form(name="one")))
+    second = _shown_secret(verified_admin_client.post(ADD_URL, _add_form(name="two")))
     assert first != second
 
 
-def test_admin_form_has_no_secret_field(admin_client):
-    page = admin_client.get(ADD_URL).content.decode()
+def test_admin_form_has_no_secret_field(verified_admin_client):
+    page = verified_admin_client.get(ADD_URL).content.decode()
     assert 'name="client_secret"' not in page
     assert 'name="hash_client_secret"' not in page
     # A secret posted anyway is ignored: the server generates it.
-    response = admin_client.post(ADD_URL, _add_form(client_secret="chosen-by-hand" * 4))
+    response = verified_admin_client.post(ADD_URL, _add_form(client_secret="chosen-by-hand" * 4))
     assert _shown_secret(response) != "chosen-by-hand" * 4
 
 
-def test_admin_refuses_http_redirect_uris_outside_loopback(admin_client):
-    response = admin_client.post(
+def test_admin_refuses_http_redirect_uris_outside_loopback(verified_admin_client):
+    response = verified_admin_client.post(
         ADD_URL,
         _add_form(
             authorization_grant_type="authorization-code", redirect_uris="http://client.example.com/cb"
@@ -125,21 +108,21 @@ def test_admin_refuses_http_redirect_uris_outside_loopback(admin_client):
     assert not Application.objects.filter(name="Reporting service").exists()
 
 
-def test_rotate_secret_get_only_asks(admin_client):
+def test_rotate_secret_get_only_asks(verified_admin_client):
     application = ApplicationFactory(authorization_grant_type="client-credentials")
     stored = application.client_secret
-    response = admin_client.get(_rotate_url(application))
+    response = verified_admin_client.get(_rotate_url(application))
     assert response.status_code == 200
     assert b'<form method="post">' in response.content
     application.refresh_from_db()
     assert application.client_secret == stored
 
 
-def test_rotate_secret_shows_the_new_secret_once_and_the_old_one_stops_working(admin_client, client):
+def test_rotate_secret_shows_the_new_secret_once_and_the_old_one_stops_working(verified_admin_client, client):
     application = ApplicationFactory(authorization_grant_type="client-credentials")
     old_secret = application.raw_secret
     assert _client_credentials(client, application, old_secret).status_code == 200
-    response = admin_client.post(_rotate_url(application))
+    response = verified_admin_client.post(_rotate_url(application))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     new_secret = _shown_secret(response)
@@ -148,7 +131,7 @@ def test_rotate_secret_shows_the_new_secret_once_and_the_old_one_stops_working(a
     assert application.client_secret.startswith("client_secret_sha256$")
     assert _client_credentials(client, application, old_secret).status_code == 401
     assert _client_credentials(client, application, new_secret).status_code == 200
-    assert new_secret not in admin_client.get(_change_url(application)).content.decode()
+    assert new_secret not in verified_admin_client.get(_change_url(application)).content.decode()
 
 
 def test_p25_rotate_secret_needs_change_permission(user):
@@ -156,12 +139,10 @@ def test_p25_rotate_secret_needs_change_permission(user):
     # itself refuses (before, the test's user had no second factor and never reached it).
     from django.contrib.auth.models import Permission
 
-    from tests.provider_app.security_helpers import verified_admin_client
-
     user.is_staff = True
     user.save()
     user.user_permissions.add(Permission.objects.get(codename="view_application"))
-    client = verified_admin_client(user)
+    client = verified_client(user)
     application = ApplicationFactory()
     assert client.get(_change_url(application)).status_code == 200  # it can see the client
     stored = application.client_secret
@@ -171,13 +152,16 @@ def test_p25_rotate_secret_needs_change_permission(user):
     assert application.client_secret == stored
 
 
-def test_rotate_secret_of_an_unknown_client_is_404(admin_client):
-    assert admin_client.post("/admin/oauth2_provider/application/999999/rotate-secret/").status_code == 404
+def test_rotate_secret_of_an_unknown_client_is_404(verified_admin_client):
+    assert (
+        verified_admin_client.post("/admin/oauth2_provider/application/999999/rotate-secret/").status_code
+        == 404
+    )
 
 
-def test_change_page_links_to_rotation_and_tokens(admin_client):
+def test_change_page_links_to_rotation_and_tokens(verified_admin_client):
     application = ApplicationFactory()
-    page = admin_client.get(_change_url(application)).content.decode()
+    page = verified_admin_client.get(_change_url(application)).content.decode()
     assert _rotate_url(application) in page
     assert "never shown again" in page
 
@@ -190,14 +174,14 @@ def _issue_tokens(client, user, application):
     return body
 
 
-def test_tokens_are_listed_per_client_without_their_values(admin_client, client, user):
+def test_tokens_are_listed_per_client_without_their_values(verified_admin_client, client, user):
     application = ApplicationFactory()
     other = ApplicationFactory()
     tokens = _issue_tokens(client, user, application)
     other_tokens = _issue_tokens(client, user, other)
-    changelist = admin_client.get("/admin/oauth2_provider/application/").content.decode()
+    changelist = verified_admin_client.get("/admin/oauth2_provider/application/").content.decode()
     assert f"application__id__exact={application.pk}" in changelist
-    listing = admin_client.get(
+    listing = verified_admin_client.get(
         "/admin/oauth2_provider/accesstoken/", {"application__id__exact": application.pk}
     )
     assert listing.status_code == 200
@@ -206,18 +190,20 @@ def test_tokens_are_listed_per_client_without_their_values(admin_client, client,
     for value in (tokens["access_token"], tokens["refresh_token"], other_tokens["access_token"]):
         assert value not in page
     token = get_access_token_model().objects.get(application=application)
-    detail = admin_client.get(f"/admin/oauth2_provider/accesstoken/{token.pk}/change/").content.decode()
+    detail = verified_admin_client.get(
+        f"/admin/oauth2_provider/accesstoken/{token.pk}/change/"
+    ).content.decode()
     assert tokens["access_token"] not in detail
-    refresh_page = admin_client.get("/admin/oauth2_provider/refreshtoken/").content.decode()
+    refresh_page = verified_admin_client.get("/admin/oauth2_provider/refreshtoken/").content.decode()
     assert tokens["refresh_token"] not in refresh_page
 
 
-def test_revoke_all_tokens_action(admin_client, client, user):
+def test_revoke_all_tokens_action(verified_admin_client, client, user):
     application = ApplicationFactory()
     other = ApplicationFactory()
     tokens = _issue_tokens(client, user, application)
     other_tokens = _issue_tokens(client, user, other)
-    response = admin_client.post(
+    response = verified_admin_client.post(
         "/admin/oauth2_provider/application/",
         {"action": "revoke_all_tokens", "_selected_action": [application.pk]},
         follow=True,
@@ -235,11 +221,11 @@ def test_revoke_all_tokens_action(admin_client, client, user):
     )
 
 
-def test_revoke_selected_access_tokens_action(admin_client, client, user):
+def test_revoke_selected_access_tokens_action(verified_admin_client, client, user):
     application = ApplicationFactory()
     tokens = _issue_tokens(client, user, application)
     token = get_access_token_model().objects.get(application=application)
-    admin_client.post(
+    verified_admin_client.post(
         "/admin/oauth2_provider/accesstoken/",
         {"action": "revoke_tokens", "_selected_action": [token.pk]},
     )
@@ -330,6 +316,6 @@ def test_random_hex_secrets_of_256_bits_pass_the_strength_rules():
 
 
 @pytest.mark.parametrize("object_id", ["abc", "1%00", "99999999999999999999999"])
-def test_rotate_secret_with_a_malformed_id_is_not_a_500(admin_client, object_id):
-    response = admin_client.post(f"/admin/oauth2_provider/application/{object_id}/rotate-secret/")
+def test_rotate_secret_with_a_malformed_id_is_not_a_500(verified_admin_client, object_id):
+    response = verified_admin_client.post(f"/admin/oauth2_provider/application/{object_id}/rotate-secret/")
     assert response.status_code in (302, 404)

@@ -8,8 +8,7 @@ from django.contrib.auth.models import Permission
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from tests.factories import ApplicationFactory, UserFactory
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
-from tests.provider_app.security_helpers import verified_admin_client
+from tests.oauth_helpers import AuthorizationRequest, exchange, get_code, verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +33,7 @@ def issued(client):
 def _staff(*codenames: str):
     staff = UserFactory(is_staff=True)
     staff.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    return verified_admin_client(staff)
+    return verified_client(staff)
 
 
 def _selected(codename: str, application) -> str:

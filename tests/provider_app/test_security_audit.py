@@ -9,7 +9,6 @@ from django.test import RequestFactory
 
 from provider_app import audit
 from provider_app.models import AuditEvent
-from tests.provider_app.security_helpers import verified_admin_client
 
 pytestmark = pytest.mark.django_db
 
@@ -61,14 +60,13 @@ def test_audit_record_takes_signed_in_user_from_request_and_ignores_bad_ip(user)
     assert event.ip_address is None
 
 
-def test_audit_admin_lists_with_filters(admin_user, user):
-    admin_client = verified_admin_client(admin_user)
+def test_audit_admin_lists_with_filters(verified_admin_client, user):
     audit.record("login.succeeded", user=user)
     audit.record("code.replayed")
-    response = admin_client.get("/admin/provider_app/auditevent/", {"event": "code.replayed"})
+    response = verified_admin_client.get("/admin/provider_app/auditevent/", {"event": "code.replayed"})
     assert response.status_code == 200
     assert response.context["cl"].result_count == 1
-    assert admin_client.get("/admin/provider_app/auditevent/add/").status_code == 403
+    assert verified_admin_client.get("/admin/provider_app/auditevent/add/").status_code == 403
 
 
 def test_audit_flow_records_login_consent_tokens(client, user, application):
@@ -86,10 +84,9 @@ def test_audit_flow_records_login_consent_tokens(client, user, application):
     assert issued.details["grant_type"] == "authorization_code"
 
 
-def test_audit_client_secret_rotation(admin_user, application):
-    admin_client = verified_admin_client(admin_user)
+def test_audit_client_secret_rotation(verified_admin_client, admin_user, application):
     url = f"/admin/oauth2_provider/application/{application.pk}/rotate-secret/"
-    response = admin_client.post(url)
+    response = verified_admin_client.post(url)
     assert response.status_code == 200
     event = AuditEvent.objects.get(event="client.secret_rotated")
     assert event.user == admin_user and event.application == application
