@@ -2,7 +2,8 @@
 
 CI runs the suite three times (`.ci/run`): SQLite, PostgreSQL, then PostgreSQL with Redis. A test
 that proves something only on PostgreSQL (row locks, real concurrency) or only with a shared Redis
-cache skips elsewhere through the helpers below, with a reason that names its stage. Under
+cache skips elsewhere through the helpers below, with a reason that names its stage (a PostgreSQL test
+says so with ``@pytest.mark.postgres``: ``tests/conftest.py`` calls ``require_postgresql`` for it). Under
 ``CI=true``, ``tests/conftest.py`` turns every other skip into a failure, and so a stage skip in the
 stage that should have run the test.
 """

@@ -19,7 +19,6 @@ from client_app.exceptions import ProviderError, ReauthenticationRequired
 from client_app.internal import token_store
 from client_app.models import SocialAccount, TokenSet
 from client_app.signals import tokens_refreshed
-from tests.stages import require_postgresql
 
 
 @pytest.fixture
@@ -74,10 +73,9 @@ def test_c10_a_request_that_waited_uses_the_token_another_one_refreshed(flow, lo
     assert flow.fake.refresh_tokens[result.refresh_token] is True
 
 
+@pytest.mark.postgres  # the in-memory SQLite test database locks whole tables and fails at once
 @pytest.mark.django_db(transaction=True)
 def test_c10_concurrent_refreshes_do_not_lose_the_token_set(flow, logged_in):
-    # The in-memory SQLite test database locks whole tables and fails at once instead of waiting.
-    require_postgresql()
     expire_tokens()
     original = flow.fake._token
 

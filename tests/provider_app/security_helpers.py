@@ -16,8 +16,6 @@ from pathlib import Path
 import requests
 from django.db import connection
 
-from tests.stages import on_postgresql, require_postgresql  # noqa: F401 (re-exported for the tests)
-
 
 def parallel(count: int, send: Callable[[requests.Session], requests.Response]) -> list[requests.Response]:
     """Run ``send`` in ``count`` threads released together by a barrier; each thread has its own session."""

@@ -25,7 +25,7 @@ from provider_app import token_cache, token_local_cache
 from tests import stages
 from tests.oauth_helpers import basic_auth
 from tests.provider_app.security_helpers import gunicorn_server
-from tests.stages import require_postgresql, require_shared_redis
+from tests.stages import require_shared_redis
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/5"
 
@@ -385,7 +385,6 @@ def test_p22_revocation_is_refused_at_once_by_every_gunicorn_worker(user, applic
     """Real worker processes, each with its copy: after the revocation's answer, none serves it."""
     import requests
 
-    require_postgresql()
     require_shared_redis()  # gunicorn's workers share a cache only with REDIS_URL set
     token, _ = issue_access_token(application, user, "openid profile", with_refresh=False)
     workers = 4

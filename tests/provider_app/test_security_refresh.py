@@ -9,7 +9,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from provider_app.models import AuditEvent
 from tests.factories import ApplicationFactory
 from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
-from tests.provider_app.security_helpers import gunicorn_server, parallel, require_postgresql
+from tests.provider_app.security_helpers import gunicorn_server, parallel
 
 RACERS = 8
 
@@ -96,7 +96,6 @@ def test_p8_refresh_token_of_a_revoked_pair_is_refused(client, user, application
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_p8_concurrent_refreshes_one_success_no_5xx(live_server, client, user, application):
-    require_postgresql()
     tokens = _tokens(client, user, application)
     url = live_server.url + "/o/token/"
     form = _refresh_form(application, tokens["refresh_token"])
@@ -114,7 +113,6 @@ def test_p8_concurrent_refreshes_one_success_no_5xx(live_server, client, user, a
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_p8_concurrent_refreshes_across_gunicorn_worker_processes(client, user, application):
-    require_postgresql()
     with gunicorn_server(workers=4, threads=4) as url:
         for _trial in range(3):
             form = _refresh_form(application, _tokens(client, user, application)["refresh_token"])

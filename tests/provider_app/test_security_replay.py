@@ -14,7 +14,7 @@ from oauth2_provider.models import (
 
 from provider_app.models import AuditEvent, RedeemedCode
 from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
-from tests.provider_app.security_helpers import gunicorn_server, parallel, require_postgresql
+from tests.provider_app.security_helpers import gunicorn_server, parallel
 
 RACERS = 16
 
@@ -131,7 +131,6 @@ def test_p16_authorization_code_is_stored_only_as_its_sha256(client, user, appli
 def test_p5_concurrent_code_redemptions_one_success_others_invalid_grant(
     live_server, client, user, application
 ):
-    require_postgresql()
     request, code = _code(client, user, application)
     form = _token_form(application, request, code)
     url = live_server.url + "/o/token/"
@@ -168,7 +167,6 @@ def test_p5_redeemed_codes_are_forgotten_after_retention(client, user, applicati
 @pytest.mark.django_db(transaction=True)
 def test_p5_concurrent_redemptions_across_gunicorn_worker_processes(client, user, application):
     """The setting of the original report: gunicorn, 4 workers x 4 threads, PostgreSQL."""
-    require_postgresql()
     with gunicorn_server(workers=4, threads=4) as url:
         for _trial in range(3):
             request, code = _code(client, user, application)

@@ -10,18 +10,10 @@ import pytest
 
 from provider_app.two_factor.recovery import issue_recovery_codes
 from tests.provider_app.two_factor_helpers import code_at, live_password_step, make_device, submit_together
-from tests.stages import require_postgresql
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 PARALLEL = 6
-
-
-@pytest.fixture(autouse=True)
-def _postgresql_only():
-    """On SQLite, live_server's threads share one in-memory connection: parallel requests there
-    prove nothing and break it. CI runs these in its PostgreSQL stages."""
-    require_postgresql()
 
 
 def _outcomes(responses):
