@@ -56,8 +56,7 @@ def authorize(client, request: AuthorizationRequest, *, allow: bool = True):
     response = client.get("/o/authorize/", request.params())
     if response.status_code != 200:
         return response
-    form = response.context["form"]
-    data = {name: value for name, value in form.initial.items() if value is not None}
+    data = consent_form(response)
     if allow:
         data["allow"] = "Authorize"
     return client.post("/o/authorize/", data)
@@ -71,7 +70,9 @@ def get_code(client, request: AuthorizationRequest) -> str:
     return params["code"]
 
 
-def exchange(client, application, request: AuthorizationRequest, code: str, **overrides):
+def code_form(application, request: AuthorizationRequest, code: str, **overrides) -> dict:
+    """The token request that redeems ``code`` (RFC 6749 4.1.3, PKCE verifier; secret in the body);
+    an override of None leaves a field out."""
     data = {
         "grant_type": "authorization_code",
         "code": code,
@@ -81,8 +82,103 @@ def exchange(client, application, request: AuthorizationRequest, code: str, **ov
         "code_verifier": request.code_verifier,
     }
     data.update(overrides)
-    data = {k: v for k, v in data.items() if v is not None}
-    return client.post("/o/token/", data)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def post_token(client, form: dict, *, basic: bool = False):
+    """POST ``form`` to the token endpoint; ``basic`` moves its client_id and client_secret into an
+    HTTP Basic header (client_secret_basic) instead of the body (client_secret_post)."""
+    if not basic:
+        return client.post("/o/token/", form)
+    form = dict(form)
+    authorization = basic_auth(form.pop("client_id"), form.pop("client_secret"))
+    return client.post("/o/token/", form, HTTP_AUTHORIZATION=authorization)
+
+
+def exchange(
+    client, application, request: AuthorizationRequest, code: str, *, basic: bool = False, **overrides
+):
+    return post_token(client, code_form(application, request, code, **overrides), basic=basic)
+
+
+def request_for(application, *, resource: str | None = None, **fields) -> AuthorizationRequest:
+    """An authorization request of ``application`` to its registered redirect URI (RFC 8707
+    ``resource`` if given)."""
+    if resource:
+        fields["extra"] = {**fields.get("extra", {}), "resource": resource}
+    return AuthorizationRequest(application.client_id, application.redirect_uris, **fields)
+
+
+def signed_in_code(
+    client, user, application, *, logout: bool = False, **request_fields
+) -> tuple[AuthorizationRequest, str]:
+    """Sign ``user`` in on ``client`` (password session, no second factor) and get a code;
+    ``logout`` ends the session once the code is issued."""
+    client.force_login(user)
+    request = request_for(application, **request_fields)
+    code = get_code(client, request)
+    if logout:
+        client.logout()
+    return request, code
+
+
+def authorize_and_exchange(client, application, **request_fields) -> tuple[AuthorizationRequest, dict]:
+    """In a browser already signed in: authorize, redeem the code; the request and the token
+    response (asserted 200)."""
+    request = request_for(application, **request_fields)
+    response = exchange(client, application, request, get_code(client, request))
+    assert response.status_code == 200, response.content
+    return request, response.json()
+
+
+def code_flow(client, user, application, **request_fields) -> tuple[AuthorizationRequest, dict]:
+    """Sign ``user`` in (no second factor), authorize and redeem the code."""
+    client.force_login(user)
+    return authorize_and_exchange(client, application, **request_fields)
+
+
+def issue_tokens(client, user, application, *, logout: bool = False, **request_fields) -> dict:
+    """The token response of a whole code flow; ``logout`` ends the browser's session afterwards."""
+    _request, tokens = code_flow(client, user, application, **request_fields)
+    if logout:
+        client.logout()
+    return tokens
+
+
+def refresh_form(application, refresh_token: str, **overrides) -> dict:
+    """A refresh request (RFC 6749 6) with the client's secret in the body."""
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": application.client_id,
+        "client_secret": application.raw_secret,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def post_refresh(client, application, refresh_token: str, *, basic: bool = False, **overrides):
+    return post_token(client, refresh_form(application, refresh_token, **overrides), basic=basic)
+
+
+def client_credentials(client, application, secret: str | None = None, **data):
+    """A client_credentials token request (RFC 6749 4.4) authenticated with HTTP Basic."""
+    return client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", **data},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, secret or application.raw_secret),
+    )
+
+
+def api_me(client, access_token: str, **extra):
+    """The demo's protected API called with ``access_token`` as a bearer token."""
+    return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access_token}", **extra)
+
+
+def consent_form(response) -> dict:
+    """The hidden fields of the consent form on ``response`` (a test client's authorization page)."""
+    form = response.context["form"]
+    return {name: value for name, value in form.initial.items() if value is not None}
 
 
 def basic_auth(client_id: str, client_secret: str) -> str:

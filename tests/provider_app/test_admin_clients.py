@@ -11,7 +11,13 @@ from django.core.exceptions import ValidationError
 from oauth2_provider.models import get_access_token_model, get_application_model
 
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code, verified_client
+from tests.oauth_helpers import (
+    api_me,
+    client_credentials,
+    issue_tokens,
+    post_refresh,
+    verified_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,14 +58,6 @@ def _shown_secret(response) -> str:
     return match.group(1)
 
 
-def _client_credentials(client, application, secret):
-    return client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, secret),
-    )
-
-
 def test_created_client_shows_a_generated_secret_once_and_stores_it_hashed(verified_admin_client, client):
     response = verified_admin_client.post(ADD_URL, _add_form())
     assert response.status_code == 200, response.content[:2000]
@@ -72,7 +70,7 @@ def test_created_client_shows_a_generated_secret_once_and_stores_it_hashed(verif
     assert check_password(secret, application.client_secret)
     assert application.client_id in response.content.decode()
     # The secret works at the token endpoint.
-    assert _client_credentials(client, application, secret).status_code == 200
+    assert client_credentials(client, application, secret).status_code == 200
     # ...and is never displayed again.
     for url in (_change_url(application), "/admin/oauth2_provider/application/"):
         page = verified_admin_client.get(url).content.decode()
@@ -121,7 +119,7 @@ def test_rotate_secret_get_only_asks(verified_admin_client):
 def test_rotate_secret_shows_the_new_secret_once_and_the_old_one_stops_working(verified_admin_client, client):
     application = ApplicationFactory(authorization_grant_type="client-credentials")
     old_secret = application.raw_secret
-    assert _client_credentials(client, application, old_secret).status_code == 200
+    assert client_credentials(client, application, old_secret).status_code == 200
     response = verified_admin_client.post(_rotate_url(application))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -129,8 +127,8 @@ def test_rotate_secret_shows_the_new_secret_once_and_the_old_one_stops_working(v
     assert new_secret != old_secret
     application.refresh_from_db()
     assert application.client_secret.startswith("client_secret_sha256$")
-    assert _client_credentials(client, application, old_secret).status_code == 401
-    assert _client_credentials(client, application, new_secret).status_code == 200
+    assert client_credentials(client, application, old_secret).status_code == 401
+    assert client_credentials(client, application, new_secret).status_code == 200
     assert new_secret not in verified_admin_client.get(_change_url(application)).content.decode()
 
 
@@ -166,19 +164,11 @@ def test_change_page_links_to_rotation_and_tokens(verified_admin_client):
     assert "never shown again" in page
 
 
-def _issue_tokens(client, user, application):
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    body = exchange(client, application, request, get_code(client, request)).json()
-    client.logout()
-    return body
-
-
 def test_tokens_are_listed_per_client_without_their_values(verified_admin_client, client, user):
     application = ApplicationFactory()
     other = ApplicationFactory()
-    tokens = _issue_tokens(client, user, application)
-    other_tokens = _issue_tokens(client, user, other)
+    tokens = issue_tokens(client, user, application, logout=True)
+    other_tokens = issue_tokens(client, user, other, logout=True)
     changelist = verified_admin_client.get("/admin/oauth2_provider/application/").content.decode()
     assert f"application__id__exact={application.pk}" in changelist
     listing = verified_admin_client.get(
@@ -201,35 +191,29 @@ def test_tokens_are_listed_per_client_without_their_values(verified_admin_client
 def test_revoke_all_tokens_action(verified_admin_client, client, user):
     application = ApplicationFactory()
     other = ApplicationFactory()
-    tokens = _issue_tokens(client, user, application)
-    other_tokens = _issue_tokens(client, user, other)
+    tokens = issue_tokens(client, user, application, logout=True)
+    other_tokens = issue_tokens(client, user, other, logout=True)
     response = verified_admin_client.post(
         "/admin/oauth2_provider/application/",
         {"action": "revoke_all_tokens", "_selected_action": [application.pk]},
         follow=True,
     )
     assert b"Revoked 1 access tokens" in response.content
-    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code == 401
-    refresh = client.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
+    assert api_me(client, tokens["access_token"]).status_code == 401
+    refresh = post_refresh(client, application, tokens["refresh_token"], basic=True)
     assert refresh.status_code == 400
-    assert (
-        client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {other_tokens['access_token']}").status_code == 200
-    )
+    assert api_me(client, other_tokens["access_token"]).status_code == 200
 
 
 def test_revoke_selected_access_tokens_action(verified_admin_client, client, user):
     application = ApplicationFactory()
-    tokens = _issue_tokens(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     token = get_access_token_model().objects.get(application=application)
     verified_admin_client.post(
         "/admin/oauth2_provider/accesstoken/",
         {"action": "revoke_tokens", "_selected_action": [token.pk]},
     )
-    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code == 401
+    assert api_me(client, tokens["access_token"]).status_code == 401
 
 
 # Weak hand-typed secrets --------------------------------------------------------------------------

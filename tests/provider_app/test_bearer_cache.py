@@ -18,7 +18,7 @@ from oauth2_provider.models import AccessToken, RefreshToken, revoke_access_toke
 
 from bench.fixtures import issue_access_token
 from provider_app import token_cache
-from tests.oauth_helpers import basic_auth
+from tests.oauth_helpers import api_me, basic_auth
 
 LOCAL = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bearer-tests"}
 # With REDIS_URL set, every test also runs against Redis, the shared cache production uses.
@@ -42,10 +42,6 @@ def shared_token_cache(request):
         yield caches["tokens"]
 
 
-def _me(client, token):
-    return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
 @pytest.fixture
 def token(user, application):
     value, _ = issue_access_token(application, user, "openid profile email", with_refresh=True)
@@ -53,20 +49,20 @@ def token(user, application):
 
 
 def _warm(client, token, django_assert_num_queries):
-    assert _me(client, token).status_code == 200
+    assert api_me(client, token).status_code == 200
     with django_assert_num_queries(0):  # served from the cache: no query at all
-        assert _me(client, token).status_code == 200
+        assert api_me(client, token).status_code == 200
 
 
 def test_second_request_is_served_from_the_cache(client, token, user, django_assert_num_queries):
     _warm(client, token, django_assert_num_queries)
-    body = _me(client, token).json()
+    body = api_me(client, token).json()
     assert body["sub"] == str(user.pk)
     assert body["email"] == user.email
 
 
 def test_cache_holds_neither_the_token_nor_the_password_hash(client, token, user, shared_token_cache):
-    assert _me(client, token).status_code == 200
+    assert api_me(client, token).status_code == 200
     entry, _ = token_cache.lookup(shared_token_cache, token_cache.KEY_PREFIX + token_cache.checksum(token))
     assert entry["user"]["id"] == user.pk
     flat = repr(entry)
@@ -84,20 +80,20 @@ def test_p22_revocation_endpoint_refuses_a_cached_token_at_once(
         HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
     )
     assert response.status_code == 200
-    assert _me(client, token).status_code == 401
+    assert api_me(client, token).status_code == 401
 
 
 def test_revoking_the_refresh_token_refuses_its_cached_access_token(client, token, django_assert_num_queries):
     _warm(client, token, django_assert_num_queries)
     RefreshToken.objects.get(access_token__token_checksum=token_cache.checksum(token)).revoke()
-    assert _me(client, token).status_code == 401
+    assert api_me(client, token).status_code == 401
 
 
 def test_revoking_a_token_family_refuses_its_cached_access_tokens(client, token, django_assert_num_queries):
     _warm(client, token, django_assert_num_queries)
     family = RefreshToken.objects.get(access_token__token_checksum=token_cache.checksum(token)).token_family
     RefreshToken.revoke_family(family)
-    assert _me(client, token).status_code == 401
+    assert api_me(client, token).status_code == 401
 
 
 def test_admin_style_revocation_and_client_deletion(client, user, application, django_assert_num_queries):
@@ -106,23 +102,23 @@ def test_admin_style_revocation_and_client_deletion(client, user, application, d
     _warm(client, first, django_assert_num_queries)
     _warm(client, second, django_assert_num_queries)
     revoke_access_token(AccessToken.objects.get(token_checksum=token_cache.checksum(first)))
-    assert _me(client, first).status_code == 401
+    assert api_me(client, first).status_code == 401
     application.delete()  # cascades to its tokens
-    assert _me(client, second).status_code == 401
+    assert api_me(client, second).status_code == 401
 
 
 def test_deactivated_user_is_refused_at_once(client, token, user, django_assert_num_queries):
     _warm(client, token, django_assert_num_queries)
     user.is_active = False
     user.save()
-    assert _me(client, token).status_code == 401
+    assert api_me(client, token).status_code == 401
 
 
 def test_changed_profile_is_served_fresh(client, token, user, django_assert_num_queries):
     _warm(client, token, django_assert_num_queries)
     user.email = "new-address@example.com"
     user.save()
-    assert _me(client, token).json()["email"] == "new-address@example.com"
+    assert api_me(client, token).json()["email"] == "new-address@example.com"
 
 
 def test_a_login_does_not_evict_the_users_tokens(client, token, user, django_assert_num_queries):
@@ -130,7 +126,7 @@ def test_a_login_does_not_evict_the_users_tokens(client, token, user, django_ass
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
     with django_assert_num_queries(0):
-        assert _me(client, token).status_code == 200
+        assert api_me(client, token).status_code == 200
 
 
 def test_a_reader_that_loaded_the_row_before_a_revocation_cannot_cache_it_afterwards(
@@ -140,7 +136,7 @@ def test_a_reader_that_loaded_the_row_before_a_revocation_cannot_cache_it_afterw
     row = AccessToken.objects.select_related("user").get(token_checksum=token_cache.checksum(token))
     row.delete()  # the revocation commits between the reader's query and its cache write
     token_cache.remember(shared_token_cache, row, permit)
-    assert _me(client, token).status_code == 401
+    assert api_me(client, token).status_code == 401
 
 
 def test_new_value_written_in_place_retires_the_old_one(client, token, django_assert_num_queries):
@@ -151,8 +147,8 @@ def test_new_value_written_in_place_retires_the_old_one(client, token, django_as
     row = AccessToken.objects.get(token_checksum=token_cache.checksum(token))
     set_token_value(row, "a-brand-new-access-token-value-0123456789")
     row.save()
-    assert _me(client, token).status_code == 401
-    assert _me(client, "a-brand-new-access-token-value-0123456789").status_code == 200
+    assert api_me(client, token).status_code == 401
+    assert api_me(client, "a-brand-new-access-token-value-0123456789").status_code == 200
 
 
 def test_narrowed_scope_is_enforced_from_the_cache(client, token, django_assert_num_queries):
@@ -160,7 +156,7 @@ def test_narrowed_scope_is_enforced_from_the_cache(client, token, django_assert_
     row = AccessToken.objects.get(token_checksum=token_cache.checksum(token))
     row.scope = "openid"
     row.save()
-    assert _me(client, token).status_code == 403  # /api/me needs "profile"
+    assert api_me(client, token).status_code == 403  # /api/me needs "profile"
 
 
 def test_expired_cached_token_is_refused(client, token, django_assert_num_queries):
@@ -169,7 +165,7 @@ def test_expired_cached_token_is_refused(client, token, django_assert_num_querie
     import time_machine
 
     with time_machine.travel(row.expires + timedelta(seconds=1)):
-        response = _me(client, token)
+        response = api_me(client, token)
     assert response.status_code == 401
     assert "expired" in response["WWW-Authenticate"]
 
@@ -180,7 +176,7 @@ def test_p14_query_string_token_is_refused_even_when_cached(client, token, djang
 
 
 def test_unknown_token_is_refused_with_a_bearer_challenge(client, db):
-    response = _me(client, "not-a-token")
+    response = api_me(client, "not-a-token")
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer ")
     assert "invalid_token" in response["WWW-Authenticate"]
@@ -200,10 +196,10 @@ def test_p23_failed_invalidation_still_revokes(client, token, django_assert_num_
         monkeypatch.setattr(store, "invalidate", unavailable)
     RefreshToken.objects.get(access_token__token_checksum=token_cache.checksum(token)).revoke()
     assert not AccessToken.objects.filter(token_checksum=token_cache.checksum(token)).exists()
-    assert _me(client, token).status_code == 401
+    assert api_me(client, token).status_code == 401
     monkeypatch.undo()
     cache_outbox.forget_state()
-    assert _me(client, token).status_code == 401
+    assert api_me(client, token).status_code == 401
 
 
 def test_process_local_cache_is_not_used_unless_allowed(client, token, django_assert_num_queries):
@@ -211,11 +207,11 @@ def test_process_local_cache_is_not_used_unless_allowed(client, token, django_as
         CACHES={"default": LOCAL, "tokens": LOCAL}, PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL=False
     ):
         assert token_cache.token_cache() is None
-        assert _me(client, token).status_code == 200
+        assert api_me(client, token).status_code == 200
         with django_assert_num_queries(1):  # one query: token and user together
-            assert _me(client, token).status_code == 200
+            assert api_me(client, token).status_code == 200
 
 
 def test_client_credentials_token_has_no_user(client, application):
     value, _ = issue_access_token(application, None, "profile", with_refresh=False)
-    assert _me(client, value).status_code in (401, 403)
+    assert api_me(client, value).status_code in (401, 403)

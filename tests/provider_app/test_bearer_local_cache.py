@@ -23,7 +23,7 @@ from oauth2_provider.models import AccessToken
 from bench.fixtures import issue_access_token
 from provider_app import token_cache, token_local_cache
 from tests import stages
-from tests.oauth_helpers import basic_auth
+from tests.oauth_helpers import api_me, basic_auth, client_credentials, post_refresh
 from tests.provider_app.security_helpers import gunicorn_server
 from tests.stages import require_shared_redis
 
@@ -118,9 +118,9 @@ def _on(worker):
 
 def _me(client, token, worker=None):
     if worker is None:
-        return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+        return api_me(client, token)
     with _on(worker):
-        return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+        return api_me(client, token)
 
 
 def _cache_on(worker, client, token, redis_reads, django_assert_num_queries):
@@ -203,11 +203,7 @@ def test_p22_refresh_rotation_refuses_the_previous_access_token_on_every_worker(
     access, refresh = issue_access_token(application, user, "openid profile", with_refresh=True)
     worker_a = workers()
     _cache_on(worker_a, client, access, redis_reads, django_assert_num_queries)
-    response = client.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": refresh},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
+    response = post_refresh(client, application, refresh, basic=True)
     assert response.status_code == 200
     assert _me(client, access, worker_a).status_code == 401
     assert _me(client, response.json()["access_token"], worker_a).status_code == 200
@@ -423,11 +419,7 @@ def service(db):
 
 def _client_token(client, service, secret, worker):
     with _on(worker):
-        return client.post(
-            "/o/token/",
-            {"grant_type": "client_credentials", "scope": "profile"},
-            HTTP_AUTHORIZATION=basic_auth(service.client_id, secret),
-        )
+        return client_credentials(client, service, secret, scope="profile")
 
 
 def _client_cached_on(worker, client, service, redis_reads):

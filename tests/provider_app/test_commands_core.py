@@ -15,7 +15,14 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_application_model, get_refresh_token_model
 
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code
+from tests.oauth_helpers import (
+    api_me,
+    client_credentials,
+    exchange,
+    issue_tokens,
+    post_refresh,
+    signed_in_code,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -45,11 +52,7 @@ def test_createapplication_generates_a_strong_secret_and_stores_it_hashed(client
     assert application.client_secret.startswith("client_secret_sha256$")
     assert check_password(secret, application.client_secret)
     assert application.algorithm == "RS256"
-    response = client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth("cli-service", secret),
-    )
+    response = client_credentials(client, application, secret)
     assert response.status_code == 200
 
 
@@ -124,26 +127,16 @@ def test_createapplication_refuses_http_redirect_uris_outside_loopback():
 
 def test_cleartokens_removes_expired_tokens_and_keeps_live_ones(client, user):
     application = ApplicationFactory()
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    old = exchange(client, application, request, get_code(client, request)).json()
+    old = issue_tokens(client, user, application)
     AccessToken, RefreshToken = get_access_token_model(), get_refresh_token_model()
     assert AccessToken.objects.count() == RefreshToken.objects.count() == 1
     with time_machine.travel(timezone.now() + datetime.timedelta(days=31), tick=False):
-        client.force_login(user)  # the session of a month ago has expired
-        request = AuthorizationRequest(application.client_id, application.redirect_uris)
-        fresh = exchange(client, application, request, get_code(client, request)).json()
+        fresh = issue_tokens(client, user, application)  # signs in again: the old session has expired
         _run("cleartokens")
         assert AccessToken.objects.count() == 1
         assert RefreshToken.objects.count() == 1
-        me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {fresh['access_token']}")
-        assert me.status_code == 200
-        refresh = client.post(
-            "/o/token/",
-            {"grant_type": "refresh_token", "refresh_token": old["refresh_token"]},
-            HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-        )
-        assert refresh.status_code == 400
+        assert api_me(client, fresh["access_token"]).status_code == 200
+        assert post_refresh(client, application, old["refresh_token"], basic=True).status_code == 400
 
 
 def test_seed_demo_is_idempotent(client):
@@ -166,19 +159,8 @@ def test_seed_demo_is_idempotent(client):
         assert user.is_staff is is_staff
     # The demo client can complete the flow with the secret the client side holds.
     alice = get_user_model().objects.get(username="alice")
-    client.force_login(alice)
-    request = AuthorizationRequest(demo.DEMO_CLIENT_ID, demo.DEMO_REDIRECT_URI)
-    code = get_code(client, request)
-    secret = demo._client_side_secret()
-    assert secret and check_password(secret, application.client_secret)
-    response = client.post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": request.redirect_uri,
-            "code_verifier": request.code_verifier,
-        },
-        HTTP_AUTHORIZATION=basic_auth(demo.DEMO_CLIENT_ID, secret),
-    )
+    application.raw_secret = demo._client_side_secret()
+    assert application.raw_secret and check_password(application.raw_secret, application.client_secret)
+    request, code = signed_in_code(client, alice, application)
+    response = exchange(client, application, request, code, basic=True)
     assert response.status_code == 200, response.content

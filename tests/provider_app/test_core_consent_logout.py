@@ -7,7 +7,15 @@ import pytest
 
 from provider_app.models import Consent
 from tests.factories import ApplicationFactory, UserFactory
-from tests.oauth_helpers import AuthorizationRequest, authorize, exchange, get_code, query_of
+from tests.oauth_helpers import (
+    AuthorizationRequest,
+    api_me,
+    authorize,
+    exchange,
+    get_code,
+    issue_tokens,
+    query_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -141,14 +149,8 @@ def test_anonymous_user_is_sent_to_the_login_page(client, application):
 # RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) -------------------------------------
 
 
-def _id_token(client, user, application):
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    return exchange(client, application, request, get_code(client, request)).json()
-
-
 def test_rp_initiated_logout_asks_then_signs_out_and_redirects(client, user, application):
-    tokens = _id_token(client, user, application)
+    tokens = issue_tokens(client, user, application)
     params = {
         "id_token_hint": tokens["id_token"],
         "post_logout_redirect_uri": application.post_logout_redirect_uris,
@@ -164,12 +166,12 @@ def test_rp_initiated_logout_asks_then_signs_out_and_redirects(client, user, app
     assert response["Location"] == application.post_logout_redirect_uris + "?state=xyz"
     assert "_auth_user_id" not in client.session
     # P27: logout ends the provider session; it revokes no token unless a setting asks for it.
-    me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    me = api_me(client, tokens["access_token"])
     assert me.status_code == 200
 
 
 def test_rp_initiated_logout_cancelled_keeps_the_session(client, user, application):
-    tokens = _id_token(client, user, application)
+    tokens = issue_tokens(client, user, application)
     confirm = client.get("/o/logout/", {"id_token_hint": tokens["id_token"]})
     data = {k: v for k, v in confirm.context["form"].initial.items() if v}
     client.post("/o/logout/", data)
@@ -177,7 +179,7 @@ def test_rp_initiated_logout_cancelled_keeps_the_session(client, user, applicati
 
 
 def test_rp_initiated_logout_by_get_never_signs_out(client, user, application):
-    tokens = _id_token(client, user, application)
+    tokens = issue_tokens(client, user, application)
     client.get("/o/logout/", {"id_token_hint": tokens["id_token"], "allow": "Logout"})
     assert client.session["_auth_user_id"] == str(user.pk)
 
@@ -195,7 +197,7 @@ def test_rp_initiated_logout_by_get_never_signs_out(client, user, application):
 def test_rp_initiated_logout_refuses_unregistered_redirect_uris(
     client, user, application, post_logout_redirect_uri
 ):
-    tokens = _id_token(client, user, application)
+    tokens = issue_tokens(client, user, application)
     response = client.get(
         "/o/logout/",
         {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": post_logout_redirect_uri},
@@ -223,7 +225,7 @@ def test_rp_initiated_logout_bad_requests_get_an_error_page_not_a_500(client, us
 
 
 def test_rp_initiated_logout_with_another_clients_id_token_is_refused(client, user, application):
-    tokens = _id_token(client, user, application)
+    tokens = issue_tokens(client, user, application)
     other = ApplicationFactory()
     response = client.get("/o/logout/", {"id_token_hint": tokens["id_token"], "client_id": other.client_id})
     assert response.status_code == 400

@@ -12,9 +12,11 @@ from tests.oauth_helpers import (
     AuthorizationRequest,
     authorize,
     basic_auth,
+    client_credentials,
     exchange,
-    get_code,
+    post_refresh,
     query_of,
+    signed_in_code,
     validate_id_token,
 )
 
@@ -31,9 +33,7 @@ def metadata(client):
 
 
 def _code_flow(client, user, application, scope="openid profile email", **exchange_overrides):
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris, scope=scope)
-    code = get_code(client, request)
+    request, code = signed_in_code(client, user, application, scope=scope)
     return request, exchange(client, application, request, code, **exchange_overrides)
 
 
@@ -74,18 +74,10 @@ def test_p17_every_listed_grant_type_works(client, user, metadata):
     application = ApplicationFactory()
     _request, response = _code_flow(client, user, application)
     assert response.status_code == 200
-    refreshed = client.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": response.json()["refresh_token"]},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
+    refreshed = post_refresh(client, application, response.json()["refresh_token"], basic=True)
     assert refreshed.status_code == 200
     service = ApplicationFactory(authorization_grant_type="client-credentials")
-    credentials = client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth(service.client_id, service.raw_secret),
-    )
+    credentials = client_credentials(client, service)
     assert credentials.status_code == 200
 
 
@@ -158,20 +150,7 @@ def test_p17_token_endpoint_auth_methods(client, user, metadata):
         client_secret=None,
     )
     assert response.status_code == 401
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    code = get_code(client, request)
-    basic = client.post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": request.redirect_uri,
-            "code_verifier": request.code_verifier,
-        },
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
-    assert basic.status_code == 200
+    assert _code_flow(client, user, application, basic=True)[1].status_code == 200
     # none: a public client with PKCE
     public = ApplicationFactory(client_type="public")
     assert _code_flow(client, user, public, client_secret=None)[1].status_code == 200
@@ -181,20 +160,13 @@ def test_p17_token_endpoint_auth_methods(client, user, metadata):
 def test_p17_auth_methods_left_out_are_refused(client, user, metadata, method):
     assert method not in metadata["token_endpoint_auth_methods_supported"]
     application = ApplicationFactory()
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    code = get_code(client, request)
-    response = client.post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": request.redirect_uri,
-            "code_verifier": request.code_verifier,
-            "client_id": application.client_id,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": "eyJhbGciOiJIUzI1NiJ9.e30.ZRrHA1JJJW8opsbCGfG_HACGpVUMN_a9IV7pAx_Zmeo",
-        },
+    _request, response = _code_flow(
+        client,
+        user,
+        application,
+        client_secret=None,
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion="eyJhbGciOiJIUzI1NiJ9.e30.ZRrHA1JJJW8opsbCGfG_HACGpVUMN_a9IV7pAx_Zmeo",
     )
     assert response.status_code == 401
 

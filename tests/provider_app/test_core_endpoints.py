@@ -8,20 +8,19 @@ from django.contrib.auth.hashers import check_password, make_password
 
 from provider_app.models import ClientPolicy
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code
+from tests.oauth_helpers import (
+    api_me,
+    basic_auth,
+    client_credentials,
+    exchange,
+    issue_tokens,
+    post_refresh,
+    signed_in_code,
+)
 
 pytestmark = pytest.mark.django_db
 
 WRONG_SECRET = "W" * 20 + "rong-secret-with-enough-length-0123456789"
-
-
-def _issue(client, user, application, scope="openid profile email"):
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris, scope=scope)
-    response = exchange(client, application, request, get_code(client, request))
-    assert response.status_code == 200, response.content
-    client.logout()
-    return response.json()
 
 
 def _auth(application, mode: str, secret: str | None = None) -> tuple[dict, dict]:
@@ -44,16 +43,12 @@ def _revoke(client, application, token, mode="basic", secret=None, hint=None):
     return client.post("/o/revoke_token/", {"token": token, **data}, **headers)
 
 
-def _api_me(client, access_token):
-    return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access_token}")
-
-
 # Introspection (RFC 7662) ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mode", ["basic", "post"])
 def test_introspection_of_an_active_token(client, user, application, mode):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     response = _introspect(client, application, tokens["access_token"], mode)
     assert response.status_code == 200, response.content
     body = response.json()
@@ -68,14 +63,14 @@ def test_introspection_of_an_active_token(client, user, application, mode):
 
 
 def test_introspection_of_unknown_or_revoked_tokens_is_inactive(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     assert _introspect(client, application, "no-such-token").json() == {"active": False}
     _revoke(client, application, tokens["access_token"])
     assert _introspect(client, application, tokens["access_token"]).json() == {"active": False}
 
 
 def test_introspection_of_a_refresh_token_does_not_leak_it(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     assert _introspect(client, application, tokens["refresh_token"]).json() == {"active": False}
 
 
@@ -93,7 +88,7 @@ def test_introspection_refuses_get(client, application):
 
 @pytest.mark.parametrize("mode", ["basic", "post"])
 def test_p15_introspection_requires_client_authentication(client, user, application, mode):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     assert client.post("/o/introspect/", {"token": tokens["access_token"]}).status_code == 401
     response = _introspect(client, application, tokens["access_token"], mode, secret=WRONG_SECRET)
     assert response.status_code == 401
@@ -102,14 +97,14 @@ def test_p15_introspection_requires_client_authentication(client, user, applicat
 
 
 def test_p15_public_client_cannot_introspect(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     public = ApplicationFactory(client_type="public")
     response = client.post("/o/introspect/", {"token": tokens["access_token"], "client_id": public.client_id})
     assert response.status_code == 401
 
 
 def test_p22_introspection_shows_a_token_only_to_its_own_client(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     other = ApplicationFactory()
     assert _introspect(client, other, tokens["access_token"]).json() == {"active": False}
     assert _introspect(client, application, tokens["access_token"]).json()["active"] is True
@@ -119,7 +114,7 @@ def test_p22_introspection_shows_other_clients_tokens_to_a_resource_server_of_th
     client, user, application
 ):
     # A token requested without ``resource`` is for the default audience: the issuer.
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     resource_server = ApplicationFactory()
     ClientPolicy.objects.create(
         application=resource_server, is_resource_server=True, resource_identifiers="http://testserver/o"
@@ -130,7 +125,7 @@ def test_p22_introspection_shows_other_clients_tokens_to_a_resource_server_of_th
 
 
 def test_p22_a_policy_without_resource_server_flag_sees_nothing(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     other = ApplicationFactory()
     ClientPolicy.objects.create(application=other, is_resource_server=False)
     assert _introspect(client, other, tokens["access_token"]).json() == {"active": False}
@@ -147,7 +142,7 @@ def test_introspection_with_a_bearer_token_of_the_introspection_scope(client, us
         HTTP_AUTHORIZATION=basic_auth(resource_server.client_id, resource_server.raw_secret),
     ).json()["access_token"]
     application = ApplicationFactory()
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     response = client.post(
         "/o/introspect/", {"token": tokens["access_token"]}, HTTP_AUTHORIZATION=f"Bearer {rs_token}"
     )
@@ -155,7 +150,7 @@ def test_introspection_with_a_bearer_token_of_the_introspection_scope(client, us
 
 
 def test_introspection_bearer_token_without_the_scope_is_refused(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     response = client.post(
         "/o/introspect/",
         {"token": tokens["access_token"]},
@@ -169,26 +164,22 @@ def test_introspection_bearer_token_without_the_scope_is_refused(client, user, a
 
 @pytest.mark.parametrize("mode", ["basic", "post"])
 def test_revoking_an_access_token(client, user, application, mode):
-    tokens = _issue(client, user, application)
-    assert _api_me(client, tokens["access_token"]).status_code == 200
+    tokens = issue_tokens(client, user, application, logout=True)
+    assert api_me(client, tokens["access_token"]).status_code == 200
     response = _revoke(client, application, tokens["access_token"], mode, hint="access_token")
     assert response.status_code == 200
-    assert _api_me(client, tokens["access_token"]).status_code == 401
+    assert api_me(client, tokens["access_token"]).status_code == 401
 
 
 @pytest.mark.parametrize("mode", ["basic", "post"])
 def test_revoking_a_refresh_token(client, user, application, mode):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     assert (
         _revoke(client, application, tokens["refresh_token"], mode, hint="refresh_token").status_code == 200
     )
-    refresh = client.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
+    refresh = post_refresh(client, application, tokens["refresh_token"], basic=True)
     assert refresh.status_code == 400
-    assert _api_me(client, tokens["access_token"]).status_code == 401
+    assert api_me(client, tokens["access_token"]).status_code == 401
 
 
 def test_revoking_an_unknown_token_is_200(client, application):
@@ -196,62 +187,53 @@ def test_revoking_an_unknown_token_is_200(client, application):
 
 
 def test_p22_revoking_an_access_token_revokes_its_refresh_token(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     assert _revoke(client, application, tokens["access_token"]).status_code == 200
-    refresh = client.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
+    refresh = post_refresh(client, application, tokens["refresh_token"], basic=True)
     assert refresh.status_code == 400
     assert refresh.json()["error"] == "invalid_grant"
 
 
 @pytest.mark.parametrize("kind", ["access_token", "refresh_token"])
 def test_p22_a_client_cannot_revoke_another_clients_token(client, user, application, kind):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     other = ApplicationFactory()
     response = _revoke(client, other, tokens[kind], hint=kind)
     assert response.status_code == 200  # RFC 7009 2.2: no oracle for other clients' tokens
-    assert _api_me(client, tokens["access_token"]).status_code == 200
-    refresh = client.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
+    assert api_me(client, tokens["access_token"]).status_code == 200
+    refresh = post_refresh(client, application, tokens["refresh_token"], basic=True)
     assert refresh.status_code == 200
 
 
 @pytest.mark.parametrize("mode", ["basic", "post"])
 def test_p15_revocation_requires_client_authentication(client, user, application, mode):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     response = _revoke(client, application, tokens["access_token"], mode, secret=WRONG_SECRET)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert client.post("/o/revoke_token/", {"token": tokens["access_token"]}).status_code in (400, 401)
-    assert _api_me(client, tokens["access_token"]).status_code == 200
+    assert api_me(client, tokens["access_token"]).status_code == 200
 
 
 def test_p15_confidential_client_cannot_revoke_with_client_id_alone(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     response = client.post(
         "/o/revoke_token/", {"token": tokens["access_token"], "client_id": application.client_id}
     )
     assert response.status_code == 401
-    assert _api_me(client, tokens["access_token"]).status_code == 200
+    assert api_me(client, tokens["access_token"]).status_code == 200
 
 
 def test_public_client_revokes_its_own_token_by_client_id(client, user):
     public = ApplicationFactory(client_type="public")
-    client.force_login(user)
-    request = AuthorizationRequest(public.client_id, public.redirect_uris)
-    tokens = exchange(client, public, request, get_code(client, request), client_secret=None).json()
+    request, code = signed_in_code(client, user, public)
+    tokens = exchange(client, public, request, code, client_secret=None).json()
     client.logout()
     response = client.post(
         "/o/revoke_token/", {"token": tokens["access_token"], "client_id": public.client_id}
     )
     assert response.status_code == 200
-    assert _api_me(client, tokens["access_token"]).status_code == 401
+    assert api_me(client, tokens["access_token"]).status_code == 401
 
 
 # P15: client authentication at the token endpoint, constant-time hasher -------------------------
@@ -259,9 +241,7 @@ def test_public_client_revokes_its_own_token_by_client_id(client, user):
 
 @pytest.mark.parametrize("mode", ["basic", "post"])
 def test_p15_token_endpoint_authenticates_confidential_clients(client, user, application, mode):
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    code = get_code(client, request)
+    request, code = signed_in_code(client, user, application)
     data, headers = _auth(application, mode, secret=WRONG_SECRET)
     payload = {
         "grant_type": "authorization_code",
@@ -279,19 +259,8 @@ def test_p15_token_endpoint_authenticates_confidential_clients(client, user, app
 
 
 def test_p15_basic_auth_with_a_wrong_secret_fails_even_with_a_right_body_secret(client, user, application):
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    code = get_code(client, request)
-    response = client.post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": request.redirect_uri,
-            "code_verifier": request.code_verifier,
-        },
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, WRONG_SECRET),
-    )
+    request, code = signed_in_code(client, user, application)
+    response = exchange(client, application, request, code, basic=True, client_secret=WRONG_SECRET)
     assert response.status_code == 401
 
 
@@ -394,20 +363,12 @@ def test_client_credentials_grant_for_a_confidential_client(client, mode):
 
 def test_client_credentials_with_a_wrong_secret_refused(client):
     service = ApplicationFactory(authorization_grant_type="client-credentials")
-    response = client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth(service.client_id, WRONG_SECRET),
-    )
+    response = client_credentials(client, service, WRONG_SECRET)
     assert response.status_code == 401
 
 
 def test_client_credentials_refused_for_a_code_flow_client(client, application):
-    response = client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
+    response = client_credentials(client, application)
     assert response.status_code in (400, 401)
     assert response.json()["error"] == "unauthorized_client"
 
@@ -423,19 +384,19 @@ def test_client_credentials_refused_for_a_public_client(client):
 
 
 def test_p14_api_ignores_access_token_in_query_string(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     response = client.get("/api/me", {"access_token": tokens["access_token"]})
     assert response.status_code == 401
 
 
 def test_p14_api_ignores_access_token_in_form_body(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     response = client.post("/api/me", {"access_token": tokens["access_token"]})
     assert response.status_code == 401
 
 
 def test_p14_api_refuses_a_valid_header_combined_with_a_query_token(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     response = client.get(
         "/api/me?access_token=" + tokens["access_token"],
         HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}",
@@ -444,13 +405,13 @@ def test_p14_api_refuses_a_valid_header_combined_with_a_query_token(client, user
 
 
 def test_p14_userinfo_ignores_access_token_in_query_string(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     assert client.get("/o/userinfo/", {"access_token": tokens["access_token"]}).status_code == 401
 
 
 def test_p14_api_accepts_the_authorization_header(client, user, application):
-    tokens = _issue(client, user, application)
-    response = _api_me(client, tokens["access_token"])
+    tokens = issue_tokens(client, user, application, logout=True)
+    response = api_me(client, tokens["access_token"])
     assert response.status_code == 200
     assert response.json()["sub"] == str(user.pk)
 
@@ -465,17 +426,20 @@ def test_p14_api_answers_401_with_a_bearer_challenge(client):
 
 
 def test_api_me_requires_the_profile_scope(client, user, application):
-    tokens = _issue(client, user, application, scope="openid")
-    response = _api_me(client, tokens["access_token"])
+    tokens = issue_tokens(client, user, application, logout=True, scope="openid")
+    response = api_me(client, tokens["access_token"])
     assert response.status_code == 403
 
 
 def test_api_me_releases_email_only_with_the_email_scope(client, user, application):
-    with_profile = _api_me(client, _issue(client, user, application, scope="openid profile")["access_token"])
+    with_profile = api_me(
+        client, issue_tokens(client, user, application, logout=True, scope="openid profile")["access_token"]
+    )
     assert "email" not in with_profile.json()
     assert with_profile.json()["preferred_username"] == user.username
-    with_email = _api_me(
-        client, _issue(client, user, application, scope="openid profile email")["access_token"]
+    with_email = api_me(
+        client,
+        issue_tokens(client, user, application, logout=True, scope="openid profile email")["access_token"],
     )
     assert with_email.json()["email"] == user.email
 
@@ -484,13 +448,13 @@ def test_api_me_refuses_an_expired_token(client, user, application):
     from django.utils import timezone
     from oauth2_provider.models import get_access_token_model
 
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     get_access_token_model().objects.update(expires=timezone.now())
-    assert _api_me(client, tokens["access_token"]).status_code == 401
+    assert api_me(client, tokens["access_token"]).status_code == 401
 
 
 def test_p14_userinfo_ignores_access_token_in_form_body(client, user, application):
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     assert client.post("/o/userinfo/", {"access_token": tokens["access_token"]}).status_code == 401
     both = client.post(
         "/o/userinfo/",
@@ -505,15 +469,11 @@ def test_back_channel_endpoints_need_no_csrf_token(client, user, application):
     requests-oauthlib interop test; Django's test client skips CSRF checks unless asked)."""
     from django.test import Client
 
-    tokens = _issue(client, user, application)
+    tokens = issue_tokens(client, user, application, logout=True)
     relying_party = Client(enforce_csrf_checks=True)
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
     assert relying_party.post("/o/userinfo/", **bearer).status_code == 200
     assert _introspect(relying_party, application, tokens["access_token"]).status_code == 200
-    refresh = relying_party.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
+    refresh = post_refresh(relying_party, application, tokens["refresh_token"], basic=True)
     assert refresh.status_code == 200
     assert _revoke(relying_party, application, refresh.json()["access_token"]).status_code == 200

@@ -10,7 +10,7 @@ from django.test import override_settings
 from provider_app.claims import SUPPORTED_CLAIMS
 from provider_app.conf import SCOPES
 from provider_app.oauth2_validator import ProviderOAuth2Validator
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code, validate_id_token
+from tests.oauth_helpers import AuthorizationRequest, code_flow, validate_id_token
 
 pytestmark = pytest.mark.django_db
 
@@ -44,9 +44,7 @@ def department_settings(settings):
 
 
 def _flow(client, user, application, scope):
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris, scope=scope)
-    body = exchange(client, application, request, get_code(client, request)).json()
+    request, body = code_flow(client, user, application, scope=scope)
     id_claims = validate_id_token(
         client, body["id_token"], audience=application.client_id, nonce=request.nonce, access_token=None
     )

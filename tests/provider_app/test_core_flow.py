@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import ApplicationFactory
 from tests.oauth_helpers import (
-    AuthorizationRequest,
+    api_me,
     at_hash,
-    basic_auth,
-    exchange,
+    code_flow,
     fetch_jwks,
-    get_code,
+    post_refresh,
     validate_id_token,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-def _tokens(client, user, application, scope="openid profile email"):
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris, scope=scope)
-    code = get_code(client, request)
-    response = exchange(client, application, request, code)
-    assert response.status_code == 200, response.content
-    return request, response.json()
-
-
 def test_code_flow_with_pkce_and_nonce_gives_a_valid_id_token(client, user, application):
-    request, body = _tokens(client, user, application)
+    request, body = code_flow(client, user, application)
     assert body["token_type"] == "Bearer"
     assert set(body["scope"].split()) == {"openid", "profile", "email"}
     claims = validate_id_token(
@@ -44,7 +33,7 @@ def test_code_flow_with_pkce_and_nonce_gives_a_valid_id_token(client, user, appl
 def test_id_token_signed_with_a_key_published_in_the_jwks(client, user, application):
     from jwcrypto import jws
 
-    _request, body = _tokens(client, user, application)
+    _request, body = code_flow(client, user, application)
     _discovery, keyset = fetch_jwks(client)
     token = jws.JWS()
     token.deserialize(body["id_token"])
@@ -59,7 +48,7 @@ def test_id_token_with_a_tampered_payload_fails_validation(client, user, applica
     from jwcrypto.jws import InvalidJWSSignature
     from jwcrypto.jwt import JWTMissingKey
 
-    request, body = _tokens(client, user, application)
+    request, body = code_flow(client, user, application)
     header, payload, signature = body["id_token"].split(".")
     tampered = ".".join(
         [header, payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1], signature]
@@ -82,60 +71,19 @@ def test_at_hash_is_computed_per_oidc_core_3_1_3_6():
     assert len(at_hash(token)) == 22
 
 
-def test_refresh_rotates_the_refresh_token(client, user, application):
-    request, body = _tokens(client, user, application)
-    response = client.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
-    assert response.status_code == 200, response.content
-    refreshed = response.json()
-    assert refreshed["refresh_token"] != body["refresh_token"]
-    assert refreshed["access_token"] != body["access_token"]
-    # The old refresh token is spent (RFC 9700 4.14.2).
-    again = client.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
-    assert again.status_code == 400
-    assert again.json()["error"] == "invalid_grant"
-    me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {refreshed['access_token']}")
-    # Reuse of the rotated token revoked the whole family, the new access token included.
-    assert me.status_code == 401
-    del request
-
-
 def test_refresh_with_the_new_token_keeps_working(client, user, application):
-    _request, body = _tokens(client, user, application)
-    auth = basic_auth(application.client_id, application.raw_secret)
+    _request, body = code_flow(client, user, application)
     token = body["refresh_token"]
     for _ in range(3):
-        response = client.post(
-            "/o/token/", {"grant_type": "refresh_token", "refresh_token": token}, HTTP_AUTHORIZATION=auth
-        )
+        response = post_refresh(client, application, token, basic=True)
         assert response.status_code == 200, response.content
         token = response.json()["refresh_token"]
-        me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {response.json()['access_token']}")
-        assert me.status_code == 200
-
-
-def test_refresh_token_is_bound_to_its_client(client, user, application):
-    _request, body = _tokens(client, user, application)
-    other = ApplicationFactory()
-    response = client.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
-        HTTP_AUTHORIZATION=basic_auth(other.client_id, other.raw_secret),
-    )
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_grant"
+        assert api_me(client, response.json()["access_token"]).status_code == 200
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_userinfo_by_get_and_by_post(client, user, application, method):
-    _request, body = _tokens(client, user, application)
+    _request, body = code_flow(client, user, application)
     client.logout()
     response = getattr(client, method)("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
     assert response.status_code == 200, response.content
@@ -164,7 +112,7 @@ def test_userinfo_with_a_bad_token_is_401(client):
     ],
 )
 def test_claims_are_released_by_scope(client, user, application, scope, present, absent):
-    request, body = _tokens(client, user, application, scope=scope)
+    request, body = code_flow(client, user, application, scope=scope)
     id_claims = validate_id_token(
         client, body["id_token"], audience=application.client_id, nonce=request.nonce, access_token=None
     )
@@ -177,6 +125,6 @@ def test_claims_are_released_by_scope(client, user, application, scope, present,
 
 
 def test_email_is_never_claimed_verified(client, user, application):
-    _request, body = _tokens(client, user, application, scope="openid email")
+    _request, body = code_flow(client, user, application, scope="openid email")
     userinfo = client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}").json()
     assert userinfo["email_verified"] is False

@@ -7,7 +7,11 @@ import pytest
 
 from provider_app.models import ClientPolicy
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code, register_resource
+from tests.oauth_helpers import (
+    basic_auth,
+    issue_tokens,
+    register_resource,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -16,15 +20,9 @@ API_B = "https://api-b.example.com/"
 
 
 def _token(client, user, application, resource: str | None = None) -> str:
-    client.force_login(user)
     if resource:
         register_resource(resource, application)
-    extra = {"resource": resource} if resource else {}
-    request = AuthorizationRequest(application.client_id, application.redirect_uris, extra=extra)
-    response = exchange(client, application, request, get_code(client, request))
-    assert response.status_code == 200, response.content
-    client.logout()
-    return response.json()["access_token"]
+    return issue_tokens(client, user, application, logout=True, resource=resource)["access_token"]
 
 
 def _resource_server(identifiers: str, *, flagged: bool = True):

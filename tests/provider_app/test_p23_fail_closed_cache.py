@@ -20,7 +20,13 @@ from provider_app import cache_outbox, shared_cache, token_cache, token_local_ca
 from provider_app.cache_models import PendingCacheInvalidation
 from provider_app.client_secrets import generate_client_secret
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code
+from tests.oauth_helpers import (
+    api_me,
+    authorize_and_exchange,
+    basic_auth,
+    client_credentials,
+    post_refresh,
+)
 from tests.provider_app.redis_server import RedisServer
 
 LOCAL = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "p23"}
@@ -60,7 +66,7 @@ def token(user, application):
 
 
 def _me(token, **extra):
-    return Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}", **extra)
+    return api_me(Client(), token, **extra)
 
 
 def _served_from_the_cache(token, django_assert_num_queries) -> None:
@@ -140,9 +146,9 @@ def test_p23_while_redis_is_down_revocation_logout_and_refresh_succeed(
         browser = Client()
         browser.force_login(user)
         tokens = [
-            _tokens(browser, application),
-            _tokens(browser, application),
-            _tokens(browser, signed_out_of),
+            authorize_and_exchange(browser, application)[1],
+            authorize_and_exchange(browser, application)[1],
+            authorize_and_exchange(browser, signed_out_of)[1],
         ]
         for issued in tokens:
             _served_from_the_cache(issued["access_token"], django_assert_num_queries)
@@ -151,11 +157,7 @@ def test_p23_while_redis_is_down_revocation_logout_and_refresh_succeed(
         revoked, refreshed, logged_out = tokens
 
         assert _revoke(application, revoked["access_token"]).status_code == 200
-        refresh = Client().post(
-            "/o/token/",
-            {"grant_type": "refresh_token", "refresh_token": refreshed["refresh_token"]},
-            HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-        )
+        refresh = post_refresh(Client(), application, refreshed["refresh_token"], basic=True)
         assert refresh.status_code == 200, refresh.content
         confirm = browser.get("/o/logout/", {"id_token_hint": logged_out["id_token"]})
         assert confirm.status_code == 200
@@ -174,13 +176,6 @@ def test_p23_while_redis_is_down_revocation_logout_and_refresh_succeed(
         assert _me(refreshed["access_token"]).status_code == 401
         assert not PendingCacheInvalidation.objects.exists()  # applied by the first look
         _served_from_the_cache(refresh.json()["access_token"], django_assert_num_queries)
-
-
-def _tokens(browser, application) -> dict:
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    response = exchange(browser, application, request, get_code(browser, request))
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -245,11 +240,7 @@ def test_p23_a_client_secret_changed_while_the_write_fails(redis_server, monkeyp
     old_secret = service.raw_secret
 
     def token_request(secret):
-        return Client().post(
-            "/o/token/",
-            {"grant_type": "client_credentials", "scope": "profile"},
-            HTTP_AUTHORIZATION=basic_auth(service.client_id, secret),
-        )
+        return client_credentials(Client(), service, secret, scope="profile")
 
     with _caches_on(redis_server):
         assert token_request(old_secret).status_code == 200

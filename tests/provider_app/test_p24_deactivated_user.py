@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code
+from tests.oauth_helpers import (
+    basic_auth,
+    exchange,
+    issue_tokens,
+    post_refresh,
+    signed_in_code,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -13,12 +19,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def deactivated(client, user, application):
     """Tokens and a pending (unredeemed) code of ``user``, who is then deactivated."""
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    tokens = exchange(client, application, request, get_code(client, request)).json()
-    pending = AuthorizationRequest(application.client_id, application.redirect_uris)
-    code = get_code(client, pending)
-    client.logout()
+    tokens = issue_tokens(client, user, application)
+    pending, code = signed_in_code(client, user, application, logout=True)
     user.is_active = False
     user.save()
     return tokens, pending, code
@@ -48,15 +50,7 @@ def test_p24_introspection_says_inactive(client, application, deactivated):
 
 def test_p24_the_refresh_grant_mints_nothing(client, application, deactivated):
     tokens, _pending, _code = deactivated
-    response = client.post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": application.client_id,
-            "client_secret": application.raw_secret,
-        },
-    )
+    response = post_refresh(client, application, tokens["refresh_token"])
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
 

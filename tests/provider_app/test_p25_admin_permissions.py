@@ -8,7 +8,11 @@ from django.contrib.auth.models import Permission
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from tests.factories import ApplicationFactory, UserFactory
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code, verified_client
+from tests.oauth_helpers import (
+    api_me,
+    issue_tokens,
+    verified_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,11 +27,7 @@ CASES = [
 @pytest.fixture
 def issued(client):
     user, application = UserFactory(), ApplicationFactory()
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    tokens = exchange(client, application, request, get_code(client, request)).json()
-    client.logout()
-    return application, tokens
+    return application, issue_tokens(client, user, application, logout=True)
 
 
 def _staff(*codenames: str):
@@ -49,7 +49,7 @@ def _offered(page) -> list[str]:
 
 
 def _works(client, tokens) -> bool:
-    return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code == 200
+    return api_me(client, tokens["access_token"]).status_code == 200
 
 
 @pytest.mark.parametrize(("url", "action", "codename"), CASES)

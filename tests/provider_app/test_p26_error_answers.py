@@ -7,7 +7,7 @@ import pytest
 from oauth2_provider.models import Application
 
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import basic_auth
+from tests.oauth_helpers import basic_auth, client_credentials
 
 pytestmark = pytest.mark.django_db
 
@@ -77,11 +77,7 @@ def test_p26_userinfo_with_another_method_or_charset_gets_a_bearer_challenge(cli
 def test_p26_userinfo_with_a_client_credentials_token_is_invalid_token(client):
     # OIDC Core 5.3: UserInfo describes an end-user; a client_credentials token has none (was a 500).
     service = ApplicationFactory(authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS)
-    response = client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials", "scope": "openid"},
-        HTTP_AUTHORIZATION=basic_auth(service.client_id, service.raw_secret),
-    )
+    response = client_credentials(client, service, scope="openid")
     assert response.status_code == 200, response.content
     access_token = response.json()["access_token"]
     for method in ("get", "post"):

@@ -8,22 +8,17 @@ import pytest
 from django.test import Client
 
 from tests.factories import ApplicationFactory, UserFactory
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
+from tests.oauth_helpers import api_me, issue_tokens, post_refresh
 
 pytestmark = pytest.mark.django_db
 
 
 def _tokens(user, application) -> dict:
-    browser = Client()
-    browser.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    response = exchange(browser, application, request, get_code(browser, request))
-    assert response.status_code == 200, response.content
-    return response.json()
+    return issue_tokens(Client(), user, application)
 
 
 def _works(tokens) -> bool:
-    return Client().get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code == 200
+    return api_me(Client(), tokens["access_token"]).status_code == 200
 
 
 def _confirm(browser, tokens, application):
@@ -87,15 +82,7 @@ def test_p27_the_setting_revokes_only_the_tokens_of_the_hints_client(settings, u
     browser.force_login(user)
     _confirm(browser, tokens_a, client_a)
     assert not _works(tokens_a)
-    refresh = Client().post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": tokens_a["refresh_token"],
-            "client_id": client_a.client_id,
-            "client_secret": client_a.raw_secret,
-        },
-    )
+    refresh = post_refresh(Client(), client_a, tokens_a["refresh_token"])
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
     assert _works(tokens_b)
 

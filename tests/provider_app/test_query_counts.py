@@ -16,7 +16,7 @@ from django.test import override_settings
 from bench.fixtures import issue_access_token
 from provider_app.models import ClientPolicy
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, basic_auth, get_code
+from tests.oauth_helpers import basic_auth, client_credentials, exchange, post_refresh, signed_in_code
 
 TOKEN_CACHE = {
     "CACHES": {
@@ -76,63 +76,38 @@ def service(db):
     return ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
 
 
-def _code_and_request(client, user, application):
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    code = get_code(client, request)
-    client.logout()
-    return code, request
-
-
-def _exchange(client, application, request, code):
-    return client.post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": request.redirect_uri,
-            "code_verifier": request.code_verifier,
-        },
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
-
-
 def test_token_endpoint_code_exchange(client, user, application, mode, django_assert_num_queries):
-    warm_code, warm_request = _code_and_request(client, user, application)
-    assert _exchange(client, application, warm_request, warm_code).status_code == 200  # caches the client
-    code, request = _code_and_request(client, user, application)
+    warm_request, warm_code = signed_in_code(client, user, application, logout=True)
+    warm = exchange(client, application, warm_request, warm_code, basic=True)  # caches the client
+    assert warm.status_code == 200
+    request, code = signed_in_code(client, user, application, logout=True)
     with django_assert_num_queries(expected("code_exchange", mode)):
-        response = _exchange(client, application, request, code)
+        response = exchange(client, application, request, code, basic=True)
     assert response.status_code == 200 and "id_token" in response.json()
 
 
 def test_token_endpoint_client_credentials(client, service, mode, django_assert_num_queries):
-    auth = basic_auth(service.client_id, service.raw_secret)
-    body = {"grant_type": "client_credentials", "scope": "profile"}
-    assert client.post("/o/token/", body, HTTP_AUTHORIZATION=auth).status_code == 200
+    assert client_credentials(client, service, scope="profile").status_code == 200
     with django_assert_num_queries(expected("client_credentials", mode)):
-        response = client.post("/o/token/", body, HTTP_AUTHORIZATION=auth)
+        response = client_credentials(client, service, scope="profile")
     assert response.status_code == 200
 
 
 def test_token_endpoint_refresh(client, user, application, mode, django_assert_num_queries):
-    auth = basic_auth(application.client_id, application.raw_secret)
     _, first = issue_access_token(application, user, "openid profile", with_refresh=True)
     _, second = issue_access_token(application, user, "openid profile", with_refresh=True)
-    body = {"grant_type": "refresh_token", "refresh_token": first}
-    assert client.post("/o/token/", body, HTTP_AUTHORIZATION=auth).status_code == 200
+    assert post_refresh(client, application, first, basic=True).status_code == 200
     with django_assert_num_queries(expected("refresh", mode)):
-        response = client.post(
-            "/o/token/", {"grant_type": "refresh_token", "refresh_token": second}, HTTP_AUTHORIZATION=auth
-        )
+        response = post_refresh(client, application, second, basic=True)
     assert response.status_code == 200
 
 
-def test_userinfo(client, user, application, mode, django_assert_num_queries):
+@pytest.mark.parametrize(("name", "path"), [("userinfo", "/o/userinfo/"), ("api_me", "/api/me")])
+def test_bearer_endpoint(client, user, application, mode, django_assert_num_queries, name, path):
     token, _ = issue_access_token(application, user, "openid profile email", with_refresh=False)
-    assert client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
-    with django_assert_num_queries(expected("userinfo", mode)):
-        response = client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    with django_assert_num_queries(expected(name, mode)):
+        response = client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200 and response.json()["sub"] == str(user.pk)
 
 
@@ -148,11 +123,3 @@ def test_introspection_by_a_resource_server(
     with django_assert_num_queries(expected("introspection", mode)):
         response = client.post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=auth)
     assert response.json()["active"] is True
-
-
-def test_api_me(client, user, application, mode, django_assert_num_queries):
-    token, _ = issue_access_token(application, user, "openid profile email", with_refresh=False)
-    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
-    with django_assert_num_queries(expected("api_me", mode)):
-        response = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.status_code == 200 and response.json()["sub"] == str(user.pk)

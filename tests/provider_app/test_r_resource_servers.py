@@ -14,12 +14,21 @@ from oauth2_provider.models import get_access_token_model
 
 from provider_app.models import ResourceServer
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, basic_auth, exchange, get_code, register_resource
+from tests.oauth_helpers import (
+    AuthorizationRequest,
+    api_me,
+    basic_auth,
+    client_credentials,
+    issue_tokens,
+    post_refresh,
+    register_resource,
+)
 
 pytestmark = pytest.mark.django_db
 
 NOTES = "https://notes.example.com/"
 FILES = "https://files.example.com/"
+SCOPE = "openid profile notes:read"
 
 
 def _parts(token: str) -> tuple[dict, dict]:
@@ -28,32 +37,13 @@ def _parts(token: str) -> tuple[dict, dict]:
     return decode(header), decode(claims)
 
 
-def _code_tokens(client, user, application, *, resource=None, scope="openid profile notes:read", **extra):
-    client.force_login(user)
-    params = {"resource": resource} if resource else {}
-    request = AuthorizationRequest(
-        application.client_id, application.redirect_uris, scope=scope, extra=params
-    )
-    return exchange(client, application, request, get_code(client, request), **extra)
-
-
-def _client_credentials(client, service, **data):
-    return client.post(
-        "/o/token/",
-        {"grant_type": "client_credentials", **data},
-        HTTP_AUTHORIZATION=basic_auth(service.client_id, service.raw_secret),
-    )
-
-
 @pytest.fixture
 def notes(application):
     return register_resource(NOTES, application, scopes="notes:read notes:write", token_format="jwt")
 
 
 def test_r1_a_jwt_access_token_for_a_resource_that_wants_one(client, user, application, notes):
-    response = _code_tokens(client, user, application, resource=NOTES)
-    assert response.status_code == 200, response.content
-    body = response.json()
+    body = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
     header, claims = _parts(body["access_token"])
     assert header["typ"] == "at+jwt" and header["alg"] == "RS256"
     keys = client.get("/o/.well-known/jwks.json").json()["keys"]
@@ -74,7 +64,7 @@ def test_r1_a_jwt_access_token_for_a_resource_that_wants_one(client, user, appli
 
 
 def test_r1_the_id_token_is_never_typed_as_an_access_token(client, user, application, notes):
-    body = _code_tokens(client, user, application, resource=NOTES).json()
+    body = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
     id_header, _ = _parts(body["id_token"])
     assert id_header.get("typ") != "at+jwt"
 
@@ -82,7 +72,7 @@ def test_r1_the_id_token_is_never_typed_as_an_access_token(client, user, applica
 def test_r1_client_credentials_sub_is_the_client(client, notes):
     service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     notes.allowed_clients.add(service)
-    response = _client_credentials(client, service, resource=NOTES, scope="notes:read")
+    response = client_credentials(client, service, resource=NOTES, scope="notes:read")
     assert response.status_code == 200, response.content
     _, claims = _parts(response.json()["access_token"])
     assert claims["sub"] == service.client_id == claims["client_id"]
@@ -90,7 +80,7 @@ def test_r1_client_credentials_sub_is_the_client(client, notes):
 
 
 def test_p16_a_jwt_access_token_is_stored_hashed(client, user, application, notes):
-    token = _code_tokens(client, user, application, resource=NOTES).json()["access_token"]
+    token = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)["access_token"]
     stored = get_access_token_model().objects.get(application=application)
     assert stored.token_checksum == hashlib.sha256(token.encode()).hexdigest()
     assert token not in (stored.token or "")
@@ -98,18 +88,10 @@ def test_p16_a_jwt_access_token_is_stored_hashed(client, user, application, note
 
 
 def test_r2_authentication_claims_are_carried_and_kept_across_refresh(client, user, application, notes):
-    first = _code_tokens(client, user, application, resource=NOTES).json()
+    first = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
     _, claims = _parts(first["access_token"])
     assert "auth_time" in claims
-    refreshed = client.post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            "client_id": application.client_id,
-            "client_secret": application.raw_secret,
-        },
-    )
+    refreshed = post_refresh(client, application, first["refresh_token"])
     assert refreshed.status_code == 200, refreshed.content
     _, again = _parts(refreshed.json()["access_token"])
     assert again["aud"] == NOTES  # the refresh token stays bound to the grant's resource (R4)
@@ -120,21 +102,21 @@ def test_r2_authentication_claims_are_carried_and_kept_across_refresh(client, us
 
 def test_r3_an_unknown_resource_is_invalid_target_at_the_token_endpoint(client):
     service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
-    response = _client_credentials(client, service, resource="https://unknown.example.com/", scope="openid")
+    response = client_credentials(client, service, resource="https://unknown.example.com/", scope="openid")
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"
 
 
 def test_r3_a_client_not_allowed_for_the_resource_is_invalid_target(client):
     register_resource(NOTES, scopes="notes:read", token_format="jwt")  # no client allowed
     service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
-    response = _client_credentials(client, service, resource=NOTES, scope="openid")
+    response = client_credentials(client, service, resource=NOTES, scope="openid")
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"
 
 
 def test_r3_a_scope_the_resource_does_not_understand_is_refused(client, notes):
     service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     notes.allowed_clients.add(service)
-    response = _client_credentials(client, service, resource=NOTES, scope="files:delete")
+    response = client_credentials(client, service, resource=NOTES, scope="files:delete")
     assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
 
 
@@ -152,14 +134,14 @@ def test_r3_never_an_ambiguous_jwt(client, notes):
 
 
 def test_r3_without_a_resource_the_token_is_opaque_for_the_default_audience(client, user, application, notes):
-    body = _code_tokens(client, user, application, scope="openid profile").json()
+    body = issue_tokens(client, user, application, scope="openid profile")
     assert body["access_token"].count(".") == 0
-    assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}").status_code == 200
+    assert api_me(client, body["access_token"]).status_code == 200
 
 
 def test_r3_an_opaque_resource_gets_an_opaque_token(client, user, application):
     register_resource(NOTES, application, scopes="notes:read", token_format="opaque")
-    body = _code_tokens(client, user, application, resource=NOTES).json()
+    body = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
     assert body["access_token"].count(".") == 0
     assert get_access_token_model().objects.get(application=application).resource == [NOTES]
 
@@ -168,30 +150,21 @@ def test_r3_an_opaque_resource_gets_an_opaque_token(client, user, application):
 def test_r4_a_resource_must_be_an_absolute_uri_without_fragment(client, notes, resource):
     service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     notes.allowed_clients.add(service)
-    response = _client_credentials(client, service, resource=resource, scope="notes:read")
+    response = client_credentials(client, service, resource=resource, scope="notes:read")
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"
 
 
 def test_r4_a_refresh_may_not_widen_the_resource(client, user, application, notes):
     register_resource(FILES, application, scopes="notes:read", token_format="jwt")
-    first = _code_tokens(client, user, application, resource=NOTES).json()
-    response = client.post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            "resource": FILES,
-            "client_id": application.client_id,
-            "client_secret": application.raw_secret,
-        },
-    )
+    first = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
+    response = post_refresh(client, application, first["refresh_token"], resource=FILES)
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"
 
 
 def test_a_resource_lifetime_sets_the_token_lifetime(client, user, application, notes):
     notes.access_token_lifetime = 120
     notes.save()
-    body = _code_tokens(client, user, application, resource=NOTES).json()
+    body = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
     _, claims = _parts(body["access_token"])
     assert body["expires_in"] == 120 == claims["exp"] - claims["iat"]
     stored = get_access_token_model().objects.get(application=application)
@@ -200,7 +173,7 @@ def test_a_resource_lifetime_sets_the_token_lifetime(client, user, application, 
 
 def test_p22_the_resource_servers_own_client_may_introspect_its_tokens(client, user, application, notes):
     service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
-    token = _code_tokens(client, user, application, resource=NOTES).json()["access_token"]
+    token = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)["access_token"]
     introspect = lambda: client.post(  # noqa: E731
         "/o/introspect/",
         {"token": token},
@@ -286,22 +259,13 @@ def test_r3_a_repeated_resource_cannot_escape_the_resource_lifetime(client):
 def test_r4_a_nul_in_a_resource_is_invalid_target_not_a_500(client, user, application, notes):
     service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     notes.allowed_clients.add(service)
-    response = _client_credentials(client, service, resource=NOTES + "\x00", scope="notes:read")
+    response = client_credentials(client, service, resource=NOTES + "\x00", scope="notes:read")
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"
     params, _ = _authorize(client, user, application, NOTES + "\x00")
     assert params["error"] in ("invalid_target", "invalid_request")
 
 
 def test_r4_a_refresh_cannot_add_a_resource_to_a_grant_without_one(client, user, application, notes):
-    first = _code_tokens(client, user, application, scope="openid profile").json()  # default audience
-    response = client.post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": first["refresh_token"],
-            "resource": NOTES,
-            "client_id": application.client_id,
-            "client_secret": application.raw_secret,
-        },
-    )
+    first = issue_tokens(client, user, application, scope="openid profile")  # default audience
+    response = post_refresh(client, application, first["refresh_token"], resource=NOTES)
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"

@@ -71,12 +71,11 @@ def test_audit_admin_lists_with_filters(verified_admin_client, user):
 
 def test_audit_flow_records_login_consent_tokens(client, user, application):
     from tests.factories import USER_PASSWORD
-    from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
+    from tests.oauth_helpers import authorize_and_exchange
 
     response = client.post("/account/login/", {"username": user.username, "password": USER_PASSWORD})
     assert response.status_code == 302
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    assert exchange(client, application, request, get_code(client, request)).status_code == 200
+    authorize_and_exchange(client, application)
     events = list(AuditEvent.objects.order_by("id").values_list("event", flat=True))
     assert events[:3] == ["login.succeeded", "consent.given", "token.issued"]
     issued = AuditEvent.objects.get(event="token.issued")

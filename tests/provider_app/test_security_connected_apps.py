@@ -7,23 +7,15 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from provider_app.models import AuditEvent, Consent
 from tests.factories import ApplicationFactory, UserFactory
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
+from tests.oauth_helpers import api_me, issue_tokens, post_refresh
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/account/connected-apps/"
 
 
-def _connect(client, user, application, scope="openid profile") -> dict:
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris, scope=scope)
-    response = exchange(client, application, request, get_code(client, request))
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
 def test_connected_apps_lists_clients_with_scopes_and_dates(client, user, application):
-    _connect(client, user, application)
+    issue_tokens(client, user, application, scope="openid profile")
     response = client.get(PAGE)
     assert response.status_code == 200
     [app] = response.context["connected_apps"]
@@ -37,23 +29,15 @@ def test_connected_apps_lists_clients_with_scopes_and_dates(client, user, applic
 
 
 def test_revoking_a_client_revokes_its_tokens_and_consent(client, user, application):
-    tokens = _connect(client, user, application)
+    tokens = issue_tokens(client, user, application, scope="openid profile")
     other = ApplicationFactory()
-    other_tokens = _connect(client, user, other)
+    other_tokens = issue_tokens(client, user, other, scope="openid profile")
     response = client.post(PAGE, {"application": application.pk})
     assert response.status_code == 303
     assert response["Location"] == PAGE
-    me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    me = api_me(client, tokens["access_token"])
     assert me.status_code == 401
-    refresh = client.post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": application.client_id,
-            "client_secret": application.raw_secret,
-        },
-    )
+    refresh = post_refresh(client, application, tokens["refresh_token"])
     assert refresh.status_code == 400
     assert not Consent.objects.filter(user=user, application=application).exists()
     assert not get_access_token_model().objects.filter(user=user, application=application).exists()
@@ -63,7 +47,7 @@ def test_revoking_a_client_revokes_its_tokens_and_consent(client, user, applicat
         .exists()
     )
     # The other client keeps its access.
-    still = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {other_tokens['access_token']}")
+    still = api_me(client, other_tokens["access_token"])
     assert still.status_code == 200
     assert [app.application for app in client.get(PAGE).context["connected_apps"]] == [other]
     events = set(AuditEvent.objects.filter(application=application).values_list("event", flat=True))
@@ -72,11 +56,11 @@ def test_revoking_a_client_revokes_its_tokens_and_consent(client, user, applicat
 
 def test_a_user_cannot_revoke_another_users_client(client, user, application):
     victim = UserFactory()
-    victim_tokens = _connect(client, victim, application)
+    victim_tokens = issue_tokens(client, victim, application, scope="openid profile")
     client.force_login(user)
     response = client.post(PAGE, {"application": application.pk})
     assert response.status_code == 303
-    me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {victim_tokens['access_token']}")
+    me = api_me(client, victim_tokens["access_token"])
     assert me.status_code == 200
 
 
@@ -107,20 +91,12 @@ def test_connected_apps_shows_when_a_client_last_used_its_access(client, user, a
 
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock:
-        tokens = _connect(client, user, application)
+        tokens = issue_tokens(client, user, application, scope="openid profile")
         clock.shift(timedelta(hours=2))
-        assert client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code == 401
-        refreshed = client.post(
-            "/o/token/",
-            {
-                "grant_type": "refresh_token",
-                "refresh_token": tokens["refresh_token"],
-                "client_id": application.client_id,
-                "client_secret": application.raw_secret,
-            },
-        ).json()
+        assert api_me(client, tokens["access_token"]).status_code == 401
+        refreshed = post_refresh(client, application, tokens["refresh_token"]).json()
         clock.shift(timedelta(minutes=10))
-        me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {refreshed['access_token']}")
+        me = api_me(client, refreshed["access_token"])
         assert me.status_code == 200
         used_at = timezone.now()
     [app] = client.get(PAGE).context["connected_apps"]
@@ -133,7 +109,7 @@ def test_connected_apps_shows_when_a_client_last_used_its_access(client, user, a
 def test_last_used_is_written_at_most_once_per_token_every_five_minutes(client, user, application):
     from provider_app.models import ClientUsage
 
-    tokens = _connect(client, user, application)
+    tokens = issue_tokens(client, user, application, scope="openid profile")
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
     assert client.get("/api/me", **bearer).status_code == 200
     assert ClientUsage.objects.filter(user=user, application=application).exists()
@@ -158,7 +134,7 @@ def test_last_used_also_from_tokens_served_by_the_token_cache(client, user, appl
         PROVIDER_APP_TOKEN_CACHE="tokens",
         PROVIDER_APP_TOKEN_CACHE_ALLOW_LOCAL=True,
     ):
-        tokens = _connect(client, user, application)
+        tokens = issue_tokens(client, user, application, scope="openid profile")
         bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access_token']}"}
         assert client.get("/api/me", **bearer).status_code == 200  # from the database, then cached
         ClientUsage.objects.all().delete()

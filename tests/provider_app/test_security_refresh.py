@@ -8,59 +8,39 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from provider_app.models import AuditEvent
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
+from tests.oauth_helpers import (
+    api_me,
+    issue_tokens,
+    post_refresh,
+    refresh_form,
+)
 from tests.provider_app.security_helpers import gunicorn_server, parallel
 
 RACERS = 8
 
 
-def _tokens(client, user, application) -> dict:
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    response = exchange(client, application, request, get_code(client, request))
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def _refresh_form(application, refresh_token: str) -> dict:
-    return {
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "client_id": application.client_id,
-        "client_secret": application.raw_secret,
-    }
-
-
-def _refresh(client, application, refresh_token: str):
-    return client.post("/o/token/", _refresh_form(application, refresh_token))
-
-
-def _api_me(client, access_token: str) -> int:
-    return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access_token}").status_code
-
-
 @pytest.mark.django_db
 def test_p8_refresh_rotates_and_the_old_refresh_token_is_refused(client, user, application):
-    first = _tokens(client, user, application)
-    second = _refresh(client, application, first["refresh_token"]).json()
+    first = issue_tokens(client, user, application)
+    second = post_refresh(client, application, first["refresh_token"]).json()
     assert second["refresh_token"] != first["refresh_token"]
     assert second["access_token"] != first["access_token"]
-    assert _api_me(client, first["access_token"]) == 401  # rotation revokes the previous pair
+    assert api_me(client, first["access_token"]).status_code == 401  # rotation revokes the previous pair
 
 
 @pytest.mark.django_db
 def test_p8_reused_refresh_token_revokes_the_whole_family(client, user, application):
-    first = _tokens(client, user, application)
-    second = _refresh(client, application, first["refresh_token"]).json()
-    third = _refresh(client, application, second["refresh_token"]).json()
-    assert _api_me(client, third["access_token"]) == 200
+    first = issue_tokens(client, user, application)
+    second = post_refresh(client, application, first["refresh_token"]).json()
+    third = post_refresh(client, application, second["refresh_token"]).json()
+    assert api_me(client, third["access_token"]).status_code == 200
 
-    reuse = _refresh(client, application, first["refresh_token"])
+    reuse = post_refresh(client, application, first["refresh_token"])
     assert reuse.status_code == 400
     assert reuse.json()["error"] == "invalid_grant"
     # Every access and refresh token descended from the original grant is dead.
-    assert _api_me(client, third["access_token"]) == 401
-    assert _refresh(client, application, third["refresh_token"]).status_code == 400
+    assert api_me(client, third["access_token"]).status_code == 401
+    assert post_refresh(client, application, third["refresh_token"]).status_code == 400
     assert not get_access_token_model().objects.filter(user=user).exists()
     assert not get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).exists()
     # provider_app's own answer to the reuse: the audit event (DOT records nothing).
@@ -69,17 +49,17 @@ def test_p8_reused_refresh_token_revokes_the_whole_family(client, user, applicat
 
 @pytest.mark.django_db
 def test_p8_refresh_token_is_bound_to_its_client(client, user, application):
-    tokens = _tokens(client, user, application)
+    tokens = issue_tokens(client, user, application)
     other = ApplicationFactory()
-    response = _refresh(client, other, tokens["refresh_token"])
+    response = post_refresh(client, other, tokens["refresh_token"])
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
-    assert _refresh(client, application, tokens["refresh_token"]).status_code == 200
+    assert post_refresh(client, application, tokens["refresh_token"]).status_code == 200
 
 
 @pytest.mark.django_db
 def test_p8_refresh_token_of_a_revoked_pair_is_refused(client, user, application):
-    tokens = _tokens(client, user, application)
+    tokens = issue_tokens(client, user, application)
     revoke = client.post(
         "/o/revoke_token/",
         {
@@ -89,16 +69,16 @@ def test_p8_refresh_token_of_a_revoked_pair_is_refused(client, user, application
         },
     )
     assert revoke.status_code == 200
-    assert _refresh(client, application, tokens["refresh_token"]).status_code == 400
+    assert post_refresh(client, application, tokens["refresh_token"]).status_code == 400
     assert AuditEvent.objects.filter(event="token.revoked", client_id=application.client_id).exists()
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_p8_concurrent_refreshes_one_success_no_5xx(live_server, client, user, application):
-    tokens = _tokens(client, user, application)
+    tokens = issue_tokens(client, user, application)
     url = live_server.url + "/o/token/"
-    form = _refresh_form(application, tokens["refresh_token"])
+    form = refresh_form(application, tokens["refresh_token"])
     responses = parallel(RACERS, lambda session: session.post(url, data=form, timeout=60))
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [200] + [400] * (RACERS - 1), statuses
@@ -107,7 +87,7 @@ def test_p8_concurrent_refreshes_one_success_no_5xx(live_server, client, user, a
     # the duplicates count as reuse, so the family is revoked (docs/security.md).
     [winner] = [r for r in responses if r.status_code == 200]
     assert winner.json()["access_token"]
-    assert _api_me(client, winner.json()["access_token"]) == 401
+    assert api_me(client, winner.json()["access_token"]).status_code == 401
 
 
 @pytest.mark.postgres
@@ -115,7 +95,7 @@ def test_p8_concurrent_refreshes_one_success_no_5xx(live_server, client, user, a
 def test_p8_concurrent_refreshes_across_gunicorn_worker_processes(client, user, application):
     with gunicorn_server(workers=4, threads=4) as url:
         for _trial in range(3):
-            form = _refresh_form(application, _tokens(client, user, application)["refresh_token"])
+            form = refresh_form(application, issue_tokens(client, user, application)["refresh_token"])
             responses = parallel(
                 RACERS, lambda session, form=form: session.post(url + "/o/token/", data=form, timeout=60)
             )

@@ -13,43 +13,16 @@ from oauth2_provider.models import (
 )
 
 from provider_app.models import AuditEvent, RedeemedCode
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
+from tests.oauth_helpers import (
+    api_me,
+    code_form,
+    exchange,
+    post_refresh,
+    signed_in_code,
+)
 from tests.provider_app.security_helpers import gunicorn_server, parallel
 
 RACERS = 16
-
-
-def _code(client, user, application) -> tuple[AuthorizationRequest, str]:
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    return request, get_code(client, request)
-
-
-def _token_form(application, request: AuthorizationRequest, code: str) -> dict:
-    return {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": request.redirect_uri,
-        "client_id": application.client_id,
-        "client_secret": application.raw_secret,
-        "code_verifier": request.code_verifier,
-    }
-
-
-def _api_me(client, access_token: str) -> int:
-    return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access_token}").status_code
-
-
-def _refresh(client, application, refresh_token: str):
-    return client.post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": application.client_id,
-            "client_secret": application.raw_secret,
-        },
-    )
 
 
 def _live_id_token_ids(user) -> list[int]:
@@ -63,17 +36,17 @@ def _live_id_token_ids(user) -> list[int]:
 
 @pytest.mark.django_db
 def test_p5_second_redemption_is_invalid_grant_and_revokes_the_tokens(client, user, application):
-    request, code = _code(client, user, application)
+    request, code = signed_in_code(client, user, application)
     first = exchange(client, application, request, code)
     assert first.status_code == 200, first.content
     tokens = first.json()
-    assert _api_me(client, tokens["access_token"]) == 200
+    assert api_me(client, tokens["access_token"]).status_code == 200
 
     second = exchange(client, application, request, code)
     assert second.status_code == 400
     assert second.json()["error"] == "invalid_grant"
-    assert _api_me(client, tokens["access_token"]) == 401
-    assert _refresh(client, application, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+    assert api_me(client, tokens["access_token"]).status_code == 401
+    assert post_refresh(client, application, tokens["refresh_token"]).json()["error"] == "invalid_grant"
     assert not get_access_token_model().objects.filter(user=user).exists()
     # The ID token issued with the code goes too (DOT knows nothing of code replay).
     assert not get_id_token_model().objects.filter(user=user).exists()
@@ -83,16 +56,16 @@ def test_p5_second_redemption_is_invalid_grant_and_revokes_the_tokens(client, us
 
 @pytest.mark.django_db
 def test_p5_replay_revokes_tokens_descended_from_the_code_by_rotation(client, user, application):
-    request, code = _code(client, user, application)
+    request, code = signed_in_code(client, user, application)
     tokens = exchange(client, application, request, code).json()
-    rotated = _refresh(client, application, tokens["refresh_token"]).json()
-    assert _api_me(client, rotated["access_token"]) == 200
+    rotated = post_refresh(client, application, tokens["refresh_token"]).json()
+    assert api_me(client, rotated["access_token"]).status_code == 200
     live_id_tokens = _live_id_token_ids(user)
     assert live_id_tokens
 
     assert exchange(client, application, request, code).json()["error"] == "invalid_grant"
-    assert _api_me(client, rotated["access_token"]) == 401
-    assert _refresh(client, application, rotated["refresh_token"]).status_code == 400
+    assert api_me(client, rotated["access_token"]).status_code == 401
+    assert post_refresh(client, application, rotated["refresh_token"]).status_code == 400
     assert not get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).exists()
     assert not get_access_token_model().objects.filter(user=user).exists()
     # The ID token of the descendant goes with it (provider_app's family revocation).
@@ -101,7 +74,7 @@ def test_p5_replay_revokes_tokens_descended_from_the_code_by_rotation(client, us
 
 @pytest.mark.django_db
 def test_p5_failed_check_does_not_burn_the_code_and_a_good_one_then_works(client, user, application):
-    request, code = _code(client, user, application)
+    request, code = signed_in_code(client, user, application)
     bad = exchange(client, application, request, code, code_verifier="x" * 50)
     assert bad.status_code == 400
     assert exchange(client, application, request, code).status_code == 200
@@ -112,7 +85,7 @@ def test_p5_code_of_another_client_is_invalid_grant(client, user, application):
     from tests.factories import ApplicationFactory
 
     other = ApplicationFactory(redirect_uris=application.redirect_uris)
-    request, code = _code(client, user, application)
+    request, code = signed_in_code(client, user, application)
     response = exchange(client, other, request, code, client_id=other.client_id)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
@@ -120,7 +93,7 @@ def test_p5_code_of_another_client_is_invalid_grant(client, user, application):
 
 @pytest.mark.django_db
 def test_p16_authorization_code_is_stored_only_as_its_sha256(client, user, application):
-    _request, code = _code(client, user, application)
+    _request, code = signed_in_code(client, user, application)
     grant = get_grant_model().objects.get()
     assert grant.code == hashlib.sha256(code.encode()).hexdigest()
     assert code not in grant.code
@@ -131,8 +104,8 @@ def test_p16_authorization_code_is_stored_only_as_its_sha256(client, user, appli
 def test_p5_concurrent_code_redemptions_one_success_others_invalid_grant(
     live_server, client, user, application
 ):
-    request, code = _code(client, user, application)
-    form = _token_form(application, request, code)
+    request, code = signed_in_code(client, user, application)
+    form = code_form(application, request, code)
     url = live_server.url + "/o/token/"
     responses = parallel(RACERS, lambda session: session.post(url, data=form, timeout=60))
     statuses = sorted(response.status_code for response in responses)
@@ -141,7 +114,7 @@ def test_p5_concurrent_code_redemptions_one_success_others_invalid_grant(
     assert {response.json()["error"] for response in losers} == {"invalid_grant"}
     # The others were replays of the code: what the winner got is revoked too (RFC 6749 4.1.2).
     [winner] = [response for response in responses if response.status_code == 200]
-    assert _api_me(client, winner.json()["access_token"]) == 401
+    assert api_me(client, winner.json()["access_token"]).status_code == 401
     assert not get_access_token_model().objects.filter(user=user).exists()
 
 
@@ -154,7 +127,7 @@ def test_p5_redeemed_codes_are_forgotten_after_retention(client, user, applicati
     from django.utils import timezone
 
     settings.PROVIDER_APP_REDEEMED_CODE_RETENTION_SECONDS = 60
-    request, code = _code(client, user, application)
+    request, code = signed_in_code(client, user, application)
     assert exchange(client, application, request, code).status_code == 200
     call_command("clearredeemedcodes")
     assert RedeemedCode.objects.count() == 1
@@ -169,8 +142,8 @@ def test_p5_concurrent_redemptions_across_gunicorn_worker_processes(client, user
     """The setting of the original report: gunicorn, 4 workers x 4 threads, PostgreSQL."""
     with gunicorn_server(workers=4, threads=4) as url:
         for _trial in range(3):
-            request, code = _code(client, user, application)
-            form = _token_form(application, request, code)
+            request, code = signed_in_code(client, user, application)
+            form = code_form(application, request, code)
             responses = parallel(
                 RACERS, lambda session, form=form: session.post(url + "/o/token/", data=form, timeout=60)
             )

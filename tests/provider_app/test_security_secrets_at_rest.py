@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from tests.factories import USER_PASSWORD
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
+from tests.oauth_helpers import exchange, get_code, post_refresh, request_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,20 +43,11 @@ def _issue_everything(client, user, application) -> dict[str, str]:
         client.post("/account/login/", {"username": user.username, "password": USER_PASSWORD}).status_code
         == 302
     )
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
+    request = request_for(application)
     code = get_code(client, request)
     tokens = exchange(client, application, request, code).json()
-    refreshed = client.post(
-        "/o/token/",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": tokens["refresh_token"],
-            "client_id": application.client_id,
-            "client_secret": application.raw_secret,
-        },
-    ).json()
-    pending_request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    pending_code = get_code(client, pending_request)  # issued, never redeemed: still in the table
+    refreshed = post_refresh(client, application, tokens["refresh_token"]).json()
+    pending_code = get_code(client, request_for(application))  # issued, never redeemed: still in the table
     from provider_app.two_factor.recovery import issue_recovery_codes
 
     recovery_codes = issue_recovery_codes(user)

@@ -21,15 +21,7 @@ from provider_app.authorization_codes import claim_grant
 from provider_app.models import AuditEvent
 from provider_app.replay_models import RedeemedCode
 from provider_app.two_factor.models import AuthenticationContext
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code
-
-
-def _code(client, user, application):
-    client.force_login(user)
-    request = AuthorizationRequest(application.client_id, application.redirect_uris)
-    code = get_code(client, request)
-    client.logout()
-    return code, request
+from tests.oauth_helpers import exchange, post_refresh, signed_in_code
 
 
 def _claims(id_token: str) -> dict:
@@ -39,16 +31,6 @@ def _claims(id_token: str) -> dict:
 
 def _jti(id_token: str) -> str:
     return _claims(id_token)["jti"]
-
-
-def _refresh(client, application, refresh_token: str) -> dict:
-    form = {
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "client_id": application.client_id,
-        "client_secret": application.raw_secret,
-    }
-    return client.post("/o/token/", form).json()
 
 
 def _counts():
@@ -62,7 +44,7 @@ def _counts():
 
 
 def test_code_exchange_links_the_id_token_it_signed(client, user, application):
-    code, request = _code(client, user, application)
+    request, code = signed_in_code(client, user, application, logout=True)
     response = exchange(client, application, request, code)
     assert response.status_code == 200
     body = response.json()
@@ -77,7 +59,7 @@ def test_code_exchange_links_the_id_token_it_signed(client, user, application):
 
 @pytest.mark.django_db(transaction=True)
 def test_p5_code_lost_to_a_concurrent_redemption_stores_no_id_token(client, user, application, monkeypatch):
-    code, request = _code(client, user, application)
+    request, code = signed_in_code(client, user, application, logout=True)
     before = _counts()
 
     def another_request_redeemed_it_first(grant, **kwargs):
@@ -98,7 +80,7 @@ def test_failed_audit_insert_stores_no_token(user, application, monkeypatch):
     from django.test import Client
 
     client = Client(raise_request_exception=False)
-    code, request = _code(client, user, application)
+    request, code = signed_in_code(client, user, application, logout=True)
     before = _counts()
 
     def broken_column(value, connection):
@@ -114,7 +96,7 @@ def test_failed_audit_insert_stores_no_token(user, application, monkeypatch):
 
 
 def test_tokens_carry_256_random_bits(client, user, application):
-    code, request = _code(client, user, application)
+    request, code = signed_in_code(client, user, application, logout=True)
     body = exchange(client, application, request, code).json()
     for name in ("access_token", "refresh_token"):
         # secrets.token_urlsafe(32): 43 URL-safe characters, 256 bits (oauthlib's default: 30, ~178).
@@ -128,7 +110,7 @@ def test_p19_code_exchange_reads_grant_user_and_context_in_one_statement(client,
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    code, request = _code(client, user, application)
+    request, code = signed_in_code(client, user, application, logout=True)
     with CaptureQueriesContext(connection) as queries:
         body = exchange(client, application, request, code).json()
     reads = [
@@ -142,7 +124,7 @@ def test_p19_code_exchange_reads_grant_user_and_context_in_one_statement(client,
 
 
 def _token_issued_event(client, user, application):
-    code, request = _code(client, user, application)
+    request, code = signed_in_code(client, user, application, logout=True)
     assert exchange(client, application, request, code).status_code == 200
     return AuditEvent.objects.filter(event="token.issued").get()
 
@@ -177,19 +159,19 @@ def test_token_issued_event_goes_through_save_signals_when_someone_listens(clien
 
 
 def test_refreshed_id_token_is_stored_with_its_access_token(client, user, application):
-    code, request = _code(client, user, application)
+    request, code = signed_in_code(client, user, application, logout=True)
     first = exchange(client, application, request, code).json()
-    refreshed = _refresh(client, application, first["refresh_token"])
+    refreshed = post_refresh(client, application, first["refresh_token"]).json()
     assert AccessToken.objects.get(id_token__jti=_jti(refreshed["id_token"])).user == user
 
 
 def test_id_token_is_stored_when_dot_updates_the_access_token_in_place(client, user, application, settings):
     # Without refresh-token rotation (refused by check provider_app.E006, but possible), DOT
     # updates the access token in place and creates none: the ID token is stored all the same.
-    code, request = _code(client, user, application)
+    request, code = signed_in_code(client, user, application, logout=True)
     first = exchange(client, application, request, code).json()
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ROTATE_REFRESH_TOKEN": False}
-    refreshed = _refresh(client, application, first["refresh_token"])
+    refreshed = post_refresh(client, application, first["refresh_token"]).json()
     assert "id_token" in refreshed, refreshed
     assert IDToken.objects.filter(jti=_jti(refreshed["id_token"])).exists()
 
@@ -204,7 +186,7 @@ def test_code_exchange_sends_its_rows_without_a_transaction_round_trip(
 
     from provider_app.row_batch import RowBatch
 
-    code, request = _code(client, user, application)
+    request, code = signed_in_code(client, user, application, logout=True)
     flushed_in_transaction = []
     real_flush = RowBatch.flush
 

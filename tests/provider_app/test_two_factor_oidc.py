@@ -12,7 +12,14 @@ from jwcrypto import jwt
 from provider_app.app_settings import ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR
 from provider_app.models import ClientPolicy
 from provider_app.two_factor.requirements import FRESH_LOGIN_PARAM
-from tests.oauth_helpers import AuthorizationRequest, exchange, fetch_jwks, query_of, validate_id_token
+from tests.oauth_helpers import (
+    AuthorizationRequest,
+    exchange,
+    fetch_jwks,
+    post_refresh,
+    query_of,
+    validate_id_token,
+)
 from tests.provider_app.two_factor_helpers import (
     code_at,
     consent_and_get_code,
@@ -116,15 +123,7 @@ def test_p19_refreshed_id_token_keeps_the_original_authentication(client, user, 
         login_two_factor(client, user, device)
         claims = _code_flow(client, application)
     with time_machine.travel(T0 + 1000, tick=False):
-        response = client.post(
-            "/o/token/",
-            {
-                "grant_type": "refresh_token",
-                "refresh_token": claims["_refresh_token"],
-                "client_id": application.client_id,
-                "client_secret": application.raw_secret,
-            },
-        )
+        response = post_refresh(client, application, claims["_refresh_token"])
         assert response.status_code == 200, response.content
         refreshed = _signed_claims(client, response.json()["id_token"])
     assert refreshed["auth_time"] == T0
