@@ -8,14 +8,14 @@ separate sessions, exactly as in the demo.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from django.core.cache import cache
 
 from client_app.models import Provider
+from tests.browser import submit
 from tests.factories import USER_PASSWORD, ApplicationFactory, UserFactory
 
 
@@ -57,30 +57,6 @@ def parties(live_server, transactional_db) -> Parties:
     cache.clear()
 
 
-class FormParser(HTMLParser):
-    """The forms of a page: action, method and the values a browser would submit."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": attributes.get("action") or "", "fields": {}, "buttons": {}})
-        elif tag in ("input", "button") and self.forms and attributes.get("name"):
-            kind = attributes.get("type", "text" if tag == "input" else "submit")
-            target = self.forms[-1]["buttons" if kind == "submit" else "fields"]
-            if kind != "checkbox" or "checked" in attributes:
-                target[attributes["name"]] = attributes.get("value") or ""
-
-
-def forms_of(html: str) -> list[dict]:
-    parser = FormParser()
-    parser.feed(html)
-    return parser.forms
-
-
 class Browser:
     """A requests session that follows what a person would click. No JavaScript is needed."""
 
@@ -88,15 +64,9 @@ class Browser:
         self.parties = parties
         self.session = requests.Session()
 
-    def submit(
-        self, response: requests.Response, *, form_index: int = 0, button: str | None = None, **fields
-    ):
-        form = forms_of(response.text)[form_index]
-        data = {**form["fields"], **fields}
-        if button:
-            data[button] = form["buttons"].get(button, "on") or "on"
-        url = urljoin(response.url, form["action"]) if form["action"] else response.url
-        return self.session.post(url, data=data, headers={"Referer": response.url}, timeout=30)
+    def submit(self, response: requests.Response, **options) -> requests.Response:
+        """Submit a form of the page (``tests.browser.submit``)."""
+        return submit(self.session, response, **options)
 
     def start_login(self, next_url: str = "/client/profile/") -> requests.Response:
         """Client sign-in page, press "Log in with Demo Provider", land on the provider's login."""
@@ -113,12 +83,8 @@ class Browser:
         return self.submit(login_page, username=self.parties.user.username, password=USER_PASSWORD)
 
     def consent(self, consent_page: requests.Response, *, allow: bool = True) -> requests.Response:
-        if allow:
-            return self.submit(consent_page, button="allow")
-        form = forms_of(consent_page.text)[0]
-        data = {k: v for k, v in form["fields"].items() if k != "allow"}
-        url = urljoin(consent_page.url, form["action"]) if form["action"] else consent_page.url
-        return self.session.post(url, data=data, headers={"Referer": consent_page.url}, timeout=30)
+        """Press "Authorize", or the other button (the form without ``allow``)."""
+        return self.submit(consent_page, button="allow" if allow else None)
 
     def full_login(self) -> requests.Response:
         return self.consent(self.sign_in_at_provider(self.start_login()))

@@ -13,7 +13,7 @@ from oauth2_provider.models import get_access_token_model
 from client_app import api
 from client_app.exceptions import ReauthenticationRequired
 from client_app.models import Provider, SocialAccount, TokenSet
-from tests.e2e.conftest import forms_of
+from tests.browser import forms_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -50,12 +50,8 @@ def test_full_flow_signs_in_and_shows_the_profile_from_the_api(browser, parties)
 
 def test_second_login_skips_consent_and_reuses_the_link(browser, parties):
     browser.full_login()
-    browser.session.post(
-        f"{parties.client_origin}/client/logout/",
-        data=forms_of(browser.session.get(f"{parties.client_origin}/client/logout/").text)[-1]["fields"],
-        headers={"Referer": f"{parties.client_origin}/client/logout/"},
-        allow_redirects=False,
-    )
+    logout_page = browser.session.get(f"{parties.client_origin}/client/logout/", timeout=30)
+    browser.submit(logout_page, form_index=-1, allow_redirects=False)
     response = browser.start_login()  # still signed in at the provider: consent remembered
     assert response.url == f"{parties.client_origin}/client/profile/", response.url
     assert SocialAccount.objects.count() == 1
@@ -145,9 +141,7 @@ def test_wrong_client_secret_ends_on_a_clear_page(browser, parties):
 
 def test_replayed_callback_is_refused(browser, parties):
     consent_page = browser.sign_in_at_provider(browser.start_login())
-    form = forms_of(consent_page.text)[0]
-    data = {**form["fields"], "allow": "Authorize"}
-    redirect = browser.session.post(consent_page.url, data=data, allow_redirects=False, timeout=30)
+    redirect = browser.submit(consent_page, button="allow", allow_redirects=False)
     callback_url = redirect.headers["Location"]
     assert parse_qs(urlsplit(callback_url).query)["iss"] == [parties.issuer]  # RFC 9207 from provider_app
     assert browser.session.get(callback_url, timeout=30).url == f"{parties.client_origin}/client/profile/"

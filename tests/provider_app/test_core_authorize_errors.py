@@ -11,7 +11,15 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import AuthorizationRequest, authorize, exchange, get_code, pkce_pair, query_of
+from tests.oauth_helpers import (
+    AuthorizationRequest,
+    authorize,
+    consent_form,
+    exchange,
+    get_code,
+    pkce_pair,
+    query_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -598,8 +606,7 @@ def test_nul_bytes_never_500(logged_in, application, method, path, data):
 
 def _consent_form(client, application) -> dict:
     request = AuthorizationRequest(application.client_id, REGISTERED)
-    response = client.get("/o/authorize/", request.params())
-    return {k: v for k, v in response.context["form"].initial.items() if v is not None}
+    return consent_form(client.get("/o/authorize/", request.params()))
 
 
 @pytest.mark.parametrize(

@@ -106,15 +106,15 @@ def test_authlib_sees_the_iss_of_the_authorization_response(live_server):
     url, _state = session.create_authorization_url(metadata["authorization_endpoint"], code_verifier=verifier)
 
     browser = requests.Session()
-    from tests.provider_app.interop_browser import follow_until_client, post_form
-
-    login_page = follow_until_client(browser, url, REDIRECT_URI)
-    after_login = post_form(browser, login_page, username=user.username, password=USER_PASSWORD)
     from urllib.parse import urljoin
 
-    to_client = follow_until_client(
-        browser, urljoin(after_login.url, after_login.headers["Location"]), REDIRECT_URI
+    from tests.browser import follow_until, submit
+
+    login_page = follow_until(browser, url, REDIRECT_URI)
+    after_login = submit(
+        browser, login_page, allow_redirects=False, username=user.username, password=USER_PASSWORD
     )
+    to_client = follow_until(browser, urljoin(after_login.url, after_login.headers["Location"]), REDIRECT_URI)
     params = parse_qs(urlsplit(to_client.headers["Location"]).query)
     assert params["iss"] == [metadata["issuer"]]
     assert params["code"]

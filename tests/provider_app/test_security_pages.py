@@ -11,7 +11,7 @@ from django.test import Client
 from oauth2_provider.models import get_grant_model
 
 from tests.factories import USER_PASSWORD, UserFactory
-from tests.oauth_helpers import AuthorizationRequest, query_of
+from tests.oauth_helpers import AuthorizationRequest, consent_form, query_of
 from tests.provider_app.two_factor_helpers import code_at, make_device, password_step
 
 pytestmark = pytest.mark.django_db
@@ -40,11 +40,6 @@ def _consent_page(client, user, application):
     response = client.get("/o/authorize/", request.params())
     assert response.status_code == 200
     return request, response
-
-
-def _consent_form(response) -> dict:
-    form = response.context["form"]
-    return {name: value for name, value in form.initial.items() if value is not None}
 
 
 def test_p10_login_page(client):
@@ -91,7 +86,7 @@ def test_p11_get_never_grants_even_with_allow_in_the_query(client, user, applica
 def test_p11_consent_post_without_csrf_token_is_refused(user, application):
     client = Client(enforce_csrf_checks=True)
     _request, response = _consent_page(client, user, application)
-    data = {**_consent_form(response), "allow": "Authorize"}
+    data = {**consent_form(response), "allow": "Authorize"}
     assert client.post("/o/authorize/", data).status_code == 403
     assert not get_grant_model().objects.exists()
     csrf = response.context["csrf_token"]
@@ -101,7 +96,7 @@ def test_p11_consent_post_without_csrf_token_is_refused(user, application):
 
 def test_p11_consent_counts_only_for_the_user_who_posts_it(client, user, application):
     _request, response = _consent_page(client, user, application)
-    data = {**_consent_form(response), "allow": "Authorize"}
+    data = {**consent_form(response), "allow": "Authorize"}
     anonymous = Client()
     refused = anonymous.post("/o/authorize/", data)
     assert refused.status_code == 302 and refused["Location"].startswith("/account/login/")
@@ -124,7 +119,7 @@ def test_p12_redirects_after_credentials_are_302_or_303(client, user, applicatio
     )
     assert login.status_code in (302, 303)
     consent = client.get(login["Location"])
-    allow = client.post("/o/authorize/", {**_consent_form(consent), "allow": "Authorize"})
+    allow = client.post("/o/authorize/", {**consent_form(consent), "allow": "Authorize"})
     assert allow.status_code in (302, 303)
     assert "code" in query_of(allow["Location"])
     device_user = UserFactory()

@@ -73,14 +73,11 @@ def sign_in_from(client, login_redirect, user, device=None):
 
 def consent_and_get_code(client, response) -> dict[str, str]:
     """From an authorization response: approve consent if shown; the query the client receives."""
-    from tests.oauth_helpers import query_of
+    from tests.oauth_helpers import consent_form, query_of
 
     response = follow(client, response)
     if response.status_code == 200 and response.context and "form" in response.context:
-        form = response.context["form"]
-        data = {name: value for name, value in form.initial.items() if value is not None}
-        data["allow"] = "Authorize"
-        response = client.post("/o/authorize/", data)
+        response = client.post("/o/authorize/", {**consent_form(response), "allow": "Authorize"})
     assert response.status_code == 302 and response["Location"].startswith(CLIENT_PREFIX), response
     return query_of(response["Location"])
 
@@ -89,14 +86,12 @@ def live_password_step(base_url: str, user):
     """A ``requests`` session that has done the password step on a live server."""
     import requests
 
+    from tests.browser import submit
+
     session = requests.Session()
-    session.get(f"{base_url}/account/login/", timeout=30)
-    token = session.cookies["csrftoken"]
-    response = session.post(
-        f"{base_url}/account/login/",
-        data={"username": user.username, "password": USER_PASSWORD, "csrfmiddlewaretoken": token},
-        allow_redirects=False,
-        timeout=30,
+    login_page = session.get(f"{base_url}/account/login/", timeout=30)
+    response = submit(
+        session, login_page, allow_redirects=False, username=user.username, password=USER_PASSWORD
     )
     assert response.status_code == 302 and response.headers["Location"] == "/account/two-factor/verify/"
     return session
