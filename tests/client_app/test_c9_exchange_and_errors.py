@@ -87,61 +87,43 @@ def _break_endpoint(fake, method: str, suffix: str, **kwargs) -> None:
     fake.mock.add(method, url, **kwargs)
 
 
-@pytest.mark.parametrize(
-    ("failure", "code"),
-    [
-        ({"body": requests.Timeout("slow")}, "timeout"),
-        ({"body": requests.ConnectionError("down")}, "network_error"),
-        ({"body": "{not json", "status": 200}, "malformed_response"),
-        ({"body": "[1, 2]", "status": 200}, "malformed_response"),
-        ({"body": "<html>502</html>", "status": 502}, "malformed_response"),
-        ({"json": {"error": "invalid_grant"}, "status": 400}, "invalid_grant"),
-        ({"json": {"error": "invalid_client"}, "status": 401}, "invalid_client"),
-        ({"json": {"token_type": "Bearer"}, "status": 200}, "malformed_response"),
-        ({"json": {"access_token": "x", "token_type": "MAC"}, "status": 200}, "malformed_response"),
-        ({"json": {"access_token": "x", "token_type": "Bearer", "expires_in": "soon"}}, "malformed_response"),
-    ],
-    ids=str,
-)
-def test_c9_token_endpoint_failures_end_on_a_clear_page(flow, failure, code):
-    params = flow.start()
-    _break_endpoint(flow.fake, responses.POST, "/token", **failure)
-    response = flow.callback(params)
-    assert response.status_code in (400, 502)
-    assert error_code(response) == code
-    assert SocialAccount.objects.count() == 0
+TOKEN_FAILURES = [
+    ({"body": requests.Timeout("slow")}, "timeout"),
+    ({"body": requests.ConnectionError("down")}, "network_error"),
+    ({"body": "{not json", "status": 200}, "malformed_response"),
+    ({"body": "[1, 2]", "status": 200}, "malformed_response"),
+    ({"body": "<html>502</html>", "status": 502}, "malformed_response"),
+    ({"json": {"error": "invalid_grant"}, "status": 400}, "invalid_grant"),
+    ({"json": {"error": "invalid_client"}, "status": 401}, "invalid_client"),
+    ({"json": {"token_type": "Bearer"}, "status": 200}, "malformed_response"),
+    ({"json": {"access_token": "x", "token_type": "MAC"}, "status": 200}, "malformed_response"),
+    ({"json": {"access_token": "x", "token_type": "Bearer", "expires_in": "soon"}}, "malformed_response"),
+]
+
+JWKS_FAILURES = [
+    ({"body": requests.Timeout("slow")}, "timeout"),
+    ({"body": "{oops", "status": 200}, "malformed_response"),
+    ({"json": {"keys": [{"kty": "RSA"}]}, "status": 200}, "malformed_response"),
+    ({"body": "", "status": 500}, "http_error"),
+]
+
+USERINFO_FAILURES = [
+    ({"body": requests.Timeout("slow")}, "timeout"),
+    ({"body": "not json", "status": 200}, "malformed_response"),
+    ({"body": "", "status": 401}, "http_error"),
+]
 
 
 @pytest.mark.parametrize(
-    ("failure", "code"),
-    [
-        ({"body": requests.Timeout("slow")}, "timeout"),
-        ({"body": "{oops", "status": 200}, "malformed_response"),
-        ({"json": {"keys": [{"kty": "RSA"}]}, "status": 200}, "malformed_response"),
-        ({"body": "", "status": 500}, "http_error"),
-    ],
+    ("method", "suffix", "failure", "code"),
+    [(responses.POST, "/token", *case) for case in TOKEN_FAILURES]
+    + [(responses.GET, "/jwks", *case) for case in JWKS_FAILURES]
+    + [(responses.GET, "/userinfo", *case) for case in USERINFO_FAILURES],
     ids=str,
 )
-def test_c9_jwks_failures_end_on_a_clear_page(flow, failure, code):
+def test_c9_token_jwks_and_userinfo_failures_end_on_a_clear_page(flow, method, suffix, failure, code):
     params = flow.start()
-    _break_endpoint(flow.fake, responses.GET, "/jwks", **failure)
-    response = flow.callback(params)
-    assert response.status_code in (400, 502)
-    assert error_code(response) == code
-
-
-@pytest.mark.parametrize(
-    ("failure", "code"),
-    [
-        ({"body": requests.Timeout("slow")}, "timeout"),
-        ({"body": "not json", "status": 200}, "malformed_response"),
-        ({"body": "", "status": 401}, "http_error"),
-    ],
-    ids=str,
-)
-def test_c9_userinfo_failures_end_on_a_clear_page(flow, failure, code):
-    params = flow.start()
-    _break_endpoint(flow.fake, responses.GET, "/userinfo", **failure)
+    _break_endpoint(flow.fake, method, suffix, **failure)
     response = flow.callback(params)
     assert response.status_code in (400, 502)
     assert error_code(response) == code

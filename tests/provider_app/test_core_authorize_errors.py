@@ -301,29 +301,27 @@ def test_p3_pkce_required_for_public_clients(logged_in):
     assert params["error"] == "invalid_request"
 
 
-def test_p3_plain_pkce_refused(logged_in, application):
+def _plain_pkce(application, method: str | None) -> AuthorizationRequest:
+    """A request whose code_challenge is the verifier itself (RFC 7636 4.2 "plain")."""
     verifier, _ = pkce_pair()
-    request = AuthorizationRequest(
+    return AuthorizationRequest(
         application.client_id,
         REGISTERED,
         code_verifier=verifier,
         code_challenge=verifier,
-        extra={"code_challenge_method": "plain"},
+        extra={"code_challenge_method": method},
     )
+
+
+def test_p3_plain_pkce_refused(logged_in, application):
+    request = _plain_pkce(application, "plain")
     params = query_of(authorize(logged_in, request)["Location"])
     assert params["error"] == "invalid_request"
     assert "code" not in params
 
 
 def test_p3_missing_challenge_method_is_not_taken_as_plain(logged_in, application):
-    verifier, _ = pkce_pair()
-    request = AuthorizationRequest(
-        application.client_id,
-        REGISTERED,
-        code_verifier=verifier,
-        code_challenge=verifier,
-        extra={"code_challenge_method": None},
-    )
+    request = _plain_pkce(application, None)
     response = authorize(logged_in, request)
     params = query_of(response["Location"])
     if "code" in params:
