@@ -240,6 +240,17 @@ def register_resource(identifier: str, *clients, scopes: str = "", token_format:
     return server
 
 
+def rp_logout(client, params: dict, *, allow: bool = True):
+    """RP-initiated logout as a browser does it: GET the confirmation page (asserted 200), POST its
+    form with the Logout button (``allow``) or without it; returns both responses."""
+    confirm = client.get("/o/logout/", params)
+    assert confirm.status_code == 200, confirm.content[:300]
+    data = {name: value for name, value in confirm.context["form"].initial.items() if value}
+    if allow:
+        data["allow"] = "Logout"
+    return confirm, client.post("/o/logout/", data)
+
+
 def verified_client(user):
     """A Django test client signed in as ``user`` with a second factor passed (the demo's admin site
     requires it; django-otp marks a verified session by the device id it stores)."""

@@ -18,10 +18,6 @@ pytestmark = pytest.mark.e2e
 NOTES = "https://notes.example.com/"
 
 
-def _token(issuer: str, service, resource: str = NOTES) -> str:
-    return client_credentials_token(issuer, service, resource)
-
-
 def _service(issuer: str, mode: str, **extra):
     return override_settings(
         RESOURCE_APP_ISSUER=issuer, RESOURCE_APP_AUDIENCE=NOTES, RESOURCE_APP_MODE=mode, **extra
@@ -32,14 +28,14 @@ def test_r6_a_service_validates_the_providers_jwt_access_tokens_locally(provider
     provider = provider_issuer
     caller = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     register_resource(NOTES, caller, scopes="notes:read", token_format="jwt")
-    token = _token(provider, caller)
+    token = client_credentials_token(provider, caller, NOTES)
     with _service(provider, "jwt"):
         accepted = validate_token(token)
         assert accepted.mode == "jwt" and accepted.subject == caller.client_id
         assert accepted.scopes == {"notes:read"} and accepted.audiences == (NOTES,)
         register_resource("https://other.example.com/", caller, scopes="notes:read", token_format="jwt")
         with pytest.raises(InvalidToken):  # a token for another service of the same provider
-            validate_token(_token(provider, caller, "https://other.example.com/"))
+            validate_token(client_credentials_token(provider, caller, "https://other.example.com/"))
 
 
 def test_r10_a_service_introspects_the_providers_opaque_tokens(provider_issuer):
@@ -47,7 +43,7 @@ def test_r10_a_service_introspects_the_providers_opaque_tokens(provider_issuer):
     caller = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     service_client = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     server = register_resource(NOTES, caller, scopes="notes:read", token_format="opaque")
-    token = _token(provider, caller)
+    token = client_credentials_token(provider, caller, NOTES)
     credentials = {"RESOURCE_APP_CLIENT_ID": service_client.client_id}
     credentials["RESOURCE_APP_CLIENT_SECRET"] = service_client.raw_secret
     with _service(provider, "introspection", RESOURCE_APP_INTROSPECTION_CACHE_SECONDS=0, **credentials):

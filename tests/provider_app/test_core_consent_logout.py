@@ -15,6 +15,7 @@ from tests.oauth_helpers import (
     get_code,
     issue_tokens,
     query_of,
+    rp_logout,
 )
 
 pytestmark = pytest.mark.django_db
@@ -156,12 +157,9 @@ def test_rp_initiated_logout_asks_then_signs_out_and_redirects(client, user, app
         "post_logout_redirect_uri": application.post_logout_redirect_uris,
         "state": "xyz",
     }
-    confirm = client.get("/o/logout/", params)
-    assert confirm.status_code == 200
+    confirm, response = rp_logout(client, params)
     assert confirm.templates[0].name == "provider_app/logout_confirm.html"
     assert confirm["X-Frame-Options"] == "DENY"
-    data = {k: v for k, v in confirm.context["form"].initial.items() if v}
-    response = client.post("/o/logout/", {**data, "allow": "Logout"})
     assert response.status_code == 302
     assert response["Location"] == application.post_logout_redirect_uris + "?state=xyz"
     assert "_auth_user_id" not in client.session
@@ -172,9 +170,7 @@ def test_rp_initiated_logout_asks_then_signs_out_and_redirects(client, user, app
 
 def test_rp_initiated_logout_cancelled_keeps_the_session(client, user, application):
     tokens = issue_tokens(client, user, application)
-    confirm = client.get("/o/logout/", {"id_token_hint": tokens["id_token"]})
-    data = {k: v for k, v in confirm.context["form"].initial.items() if v}
-    client.post("/o/logout/", data)
+    rp_logout(client, {"id_token_hint": tokens["id_token"]}, allow=False)
     assert client.session["_auth_user_id"] == str(user.pk)
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import ApplicationFactory, UserFactory
-from tests.oauth_helpers import api_me, issue_tokens, post_refresh
+from tests.oauth_helpers import api_me, issue_tokens, post_refresh, rp_logout
 
 pytestmark = pytest.mark.django_db
 
@@ -22,16 +22,11 @@ def _works(tokens) -> bool:
 
 
 def _confirm(browser, tokens, application):
-    confirm = browser.get(
-        "/o/logout/",
-        {
-            "id_token_hint": tokens["id_token"],
-            "post_logout_redirect_uri": application.post_logout_redirect_uris,
-        },
-    )
-    assert confirm.status_code == 200
-    data = {k: v for k, v in confirm.context["form"].initial.items() if v}
-    response = browser.post("/o/logout/", {**data, "allow": "Logout"})
+    params = {
+        "id_token_hint": tokens["id_token"],
+        "post_logout_redirect_uri": application.post_logout_redirect_uris,
+    }
+    _page, response = rp_logout(browser, params)
     assert response.status_code == 302
     assert response["Location"] == application.post_logout_redirect_uris
     return response

@@ -154,12 +154,6 @@ def test_next_is_never_an_open_redirect(client, user):
     assert not response["Location"].startswith("https://evil.example")
 
 
-def test_p12_redirects_after_credentials_are_302(client, user):
-    device = make_device(user)
-    assert password_step(client, user).status_code == 302
-    assert second_factor_step(client, code_at(device)).status_code == 302
-
-
 def test_p21_a_lock_conflict_is_a_clear_refusal_not_a_500(client, user, monkeypatch):
     """A deadlock or lock timeout while verifying: nothing is decided, the page asks to try again."""
     from django.db import OperationalError
