@@ -170,6 +170,15 @@ def client_credentials(client, application, secret: str | None = None, **data):
     )
 
 
+def introspect(client, caller, token: str, **data):
+    """An RFC 7662 introspection request by ``caller``, authenticated with HTTP Basic."""
+    return client.post(
+        "/o/introspect/",
+        {"token": token, **data},
+        HTTP_AUTHORIZATION=basic_auth(caller.client_id, caller.raw_secret),
+    )
+
+
 def api_me(client, access_token: str, **extra):
     """The demo's protected API called with ``access_token`` as a bearer token."""
     return client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {access_token}", **extra)

@@ -20,7 +20,10 @@ from provider_app.models import SigningKey
 from resource_app.validation import validate_token
 from tests.e2e.conftest import client_credentials_token
 from tests.factories import ApplicationFactory, UserFactory
-from tests.oauth_helpers import AuthorizationRequest, exchange, get_code, register_resource
+from tests.oauth_helpers import (
+    authorize_and_exchange,
+    register_resource,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -115,10 +118,7 @@ def test_r11_id_tokens_are_signed_with_the_active_key_and_hints_verify_after_rot
     browser.force_login(user)
 
     def id_token() -> str:
-        request = AuthorizationRequest(application.client_id, application.redirect_uris)
-        response = exchange(browser, application, request, get_code(browser, request))
-        assert response.status_code == 200, response.content
-        return response.json()["id_token"]
+        return authorize_and_exchange(browser, application)[1]["id_token"]
 
     before = id_token()
     row = signing_keys.add()

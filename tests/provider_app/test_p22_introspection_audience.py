@@ -7,11 +7,7 @@ import pytest
 
 from provider_app.models import ClientPolicy
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import (
-    basic_auth,
-    issue_tokens,
-    register_resource,
-)
+from tests.oauth_helpers import introspect, issue_tokens, register_resource
 
 pytestmark = pytest.mark.django_db
 
@@ -34,9 +30,7 @@ def _resource_server(identifiers: str, *, flagged: bool = True):
 
 
 def _introspect(client, caller, token: str) -> dict:
-    response = client.post(
-        "/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=basic_auth(caller.client_id, caller.raw_secret)
-    )
+    response = introspect(client, caller, token)
     assert response.status_code == 200, response.content
     return response.json()
 

@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.oauth_helpers import (
-    basic_auth,
-    exchange,
-    issue_tokens,
-    post_refresh,
-    signed_in_code,
-)
+from tests.oauth_helpers import exchange, introspect, issue_tokens, post_refresh, signed_in_code
 
 pytestmark = pytest.mark.django_db
 
@@ -40,11 +34,7 @@ def test_p24_userinfo_refuses_a_deactivated_users_token(client, deactivated):
 
 def test_p24_introspection_says_inactive(client, application, deactivated):
     tokens, _pending, _code = deactivated
-    response = client.post(
-        "/o/introspect/",
-        {"token": tokens["access_token"]},
-        HTTP_AUTHORIZATION=basic_auth(application.client_id, application.raw_secret),
-    )
+    response = introspect(client, application, tokens["access_token"])
     assert response.json() == {"active": False}
 
 

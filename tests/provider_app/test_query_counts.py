@@ -16,7 +16,13 @@ from django.test import override_settings
 from bench.fixtures import issue_access_token
 from provider_app.models import ClientPolicy
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import basic_auth, client_credentials, exchange, post_refresh, signed_in_code
+from tests.oauth_helpers import (
+    client_credentials,
+    exchange,
+    introspect,
+    post_refresh,
+    signed_in_code,
+)
 
 TOKEN_CACHE = {
     "CACHES": {
@@ -118,8 +124,7 @@ def test_introspection_by_a_resource_server(
         application=service, is_resource_server=True, resource_identifiers="http://testserver/o"
     )
     token, _ = issue_access_token(application, user, "openid profile", with_refresh=False)
-    auth = basic_auth(service.client_id, service.raw_secret)
-    assert client.post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=auth).status_code == 200
+    assert introspect(client, service, token).status_code == 200
     with django_assert_num_queries(expected("introspection", mode)):
-        response = client.post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=auth)
+        response = introspect(client, service, token)
     assert response.json()["active"] is True

@@ -19,6 +19,7 @@ from tests.oauth_helpers import (
     api_me,
     basic_auth,
     client_credentials,
+    introspect,
     issue_tokens,
     post_refresh,
     register_resource,
@@ -174,15 +175,10 @@ def test_a_resource_lifetime_sets_the_token_lifetime(client, user, application, 
 def test_p22_the_resource_servers_own_client_may_introspect_its_tokens(client, user, application, notes):
     service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     token = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)["access_token"]
-    introspect = lambda: client.post(  # noqa: E731
-        "/o/introspect/",
-        {"token": token},
-        HTTP_AUTHORIZATION=basic_auth(service.client_id, service.raw_secret),
-    ).json()
-    assert introspect() == {"active": False}
+    assert introspect(client, service, token).json() == {"active": False}
     notes.client = service
     notes.save()
-    answer = introspect()
+    answer = introspect(client, service, token).json()
     assert answer["active"] is True and answer["aud"] == [NOTES] and answer["iss"]
 
 

@@ -70,11 +70,10 @@ def test_audit_admin_lists_with_filters(verified_admin_client, user):
 
 
 def test_audit_flow_records_login_consent_tokens(client, user, application):
-    from tests.factories import USER_PASSWORD
     from tests.oauth_helpers import authorize_and_exchange
+    from tests.provider_app.two_factor_helpers import password_step
 
-    response = client.post("/account/login/", {"username": user.username, "password": USER_PASSWORD})
-    assert response.status_code == 302
+    assert password_step(client, user).status_code == 302
     authorize_and_exchange(client, application)
     events = list(AuditEvent.objects.order_by("id").values_list("event", flat=True))
     assert events[:3] == ["login.succeeded", "consent.given", "token.issued"]

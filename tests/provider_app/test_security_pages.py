@@ -12,7 +12,7 @@ from oauth2_provider.models import get_grant_model
 
 from tests.factories import USER_PASSWORD, UserFactory
 from tests.oauth_helpers import AuthorizationRequest, consent_form, query_of
-from tests.provider_app.two_factor_helpers import code_at, make_device, password_step
+from tests.provider_app.two_factor_helpers import code_at, make_device, password_step, second_factor_step
 
 pytestmark = pytest.mark.django_db
 
@@ -69,8 +69,8 @@ def test_p10_two_factor_pages(client, user):
     response = password_step(client, user)
     assert response.status_code == 302
     assert_auth_page(client.get(response["Location"]))
-    assert_auth_page(client.post("/account/two-factor/verify/", {"code": "000000"}))
-    client.post("/account/two-factor/verify/", {"code": code_at(device)})
+    assert_auth_page(second_factor_step(client, "000000"))
+    second_factor_step(client, code_at(device))
     for url in ("/account/two-factor/", "/account/two-factor/setup/", "/account/connected-apps/"):
         assert_auth_page(client.get(url))
 
@@ -114,9 +114,7 @@ def test_p12_redirects_after_credentials_are_302_or_303(client, user, applicatio
     start = client.get("/o/authorize/", request.params())
     assert start.status_code == 302
     authorize_url = query_of(start["Location"])["next"]
-    login = client.post(
-        "/account/login/", {"username": user.username, "password": USER_PASSWORD, "next": authorize_url}
-    )
+    login = password_step(client, user, authorize_url)
     assert login.status_code in (302, 303)
     consent = client.get(login["Location"])
     allow = client.post("/o/authorize/", {**consent_form(consent), "allow": "Authorize"})
@@ -126,7 +124,7 @@ def test_p12_redirects_after_credentials_are_302_or_303(client, user, applicatio
     device = make_device(device_user)
     two_factor_client = Client()
     assert password_step(two_factor_client, device_user).status_code in (302, 303)
-    verified = two_factor_client.post("/account/two-factor/verify/", {"code": code_at(device)})
+    verified = second_factor_step(two_factor_client, code_at(device))
     assert verified.status_code in (302, 303)
     revoke = client.post("/account/connected-apps/", {"application": application.pk})
     assert revoke.status_code in (302, 303)

@@ -13,6 +13,7 @@ from django.db import connection
 
 from tests.factories import USER_PASSWORD
 from tests.oauth_helpers import exchange, get_code, post_refresh, request_for
+from tests.provider_app.two_factor_helpers import password_step
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,10 +40,7 @@ def _issue_everything(client, user, application) -> dict[str, str]:
         client.post("/account/login/", {"username": user.username, "password": wrong_password}).status_code
         == 200
     )
-    assert (
-        client.post("/account/login/", {"username": user.username, "password": USER_PASSWORD}).status_code
-        == 302
-    )
+    assert password_step(client, user).status_code == 302
     request = request_for(application)
     code = get_code(client, request)
     tokens = exchange(client, application, request, code).json()
