@@ -62,8 +62,12 @@ def _authorize(client, request):
 
 def _code_flow(client, application, **extra) -> dict:
     request = _request(application, **extra)
-    params = consent_and_get_code(client, _authorize(client, request))
-    return _id_token(client, application, request, params["code"])
+    return _claims_from(client, application, request, _authorize(client, request))
+
+
+def _claims_from(client, application, request, response) -> dict:
+    """From an authorization response: consent if asked, redeem the code; the ID token's claims."""
+    return _id_token(client, application, request, consent_and_get_code(client, response)["code"])
 
 
 # --- P19: what the ID token says about the authentication ---------------------------------------
@@ -149,8 +153,7 @@ def test_p18_prompt_login_forces_a_fresh_login_and_auth_time_reflects_it(client,
         assert is_login_redirect(response)
         assert "prompt%3Dlogin" not in response["Location"]
         back = sign_in_from(client, response, user)
-        params = consent_and_get_code(client, back)
-        claims = _id_token(client, application, request, params["code"])
+        claims = _claims_from(client, application, request, back)
     assert claims["auth_time"] == T0 + 100
 
 
@@ -190,8 +193,7 @@ def test_p18_max_age_exceeded_forces_login(client, user, application):
         request = _request(application, max_age="300")
         response = _authorize(client, request)
         assert is_login_redirect(response)
-        params = consent_and_get_code(client, sign_in_from(client, response, user))
-        claims = _id_token(client, application, request, params["code"])
+        claims = _claims_from(client, application, request, sign_in_from(client, response, user))
     assert claims["auth_time"] == T0 + 600
 
 
@@ -212,8 +214,7 @@ def test_p18_max_age_zero_logs_in_once_without_a_loop(client, user, application)
         assert is_login_redirect(response)
         back = sign_in_from(client, response, user)
     with time_machine.travel(T0 + 12, tick=False):  # time passes between login and return
-        params = consent_and_get_code(client, back)
-        claims = _id_token(client, application, request, params["code"])
+        claims = _claims_from(client, application, request, back)
     assert claims["auth_time"] == T0 + 10
 
 
@@ -317,8 +318,7 @@ def test_acr_values_multi_factor_steps_up_to_the_second_factor(client, user, app
     page = client.get(response["Location"])
     assert page.status_code == 200
     back = client.post(response["Location"], {"code": code_at(device)})
-    params = consent_and_get_code(client, back)
-    claims = _id_token(client, application, request, params["code"])
+    claims = _claims_from(client, application, request, back)
     assert claims["acr"] == ACR_MULTI_FACTOR
     assert claims["amr"] == ["pwd", "otp", "mfa"]
 
@@ -344,7 +344,7 @@ def test_a_user_with_a_device_is_stepped_up_however_the_session_was_opened(clien
     response = _authorize(client, request)
     assert response["Location"].startswith("/account/two-factor/verify/?next=")
     back = client.post(response["Location"], {"code": code_at(device)})
-    claims = _id_token(client, application, request, consent_and_get_code(client, back)["code"])
+    claims = _claims_from(client, application, request, back)
     assert claims["amr"] == ["pwd", "otp", "mfa"]
 
 
@@ -368,8 +368,7 @@ def test_client_requiring_two_factor_leads_a_user_without_device_through_enrolme
     request = _request(application)
     response = _authorize(client, request)
     back = _enrol_from(client, response, user)
-    params = consent_and_get_code(client, back)
-    claims = _id_token(client, application, request, params["code"])
+    claims = _claims_from(client, application, request, back)
     assert claims["acr"] == ACR_MULTI_FACTOR and "otp" in claims["amr"]
 
 
@@ -421,8 +420,7 @@ def test_setting_requires_two_factor_for_every_client(client, user, application)
     request = _request(application)
     response = _authorize(client, request)
     back = _enrol_from(client, response, user)
-    params = consent_and_get_code(client, back)
-    assert _id_token(client, application, request, params["code"])["acr"] == ACR_MULTI_FACTOR
+    assert _claims_from(client, application, request, back)["acr"] == ACR_MULTI_FACTOR
 
 
 @override_settings(PROVIDER_APP_REQUIRE_TWO_FACTOR=True)
@@ -443,5 +441,5 @@ def test_multi_factor_for_a_session_without_a_password_step_means_a_full_login(c
     request = _request(application, acr_values=ACR_MULTI_FACTOR)
     response = _authorize(client, request)
     assert is_login_redirect(response)
-    params = consent_and_get_code(client, sign_in_from(client, response, user, device))
-    assert _id_token(client, application, request, params["code"])["amr"] == ["pwd", "otp", "mfa"]
+    claims = _claims_from(client, application, request, sign_in_from(client, response, user, device))
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
