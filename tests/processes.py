@@ -26,7 +26,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server_process(
-    command: list[str], *, env: dict[str, str], ready_url: str, cwd: Path = ROOT
+    command: list[str], *, env: dict[str, str], ready_url: str, cwd: Path = ROOT, start_seconds: float = 30
 ) -> Iterator[None]:
     """Run ``command`` until the block ends; it is ready once ``ready_url`` answers with any status.
 
@@ -39,14 +39,14 @@ def server_process(
         return output.read().decode(errors="replace")[-4000:]
 
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_seconds
         while True:
             if process.poll() is not None:
                 raise AssertionError(f"{command[0]} exited ({process.returncode}):\n{printed()}")
             try:
                 requests.get(ready_url, timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or accepted but not answered yet
                 if time.monotonic() > deadline:
                     raise AssertionError(
                         f"{command[0]} did not answer at {ready_url}:\n{printed()}"

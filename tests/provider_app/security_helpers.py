@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 from django.db import connection
+
+from tests.processes import ROOT, free_port, server_process
 
 
 def parallel(count: int, send: Callable[[requests.Session], requests.Response]) -> list[requests.Response]:
@@ -41,33 +39,19 @@ def gunicorn_server(workers: int = 4, threads: int = 4):
         f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
         f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": database_url,
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "PYTHONPATH": str(ROOT),
     }
     command = [
         sys.executable, "-m", "gunicorn", "oauthsite.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
         "--log-level", "warning",
     ]  # fmt: skip
-    server = subprocess.Popen(command, env=env, cwd=env["PYTHONPATH"])
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(url + "/o/.well-known/openid-configuration", timeout=2)
-                break
-            except requests.RequestException:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.3)
+    ready_url = url + "/o/.well-known/openid-configuration"
+    with server_process(command, env=env, ready_url=ready_url, start_seconds=60):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
