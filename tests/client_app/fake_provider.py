@@ -7,7 +7,6 @@ RSA key, and lets each test break one thing (a claim, the algorithm, the key, th
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,8 @@ import requests
 import responses
 from jwcrypto import jwk, jws
 
+from tests.oauth_helpers import at_hash
+
 ISSUER = "https://op.example.com"
 CLIENT_ID = "rp-client"
 CLIENT_SECRET = "rp-client-secret-" + "x" * 32
@@ -25,10 +26,6 @@ CLIENT_SECRET = "rp-client-secret-" + "x" * 32
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def at_hash(access_token: str) -> str:
-    return _b64(hashlib.sha256(access_token.encode()).digest()[:16])
 
 
 def sign(
