@@ -185,6 +185,7 @@ def test_r11_the_admin_never_deletes_a_key_still_needed(rf, admin_user):
     assert "delete_selected" not in model_admin.get_actions(request)
 
 
+@pytest.mark.postgres  # concurrent writers: SQLite locks its table ("database table is locked")
 def test_r11_a_rotation_under_concurrent_traffic_fails_no_request(provider_issuer):
     """A client keeps getting tokens and a service keeps validating all of them, from another
     thread, while the keys are rotated twice: no token is ever refused."""
