@@ -49,7 +49,7 @@ def create_clients(kind: str) -> dict:
     from django.db import transaction
     from oauth2_provider.models import get_application_model
 
-    from provider_app.client_secrets import generate_client_secret
+    from provider_app.internal.clients import generate_client_secret
 
     Application = get_application_model()
     User = get_user_model()
@@ -175,12 +175,12 @@ def _remember_authentication(user, code: str) -> None:
     from django.utils import timezone
 
     from provider_app.app_settings import app_settings
-    from provider_app.two_factor.claims import code_digest
-    from provider_app.two_factor.models import AuthenticationContext
+    from provider_app.internal.tokens import digest
+    from provider_app.models import AuthenticationContext
 
     AuthenticationContext.objects.create(
         user=user,
-        code_digest=code_digest(code),
+        code_digest=digest(code),
         auth_time=timezone.now(),
         amr=["pwd"],
         acr=app_settings.ACR_SINGLE_FACTOR,
@@ -233,7 +233,7 @@ def create_login_client(client_origin: str, issuer: str) -> dict:
     from oauth2_provider.models import get_application_model
 
     from client_app.models import Provider
-    from provider_app.client_secrets import generate_client_secret
+    from provider_app.internal.clients import generate_client_secret
     from provider_app.models import Consent, normalise_scopes
 
     Application = get_application_model()

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from oauth2_provider.models import get_application_model
 
-from provider_app.client_secrets import generate_client_secret
+from provider_app.internal.clients import generate_client_secret
 
 DEMO_USERS = [
     # username, password, is_staff

@@ -2,6 +2,8 @@
 
 DOT's own admin classes stay for tokens (they mask credentials and revoke through one path); the
 application admin is replaced so that no secret, hashed or not, is ever displayed after creation.
+
+Admin for the audit log: a read-only list with filters by event, date, client and user.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from oauth2_provider.models import (
     revoke_access_token,
 )
 
-from provider_app import audit, audit_admin  # noqa: F401  (audit_admin registers the audit log admin)
-from provider_app.client_secrets import generate_client_secret
-from provider_app.models import ClientPolicy, Consent, ResourceServer, SigningKey
-from provider_app.redirect_uris import is_redirect_uri_transport_allowed
+from provider_app import audit
+from provider_app.internal.clients import generate_client_secret, is_redirect_uri_transport_allowed
+from provider_app.models import AuditEvent, ClientPolicy, Consent, ResourceServer, SigningKey
 from provider_app.two_factor import admin as two_factor_admin  # noqa: F401  (devices, users' 2FA column)
+
+# --------------------------------------------------------------------------------------------------
+# Admin for clients: a generated secret shown exactly once, rotation, and token revocation.
+# --------------------------------------------------------------------------------------------------
 
 Application = get_application_model()
 
@@ -210,7 +215,7 @@ class ResourceServerForm(forms.ModelForm):
         ]  # fmt: skip
 
     def clean_identifier(self) -> str:
-        from provider_app.resource_commands import check_identifier
+        from provider_app.internal.resources import check_identifier
 
         try:
             return check_identifier(self.cleaned_data["identifier"])
@@ -233,7 +238,7 @@ class ResourceServerAdmin(admin.ModelAdmin):
 @admin.register(SigningKey)
 class SigningKeyAdmin(admin.ModelAdmin):
     """The signing keys: kid, state and dates; never the private part. Rotation runs through
-    ``manage.py provider_app_signing_keys`` (provider_app.signing_keys)."""
+    ``manage.py provider_app_signing_keys`` (provider_app.internal.signing_keys)."""
 
     list_display = ("kid", "state", "created", "activated_at", "retire_after")
     list_filter = ("state",)
@@ -259,3 +264,30 @@ class SigningKeyAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+
+# --------------------------------------------------------------------------------------------------
+# Admin for the audit log: a read-only list with filters by event, date, client and user.
+# --------------------------------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: audit rows are written by :func:`provider_app.audit.record`, never by hand."""
+
+    list_display = ("created", "event", "username", "client_id", "ip_address")
+    list_filter = ("event", "created", "application")
+    search_fields = ("username", "client_id", "ip_address", "event")
+    date_hierarchy = "created"
+    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+    list_select_related = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Retention is an operations task (delete old rows in SQL or a scheduled job), not a click.
+        return False

@@ -1,3 +1,5 @@
+"""provider_app's AppConfig: every receiver and every system check is wired here, in ``ready()``."""
+
 from __future__ import annotations
 
 from django.apps import AppConfig
@@ -9,17 +11,79 @@ class ProviderAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from provider_app import checks, signals  # noqa: F401  (checks register on import)
+        self.register_checks()
+        self.connect_receivers()
 
-        signals.connect()
-        from provider_app import token_cache
+    def register_checks(self) -> None:
+        from django.core import checks
 
-        token_cache.connect()  # bearer-token cache invalidation (revocation, changes)
-        from provider_app.two_factor import checks as two_factor_checks  # noqa: F401
-        from provider_app.two_factor import signals as two_factor_signals
+        from provider_app.checks import DEPLOY_CHECKS, SECURITY_CHECKS
 
-        two_factor_signals.connect()
-        from provider_app import audit_signals
+        for check in SECURITY_CHECKS:
+            checks.register(check, checks.Tags.security)
+        for check in DEPLOY_CHECKS:
+            checks.register(check, checks.Tags.security, deploy=True)
 
-        audit_signals.connect()  # sign-in events into the audit log
-        from provider_app import security_checks  # noqa: F401  (provider_app.W030-W032)
+    def connect_receivers(self) -> None:
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+        from django.core.signals import setting_changed
+        from django.db.models.signals import post_delete, post_save, pre_save
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from oauth2_provider.models import get_access_token_model, get_application_model
+
+        from provider_app import audit
+        from provider_app.internal import clients, local_cache, login, row_batch, token_cache
+        from provider_app.two_factor import seeds
+        from provider_app.two_factor.models import EncryptedTOTPDevice
+        from provider_app.two_factor.signals import drop_recovery_codes_without_device
+
+        Application, AccessToken, User = get_application_model(), get_access_token_model(), get_user_model()
+
+        # Clients: every save is checked (P13, P16); a changed client leaves the caches (P15).
+        clients.install_client_secret_validator(Application)
+        pre_save.connect(clients.enforce_client_rules, sender=Application, dispatch_uid="provider_app_client")
+        pre_save.connect(clients.client_will_change, sender=Application, dispatch_uid="provider_app_cc_pre")
+        post_save.connect(clients.client_changed, sender=Application, dispatch_uid="provider_app_cc_save")
+        post_delete.connect(clients.client_changed, sender=Application, dispatch_uid="provider_app_cc_delete")
+
+        # Bearer tokens: a changed or deleted token, or a changed user, leaves the caches (P23).
+        pre_save.connect(
+            token_cache.access_token_will_change, sender=AccessToken, dispatch_uid="provider_app_tc_pre"
+        )
+        post_save.connect(
+            token_cache.access_token_saved, sender=AccessToken, dispatch_uid="provider_app_tc_save"
+        )
+        post_delete.connect(
+            token_cache.access_token_deleted, sender=AccessToken, dispatch_uid="provider_app_tc_delete"
+        )
+        post_save.connect(token_cache.user_changed, sender=User, dispatch_uid="provider_app_tc_user_save")
+        # Both react to a changed token only: a new row (written in one statement by the token
+        # response's row batch) needs neither.
+        row_batch.ignore_on_insert("provider_app_tc_pre", "provider_app_tc_save")
+        # What a process decided once starts over when a test changes the settings.
+        setting_changed.connect(token_cache.on_setting_changed, dispatch_uid="provider_app_token_cache_state")
+        setting_changed.connect(local_cache.on_setting_changed, dispatch_uid="provider_app_token_local_cache")
+
+        # How the user authenticated: every login (ours, the admin's, others) records it (P19).
+        user_logged_in.connect(login.on_user_logged_in, dispatch_uid="provider_app_two_factor_login")
+
+        # Two-factor: recovery codes go with the last authenticator app; seeds stored encrypted (P28).
+        post_delete.connect(
+            drop_recovery_codes_without_device,
+            sender=TOTPDevice,
+            dispatch_uid="provider_app_two_factor_device",
+        )
+        for model in (TOTPDevice, EncryptedTOTPDevice):
+            uid = f"provider_app_totp_seed_{model._meta.model_name}"
+            pre_save.connect(seeds.seal_before_save, sender=model, dispatch_uid=uid + "_pre")
+            post_save.connect(seeds.store_after_save, sender=model, dispatch_uid=uid + "_post")
+            if model is not TOTPDevice:
+                post_delete.connect(
+                    drop_recovery_codes_without_device, sender=model, dispatch_uid=uid + "_delete"
+                )
+
+        # The audit log: sign-in events (Django's signals).
+        user_logged_in.connect(audit.on_logged_in, dispatch_uid="provider_app_audit_logged_in")
+        user_logged_out.connect(audit.on_logged_out, dispatch_uid="provider_app_audit_logged_out")
+        user_login_failed.connect(audit.on_login_failed, dispatch_uid="provider_app_audit_login_failed")

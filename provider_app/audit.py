@@ -7,6 +7,12 @@ reuse, client secret rotations). The row and the line say who, what, when and fr
 Nothing secret is ever written: detail keys that name a credential (password, secret, token,
 code, verifier, ...) are replaced by ``"[redacted]"`` unless they only identify it (``..._id``),
 and values are shortened and stripped of control characters so a log line cannot be forged.
+
+Audit receivers for sign-in events (Django's auth signals), connected in ``AppConfig.ready()``.
+
+The password step's signals come from ``authenticate()``/``login()``/``logout()``; lockouts are
+recorded by :func:`provider_app.throttling.lockout_response`; two-factor events by
+``provider_app.two_factor`` itself; token events by the validator.
 """
 
 from __future__ import annotations
@@ -15,9 +21,14 @@ import logging
 import re
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import DatabaseError, transaction
+
+# --------------------------------------------------------------------------------------------------
+# The security audit log: :func:`record` writes an :class:`AuditEvent` row and a log line.
+# --------------------------------------------------------------------------------------------------
 
 logger = logging.getLogger("provider_app.audit")
 
@@ -59,7 +70,7 @@ def record(event: str, *, request=None, user=None, application=None, batch=None,
     that look like credentials are redacted anyway.
 
     By default it never raises: the row is inserted in a savepoint and a database error is logged.
-    With ``batch`` (a :class:`provider_app.row_batch.RowBatch`) the row is added to it and written
+    With ``batch`` (a :class:`provider_app.internal.row_batch.RowBatch`) the row is added to it and written
     with the caller's other rows, in the caller's transaction and without a savepoint: a database
     error propagates, so what the caller writes with it (the tokens of a token response) is rolled
     back rather than stored without its event.
@@ -160,3 +171,31 @@ def _save(fields: dict[str, Any]) -> None:
             AuditEvent.objects.create(**fields)
     except DatabaseError:
         logger.exception("could not store audit event %s", fields["event"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Audit receivers for sign-in events (Django's auth signals), connected in ``AppConfig.ready()``.
+# --------------------------------------------------------------------------------------------------
+
+
+def on_logged_in(sender, request, user, **kwargs) -> None:
+    record(LOGIN_SUCCEEDED, request=request, user=user)
+
+
+def on_logged_out(sender, request, user, **kwargs) -> None:
+    record(LOGOUT, request=request, user=user)
+
+
+def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
+    # Django has already replaced the password in ``credentials``; only the username is kept,
+    # linked to the account when one exists (the page itself never says whether it does).
+    username = str(credentials.get(get_user_model().USERNAME_FIELD) or credentials.get("username") or "")
+    user = get_user_model()._default_manager.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+    locked_out = bool(getattr(request, "axes_locked_out", False))
+    record(
+        LOGIN_FAILED,
+        request=request,
+        user=user,
+        attempted_username=username[:150],
+        throttled=locked_out,
+    )

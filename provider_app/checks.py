@@ -1,11 +1,26 @@
-"""System checks that catch a provider_app misconfiguration before it reaches users."""
+"""System checks that catch a provider_app misconfiguration before it reaches users.
+
+Every check of provider_app is here, registered by ``ProviderAppConfig.ready()``.
+
+System checks that catch a provider_app misconfiguration before it reaches users.
+
+System checks for the security hardening (docs/security.md): ids ``provider_app.W030``-``W033``.
+
+System checks for two-factor (ids ``provider_app.E020``-``E029``), registered on import.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core import checks
+from oauth2_provider.settings import oauth2_settings
+
+# --------------------------------------------------------------------------------------------------
+# System checks that catch a provider_app misconfiguration before it reaches users.
+# --------------------------------------------------------------------------------------------------
 
 # DOT warns about "http" in ALLOWED_REDIRECT_URI_SCHEMES as a whole; provider_app enforces the finer
 # rule itself (http only for loopback hosts, RFC 9700 2.6), so that warning is redundant.
@@ -16,7 +31,6 @@ def _oauth2(name: str, default=None):
     return getattr(settings, "OAUTH2_PROVIDER", {}).get(name, default)
 
 
-@checks.register(checks.Tags.security)
 def check_signing_key(app_configs, **kwargs):
     if not _oauth2("OIDC_RSA_PRIVATE_KEY"):
         return [
@@ -29,7 +43,6 @@ def check_signing_key(app_configs, **kwargs):
     return []
 
 
-@checks.register(checks.Tags.security)
 def check_pkce(app_configs, **kwargs):
     errors = []
     if _oauth2("PKCE_REQUIRED", True) is not True:
@@ -51,7 +64,6 @@ def check_pkce(app_configs, **kwargs):
     return errors
 
 
-@checks.register(checks.Tags.security, deploy=True)
 def check_issuer_configured(app_configs, **kwargs):
     if _oauth2("OIDC_ISS_ENDPOINT", ""):
         return []
@@ -64,7 +76,6 @@ def check_issuer_configured(app_configs, **kwargs):
     ]
 
 
-@checks.register(checks.Tags.security)
 def check_issuer_https(app_configs, **kwargs):
     issuer = _oauth2("OIDC_ISS_ENDPOINT", "")
     if settings.DEBUG or not issuer or urlsplit(issuer).scheme == "https":
@@ -78,7 +89,6 @@ def check_issuer_https(app_configs, **kwargs):
     ]
 
 
-@checks.register(checks.Tags.security)
 def check_client_secret_hasher(app_configs, **kwargs):
     hasher = _oauth2("CLIENT_SECRET_HASHER", "default")
     if hasher == "client_secret_sha256" and "provider_app.hashers.ClientSecretSHA256Hasher" not in getattr(
@@ -94,7 +104,6 @@ def check_client_secret_hasher(app_configs, **kwargs):
     return []
 
 
-@checks.register(checks.Tags.security)
 def check_refresh_token_rules(app_configs, **kwargs):
     if not (_oauth2("ROTATE_REFRESH_TOKEN", True) and _oauth2("REFRESH_TOKEN_REUSE_PROTECTION", False)):
         return [
@@ -110,7 +119,6 @@ def check_refresh_token_rules(app_configs, **kwargs):
 MIN_RSA_KEY_BITS = 2048
 
 
-@checks.register(checks.Tags.security)
 def check_signing_key_strength(app_configs, **kwargs):
     pem = _oauth2("OIDC_RSA_PRIVATE_KEY")
     if not pem:
@@ -134,7 +142,6 @@ def check_signing_key_strength(app_configs, **kwargs):
     ]
 
 
-@checks.register(checks.Tags.security)
 def check_validator_class(app_configs, **kwargs):
     from django.utils.module_loading import import_string
 
@@ -159,7 +166,6 @@ def check_validator_class(app_configs, **kwargs):
 MAX_AUTHORIZATION_CODE_SECONDS = 60
 
 
-@checks.register(checks.Tags.security)
 def check_authorization_code_lifetime(app_configs, **kwargs):
     lifetime = _oauth2("AUTHORIZATION_CODE_EXPIRE_SECONDS", 60)
     if isinstance(lifetime, int | float) and 0 < lifetime <= MAX_AUTHORIZATION_CODE_SECONDS:
@@ -185,7 +191,6 @@ REQUIRED_BCP_GATES = [
 ]
 
 
-@checks.register(checks.Tags.security)
 def check_bcp_gates(app_configs, **kwargs):
     off = [name for name in REQUIRED_BCP_GATES if not _oauth2(name, False)]
     if not off:
@@ -197,3 +202,146 @@ def check_bcp_gates(app_configs, **kwargs):
             id="provider_app.E010",
         )
     ]
+
+
+# --------------------------------------------------------------------------------------------------
+# System checks for the security hardening (docs/security.md): ids ``provider_app.W030``-``W033``.
+# --------------------------------------------------------------------------------------------------
+
+AXES_BACKEND = "axes.backends.AxesStandaloneBackend"
+AXES_MIDDLEWARE = "axes.middleware.AxesMiddleware"
+
+
+def check_login_throttling(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """P20: sign-in is throttled only when django-axes is installed, first backend and middleware."""
+    installed = "axes" in settings.INSTALLED_APPS or "axes.apps.AppConfig" in settings.INSTALLED_APPS
+    backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
+    if installed and backends[:1] == [AXES_BACKEND] and AXES_MIDDLEWARE in settings.MIDDLEWARE:
+        return []
+    return [
+        checks.Warning(
+            "Sign-in is not throttled: django-axes is not fully configured.",
+            hint=(
+                f'Add "axes" to INSTALLED_APPS, put "{AXES_BACKEND}" first in AUTHENTICATION_BACKENDS and '
+                f'"{AXES_MIDDLEWARE}" last in MIDDLEWARE (docs/security.md, Login throttling).'
+            ),
+            id="provider_app.W030",
+        )
+    ]
+
+
+def check_axes_handler(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """P20: the growing per-account and per-IP delays come from provider_app's axes handler."""
+    handler = getattr(settings, "AXES_HANDLER", "")
+    if (
+        "axes" not in settings.INSTALLED_APPS
+        or handler == "provider_app.throttling.ProgressiveLockoutHandler"
+    ):
+        return []
+    return [
+        checks.Warning(
+            "django-axes does not use provider_app's handler: no per-IP limit, no growing delays.",
+            hint='Set AXES_HANDLER = "provider_app.throttling.ProgressiveLockoutHandler" (docs/security.md).',
+            id="provider_app.W031",
+        )
+    ]
+
+
+def check_refresh_grace_period(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """P8: provider_app treats every second use of a refresh token as reuse; a grace period is moot."""
+    if not oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS:
+        return []
+    return [
+        checks.Warning(
+            "REFRESH_TOKEN_GRACE_PERIOD_SECONDS has no effect: a refresh token used twice revokes its "
+            "family.",
+            hint="Set it to 0 (tokens are stored hashed; a retry cannot be answered with the same pair).",
+            id="provider_app.W032",
+        )
+    ]
+
+
+def check_token_cache_backend(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """P23: the token cache is used only where it can fail closed (Redis, or one local process)."""
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+    from django.core.cache.backends.redis import RedisCache
+    from django.utils.module_loading import import_string
+
+    from provider_app.app_settings import app_settings
+
+    alias = app_settings.TOKEN_CACHE
+    if not alias or alias not in settings.CACHES:
+        return []
+    backend = settings.CACHES[alias].get("BACKEND", "")
+    try:
+        backend_class = import_string(backend)
+    except ImportError:
+        return []
+    if issubclass(backend_class, RedisCache | DummyCache | LocMemCache):
+        return []  # used; off (dummy); process-local: used only with TOKEN_CACHE_ALLOW_LOCAL
+    return [
+        checks.Warning(
+            f"PROVIDER_APP_TOKEN_CACHE names the cache {alias!r} ({backend}), which the token cache "
+            "does not use: it cannot fail closed there.",
+            hint=(
+                "Point it at Django's RedisCache, or set PROVIDER_APP_TOKEN_CACHE = None "
+                "(docs/security.md, Shared cache)."
+            ),
+            id="provider_app.W033",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# System checks for two-factor (ids ``provider_app.E020``-``E029``), registered on import.
+# --------------------------------------------------------------------------------------------------
+
+OTP_MIDDLEWARE = "django_otp.middleware.OTPMiddleware"
+
+
+def check_two_factor_installed(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    errors = [
+        checks.Error(
+            f"{app} is not installed; provider_app's two-factor needs it.",
+            hint=f'Add "{app}" to INSTALLED_APPS.',
+            id="provider_app.E020",
+        )
+        for app in ("django_otp", "django_otp.plugins.otp_totp")
+        if not apps.is_installed(app)
+    ]
+    middleware = list(getattr(settings, "MIDDLEWARE", []))
+    auth = "django.contrib.auth.middleware.AuthenticationMiddleware"
+    if OTP_MIDDLEWARE not in middleware or (
+        auth in middleware and middleware.index(OTP_MIDDLEWARE) < middleware.index(auth)
+    ):
+        errors.append(
+            checks.Error(
+                "django-otp's OTPMiddleware is missing or comes before AuthenticationMiddleware.",
+                hint=f'Add "{OTP_MIDDLEWARE}" to MIDDLEWARE right after AuthenticationMiddleware: without it '
+                "no session counts as verified and the two-factor admin site refuses everyone.",
+                id="provider_app.E021",
+            )
+        )
+    return errors
+
+
+#: Every check of provider_app, registered by ``ProviderAppConfig.ready()`` with the security tag.
+SECURITY_CHECKS = [
+    check_signing_key,
+    check_pkce,
+    check_issuer_https,
+    check_client_secret_hasher,
+    check_refresh_token_rules,
+    check_signing_key_strength,
+    check_validator_class,
+    check_authorization_code_lifetime,
+    check_bcp_gates,
+    check_login_throttling,
+    check_axes_handler,
+    check_refresh_grace_period,
+    check_token_cache_backend,
+    check_two_factor_installed,
+]
+#: Checks run by ``manage.py check --deploy`` only.
+DEPLOY_CHECKS = [check_issuer_configured]

@@ -39,8 +39,8 @@ def recommended_oauth2_provider_settings(**overrides: Any) -> dict[str, Any]:
         "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
         # 256 random bits per token from one call (oauthlib's default: ~178 bits from 30 calls).
         # Random values, or an RFC 9068 JWT for a registered resource that wants one.
-        "ACCESS_TOKEN_GENERATOR": "provider_app.resource_servers.generate_access_token",
-        "REFRESH_TOKEN_GENERATOR": "provider_app.token_generator.generate_token",
+        "ACCESS_TOKEN_GENERATOR": "provider_app.internal.resources.generate_access_token",
+        "REFRESH_TOKEN_GENERATOR": "provider_app.internal.tokens.generate_token",
         "ID_TOKEN_EXPIRE_SECONDS": 3600,
         "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
         # RFC 9700 4.14.2: rotate refresh tokens, detect reuse and revoke the family.
@@ -49,9 +49,9 @@ def recommended_oauth2_provider_settings(**overrides: Any) -> dict[str, Any]:
         "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
         # High-entropy client secrets hashed with one SHA-256 (PBKDF2 protects low-entropy passwords).
         "CLIENT_SECRET_HASHER": "client_secret_sha256",
-        "CLIENT_SECRET_GENERATOR_CLASS": "provider_app.client_secrets.ClientSecretGenerator",
+        "CLIENT_SECRET_GENERATOR_CLASS": "provider_app.internal.clients.ClientSecretGenerator",
         # The settings' scopes and those of registered resource servers (RFC 8707).
-        "SCOPES_BACKEND_CLASS": "provider_app.scopes.ResourceServerScopes",
+        "SCOPES_BACKEND_CLASS": "provider_app.internal.resources.ResourceServerScopes",
         "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
         "ALLOW_URI_WILDCARDS": False,
         "REQUEST_APPROVAL_PROMPT": "force",

@@ -1,25 +1,44 @@
-"""provider_app's own tables, beside DOT's: remembered consents and per-client policy."""
+"""provider_app's own tables, beside DOT's (two-factor's are in :mod:`provider_app.two_factor.models`).
+
+provider_app's own tables, beside DOT's: remembered consents and per-client policy.
+
+The audit log table: one row per security event (who, what, when, from where), never a secret.
+
+Rows are written only through :func:`provider_app.audit.record`, which scrubs the details.
+
+The record of redeemed authorization codes, kept to detect and answer code replay (P5).
+
+RFC 6749 4.1.2: "If an authorization code is used more than once, the authorization server MUST
+deny the request and SHOULD revoke (when possible) all tokens previously issued based on that
+authorization code." DOT deletes a code once used and forgets it; this table remembers the hash of
+every redeemed code with what was issued from it, for
+``PROVIDER_APP_REDEEMED_CODE_RETENTION_SECONDS`` after redemption.
+
+When a client last used its access to a user's account (the connected-apps page, "last used").
+
+Cache invalidations that could not reach the shared cache yet (P23, provider_app.internal.cache_outbox).
+
+Registered resource servers (RFC 8707 resource indicators, RFC 9068 token format per audience).
+
+The provider's signing keys, rotated without downtime (R11, provider_app.internal.signing_keys).
+
+Browsers where an account signed in: their failures are counted apart (P20, internal.known_devices).
+
+How the user authenticated for each authorization (provider_app.internal.login).
+"""
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from oauth2_provider.settings import oauth2_settings
 
-from provider_app.audit_models import AuditEvent  # noqa: F401  (the audit log, provider_app.audit)
-from provider_app.cache_models import PendingCacheInvalidation  # noqa: F401  (P23, cache_outbox)
-from provider_app.replay_models import RedeemedCode  # noqa: F401  (code replay detection, P5)
-from provider_app.resource_models import ResourceServer  # noqa: F401  (RFC 8707, RFC 9068)
-from provider_app.signing_key_models import SigningKey  # noqa: F401  (key rotation, R11)
-from provider_app.throttling_models import KnownLoginDevice  # noqa: F401  (login throttling, P20)
-from provider_app.two_factor.models import (  # noqa: F401  (two-factor, provider_app.two_factor)
-    AuthenticationContext,
-    EncryptedTOTPDevice,
-    RecoveryCode,
-    RecoveryCodeDevice,
-    TOTPSeed,
-)
-from provider_app.usage_models import ClientUsage  # noqa: F401  (connected apps, last used)
+# --------------------------------------------------------------------------------------------------
+# provider_app's own tables, beside DOT's: remembered consents and per-client policy.
+# --------------------------------------------------------------------------------------------------
 
 
 def normalise_scopes(scopes: str | list[str]) -> str:
@@ -89,3 +108,289 @@ class ClientPolicy(models.Model):
     def audiences(self) -> set[str]:
         """The resource identifiers of this resource server (empty unless it is one)."""
         return set(self.resource_identifiers.split()) if self.is_resource_server else set()
+
+
+# --------------------------------------------------------------------------------------------------
+# The audit log table: one row per security event (who, what, when, from where), never a secret.
+# --------------------------------------------------------------------------------------------------
+
+
+class AuditEvent(models.Model):
+    """A security event: a login, a consent, a token issued or revoked, a replay detected, ...
+
+    ``username`` and ``client_id`` are copies taken when the event happened, so the row still says
+    who and which client after the user or the client is deleted (the foreign keys become NULL).
+    """
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    event = models.CharField(max_length=64, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    # No index on username and client_id: the admin searches them with icontains, which a b-tree
+    # index cannot serve, and every index costs each insert (one per token response).
+    username = models.CharField(max_length=150, blank=True)
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    client_id = models.CharField(max_length=100, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["event", "-created"], name="provider_app_audit_evt_idx")]
+
+    def __str__(self) -> str:
+        who = self.username or "anonymous"
+        return f"{self.created:%Y-%m-%d %H:%M:%S} {self.event} {who}"
+
+
+# --------------------------------------------------------------------------------------------------
+# The record of redeemed authorization codes, kept to detect and answer code replay (P5).
+# --------------------------------------------------------------------------------------------------
+
+
+class RedeemedCode(models.Model):
+    """One redeemed authorization code: its SHA-256 (never the code), and the tokens issued from it.
+
+    ``token_family`` is the family of the refresh token issued with the code (every rotation keeps
+    it, RFC 9700 4.14.2), so revoking it reaches every token descended from the code.
+    """
+
+    code_hash = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    redeemed = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(db_index=True, help_text="Forgotten after this (retention period).")
+    access_token_id = models.BigIntegerField(null=True, blank=True)
+    token_family = models.UUIDField(null=True, blank=True)
+    replayed = models.DateTimeField(null=True, blank=True, help_text="First replay seen, if any.")
+
+    def __str__(self) -> str:
+        return f"redeemed code #{self.pk}"
+
+
+# --------------------------------------------------------------------------------------------------
+# When a client last used its access to a user's account (the connected-apps page, "last used").
+# --------------------------------------------------------------------------------------------------
+
+
+class ClientUsage(models.Model):
+    """The last time ``application`` used an access token of ``user`` (API, UserInfo).
+
+    Written at most once per ``provider_app.internal.tokens.RESOLUTION`` per token, so that bearer
+    validation stays free of database writes on almost every request.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    last_used = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "application"], name="provider_app_one_usage_per_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} used by {self.user} at {self.last_used:%Y-%m-%d %H:%M}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Cache invalidations that could not reach the shared cache yet (P23, provider_app.internal.cache_outbox).
+# --------------------------------------------------------------------------------------------------
+
+
+class PendingCacheInvalidation(models.Model):
+    """Keys whose deletion from the shared cache failed; no process serves from the caches meanwhile.
+
+    Written when a change (a revocation, a saved user or client) committed but its invalidation did
+    not reach Redis; deleted once a later attempt succeeded. Holds cache key names (checksums of
+    tokens and client ids), never a token.
+    """
+
+    names = models.TextField(help_text="Space-separated cache key names to delete.")
+    message = models.TextField(help_text="What to publish to every process's local copies.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "pending cache invalidation"
+
+    def __str__(self) -> str:
+        return f"{len(self.names.split())} cache keys pending since {self.created:%Y-%m-%d %H:%M:%S}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Registered resource servers (RFC 8707 resource indicators, RFC 9068 token format per audience).
+# --------------------------------------------------------------------------------------------------
+
+
+class ResourceServer(models.Model):
+    """A service that accepts this provider's access tokens, named by its resource identifier.
+
+    A token requested with ``resource=<identifier>`` has it as its audience; only the clients in
+    ``allowed_clients`` may ask for one, only for scopes the service understands, and the service
+    gets the token format it wants (provider_app.internal.resources).
+    """
+
+    OPAQUE, JWT = "opaque", "jwt"
+    TOKEN_FORMATS = [(OPAQUE, "Opaque (the service introspects it, RFC 7662)"), (JWT, "JWT (RFC 9068)")]
+
+    identifier = models.CharField(
+        max_length=255,
+        unique=True,
+        help_text="The audience: an absolute https URI without fragment (RFC 8707 2), e.g. https://notes.example.com/.",
+    )
+    name = models.CharField(max_length=100)
+    scopes = models.TextField(
+        blank=True, default="", help_text="The scopes this service understands, space-separated."
+    )
+    token_format = models.CharField(max_length=10, choices=TOKEN_FORMATS, default=OPAQUE)
+    access_token_lifetime = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Seconds an access token for this service lives (empty: the default).",
+    )
+    allowed_clients = models.ManyToManyField(
+        oauth2_settings.APPLICATION_MODEL,
+        blank=True,
+        related_name="+",
+        help_text="Clients that may request tokens for this service.",
+    )
+    client = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The service's own client: it may introspect tokens issued for this audience.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["identifier"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.identifier})"
+
+    def scope_set(self) -> set[str]:
+        return set(self.scopes.split())
+
+
+# --------------------------------------------------------------------------------------------------
+# The provider's signing keys, rotated without downtime (R11, provider_app.internal.signing_keys).
+# --------------------------------------------------------------------------------------------------
+
+
+class SigningKey(models.Model):
+    """An RSA key that signs ID tokens and JWT access tokens, or is published for tokens it signed.
+
+    Lifecycle: ``published`` (in the JWKS, not signing yet) → ``active`` (signing; one at a time) →
+    ``retired`` (still in the JWKS until ``retire_after``, when every token it signed has expired)
+    → deleted. The private key is stored Fernet-encrypted (P16); the admin never shows it.
+    """
+
+    PUBLISHED, ACTIVE, RETIRED = "published", "active", "retired"
+    STATES = [
+        (PUBLISHED, "Published, not signing yet"),
+        (ACTIVE, "Signing"),
+        (RETIRED, "Retired, still published"),
+    ]
+
+    kid = models.CharField(max_length=64, unique=True, help_text="The key's RFC 7638 thumbprint.")
+    state = models.CharField(max_length=10, choices=STATES, default=PUBLISHED)
+    private_key = models.TextField(help_text="The PEM private key, encrypted.")
+    created = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retire_after = models.DateTimeField(
+        null=True, blank=True, help_text="Retired: removed from the JWKS after this time."
+    )
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state"],
+                condition=models.Q(state="active"),
+                name="provider_app_one_active_signing_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.state})"
+
+
+# --------------------------------------------------------------------------------------------------
+# Browsers where an account signed in: their failures are counted apart (P20, internal.known_devices).
+# --------------------------------------------------------------------------------------------------
+
+
+class KnownLoginDevice(models.Model):
+    """A browser that completed a sign-in for ``user``, named by a signed cookie holding ``id``.
+
+    Sign-in from it is throttled by its own failures, not by the account's, so that someone who
+    only knows the username cannot keep the real user out. Holds no secret: the cookie is signed
+    with ``SECRET_KEY``, and a row alone lets nobody in.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    last_sign_in = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+    last_failure = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "known sign-in device"
+        indexes = [models.Index(fields=["user", "last_sign_in"], name="provider_app_known_dev_user")]
+
+    def __str__(self) -> str:
+        return f"sign-in device of {self.user} since {self.created:%Y-%m-%d}"
+
+
+# --------------------------------------------------------------------------------------------------
+# How the user authenticated for each authorization (provider_app.internal.login).
+# --------------------------------------------------------------------------------------------------
+
+
+class AuthenticationContext(models.Model):
+    """How the user authenticated for one authorization: ``auth_time``, ``amr``, ``acr`` (OIDC Core 2).
+
+    Written when the authorization code is issued (keyed by the code's SHA-256, so it does not
+    depend on how the grant itself is stored), read by the token endpoint, which has no browser
+    session, then attached to each ID token issued from that authorization so that refreshed ID
+    tokens keep the original ``auth_time`` (OIDC Core 12.2). Deleted with its ID token.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    code_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    id_token = models.OneToOneField(
+        oauth2_settings.ID_TOKEN_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="authentication_context",
+    )
+    auth_time = models.DateTimeField()
+    amr = models.JSONField(default=list, help_text="RFC 8176 authentication method references.")
+    acr = models.CharField(max_length=255, blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.auth_time:%Y-%m-%d %H:%M:%S} ({' '.join(self.amr)})"

@@ -2,6 +2,14 @@
 
 Subclass it to release more claims (override :meth:`get_additional_claims` and extend
 ``oidc_claim_scope``) and point ``OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"]`` at the subclass.
+
+Authorization request parameters that are stored with the code must fit their columns.
+
+DOT keeps ``nonce`` in a 255-character column and ``code_challenge`` in a 128-character one; an
+over-long value used to reach the database, where PostgreSQL refuses it with a DataError (a 500).
+An S256 challenge is exactly 43 characters (RFC 7636 4.2), so the limits never bind a real client.
+
+The OpenID Connect claims provider_app releases about a user, by scope (OIDC Core 5.4).
 """
 
 from __future__ import annotations
@@ -9,17 +17,23 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from oauth2_provider.oauth2_validators import OAuth2Validator
-from oauthlib.oauth2.rfc6749.errors import InvalidTokenError
+from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidTokenError
 
-from provider_app.claims import user_claims
-from provider_app.client_cache import CachedClientMixin
-from provider_app.redirect_uris import is_redirect_uri_transport_allowed, is_registered_redirect_uri
-from provider_app.request_limits import check_stored_parameter_lengths
-from provider_app.signing_keys import SigningKeyMixin
-from provider_app.token_storage import OneTransactionTokenStorageMixin
-from provider_app.two_factor.validator import AuthenticationClaimsMixin
-from provider_app.validator_security import CodeAndTokenSecurityMixin
+from provider_app.internal.clients import (
+    CachedClientMixin,
+    is_redirect_uri_transport_allowed,
+    is_registered_redirect_uri,
+)
+from provider_app.internal.signing_keys import SigningKeyMixin
+from provider_app.internal.token_storage import OneTransactionTokenStorageMixin
+from provider_app.internal.validator_login import AuthenticationClaimsMixin
+from provider_app.internal.validator_security import CodeAndTokenSecurityMixin
+
+# --------------------------------------------------------------------------------------------------
+# The protocol rules of provider_app: one DOT validator subclass (``OAUTH2_VALIDATOR_CLASS``).
+# --------------------------------------------------------------------------------------------------
 
 
 class ProviderOAuth2Validator(
@@ -32,11 +46,12 @@ class ProviderOAuth2Validator(
 ):
     """DOT's validator with provider_app's stricter rules and its claims.
 
-    Codes hashed and single-use, replay and refresh-token reuse: :mod:`provider_app.validator_security`.
-    prompt=none, auth_time/amr/acr in the ID token: :mod:`provider_app.two_factor.validator`.
-    Clients loaded from the shared cache: :mod:`provider_app.client_cache`.
-    A token response written in one transaction: :mod:`provider_app.token_storage`.
-    The signing key, rotated without downtime: :mod:`provider_app.signing_keys`.
+    Codes hashed and single-use, replay and refresh-token reuse:
+    :mod:`provider_app.internal.validator_security`.
+    prompt=none, auth_time/amr/acr in the ID token: :mod:`provider_app.internal.validator_login`.
+    Clients loaded from the shared cache: :mod:`provider_app.internal.clients`.
+    A token response written in one transaction: :mod:`provider_app.internal.token_storage`.
+    The signing key, rotated without downtime: :mod:`provider_app.internal.signing_keys`.
     """
 
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope}
@@ -92,7 +107,60 @@ class ProviderOAuth2Validator(
         return super()._get_additional_claims_is_request_agnostic()
 
     def get_discovery_claims(self, request) -> list[str]:
-        from provider_app.claims import SUPPORTED_CLAIMS
-        from provider_app.two_factor.claims import SUPPORTED_CLAIMS as AUTHENTICATION_CLAIMS
+        from provider_app.internal.login import SUPPORTED_CLAIMS as AUTHENTICATION_CLAIMS
 
         return list(dict.fromkeys([*SUPPORTED_CLAIMS, *AUTHENTICATION_CLAIMS]))
+
+
+# --------------------------------------------------------------------------------------------------
+# Authorization request parameters that are stored with the code must fit their columns.
+# --------------------------------------------------------------------------------------------------
+
+MAX_LENGTHS = {"nonce": 255, "code_challenge": 128}
+
+
+def check_stored_parameter_lengths(request) -> None:
+    """Raise ``invalid_request`` (sent back to the registered redirect URI) for an over-long value."""
+    for name, limit in MAX_LENGTHS.items():
+        value = getattr(request, name, None)
+        if value and len(value) > limit:
+            raise InvalidRequestError(description=f"The {name} parameter is too long.", request=request)
+
+
+# --------------------------------------------------------------------------------------------------
+# The OpenID Connect claims provider_app releases about a user, by scope (OIDC Core 5.4).
+# --------------------------------------------------------------------------------------------------
+
+
+def user_claims(user: AbstractBaseUser) -> dict[str, Any]:
+    """Standard claims for ``user``; the validator releases each only with its scope."""
+    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    claims: dict[str, Any] = {
+        "preferred_username": user.get_username(),
+        "name": full_name or user.get_username(),
+        "given_name": getattr(user, "first_name", "") or None,
+        "family_name": getattr(user, "last_name", "") or None,
+        "email": getattr(user, "email", "") or None,
+    }
+    if claims["email"]:
+        # Django does not verify addresses: say so, so that clients never link accounts by it.
+        claims["email_verified"] = False
+    return {name: value for name, value in claims.items() if value is not None}
+
+
+SUPPORTED_CLAIMS = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "preferred_username",
+    "name",
+    "given_name",
+    "family_name",
+    "email",
+    "email_verified",
+]

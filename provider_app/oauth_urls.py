@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.urls import path, re_path
 from oauth2_provider import views as dot_views
 
+from provider_app.internal.http import bearer_parseable_body, parseable_body, token_endpoint_guard
 from provider_app.views.authorize import AuthorizationView
 from provider_app.views.discovery import DiscoveryView, JwksView
-from provider_app.views.endpoint_guards import bearer_parseable_body, parseable_body, token_endpoint_guard
 from provider_app.views.introspect import IntrospectTokenView
 from provider_app.views.logout import RPInitiatedLogoutView
 from provider_app.views.token import TokenView

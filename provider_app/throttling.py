@@ -9,7 +9,7 @@ with each further failure up to a cap, counted from the last failure:
 * per IP address (any username): ``IP_FAILURE_LIMIT``, higher because of shared addresses (NAT).
 
 Failures are forgotten ``AXES_COOLOFF_TIME`` after the last one, and a successful sign-in clears
-them. From a browser where the account signed in before (:mod:`provider_app.known_devices`), the
+them. From a browser where the account signed in before (:mod:`provider_app.internal.known_devices`), the
 account's counter is replaced by that device's own, so that someone who only knows the username
 cannot keep the real user out; elsewhere the cap (15 minutes by default) and the password reset are
 the way out (docs/security.md).
@@ -29,9 +29,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from provider_app import audit, known_devices
+from provider_app import audit
 from provider_app.app_settings import app_settings
-from provider_app.security_headers import AUTH_PAGE_HEADERS
+from provider_app.internal import known_devices
+from provider_app.internal.http import AUTH_PAGE_HEADERS
 
 
 def throttle_setting(name: str) -> int:

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from oauth2_provider.models import get_application_model
 
-from provider_app.client_secrets import generate_client_secret
+from provider_app.internal.clients import generate_client_secret
 
 USER_PASSWORD = "correct horse battery staple"
 

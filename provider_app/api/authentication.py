@@ -2,9 +2,9 @@
 
 The check is DOT's (``OAuth2Validator.validate_bearer_token``) without going through oauthlib for
 every API request: the token's SHA-256 is looked up in this process's copy
-(:mod:`provider_app.token_local_cache`, with Redis), then in the shared token cache
-(:mod:`provider_app.token_cache`), else in the database with one prepared query that also loads the
-user (:mod:`provider_app.token_lookup`).
+(:mod:`provider_app.internal.local_cache`, with Redis), then in the shared token cache
+(:mod:`provider_app.internal.token_cache`), else in the database with one prepared query that also loads the
+user (:mod:`provider_app.internal.sql_rows`).
 A revoked token is refused at once on every worker: revocation deletes the shared entry and
 publishes the checksum, which every process reads before its next lookup.
 """
@@ -18,7 +18,7 @@ from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AbstractApplication, get_application_model
 from rest_framework.request import Request
 
-from provider_app import token_cache, token_local_cache, token_lookup, token_usage
+from provider_app.internal import local_cache, sql_rows, token_cache, tokens
 
 INVALID = "The access token is invalid."
 EXPIRED = "The access token expired."
@@ -47,7 +47,7 @@ class BearerTokenAuthentication(OAuth2Authentication):
         if access_token is None:
             request.oauth2_error = OrderedDict([("error", "invalid_token"), ("error_description", error)])
             return None
-        token_usage.note_token_use(access_token)  # connected apps: "last used" (one write per 5 min)
+        tokens.note_token_use(access_token)  # connected apps: "last used" (one write per 5 min)
         return access_token.user if access_token.user_id else None, access_token
 
 
@@ -57,7 +57,7 @@ def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str
         return None, INVALID
     token_checksum = token_cache.checksum(token)
     cache = token_cache.readable_cache()  # None: no cache, or one that may not be served from now
-    local = token_local_cache.for_cache(cache)
+    local = local_cache.for_cache(cache)
     entry, generation = local.lookup(token_checksum) if local else (None, None)
     permit = None
     if entry is None and cache is not None:
@@ -69,7 +69,7 @@ def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str
             return None, EXPIRED
         access_token = token_cache.access_token_from_entry(entry)  # fresh instances per request
     else:
-        access_token = token_lookup.find(token_checksum)
+        access_token = sql_rows.access_token_by_checksum(token_checksum)
         if access_token is None:
             return None, INVALID
         if access_token.is_expired():

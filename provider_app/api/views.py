@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from provider_app.api.permissions import HasScopes
-from provider_app.claims import user_claims
+from provider_app.oauth2_validator import user_claims
 
 
 class MeView(APIView):

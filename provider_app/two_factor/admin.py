@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from provider_app import audit
+from provider_app.internal import compat
 
 
 class TOTPDeviceAdmin(admin.ModelAdmin):
@@ -82,7 +83,7 @@ def register(site: admin.AdminSite) -> None:
     site.register(TOTPDevice, TOTPDeviceAdmin)
     User = get_user_model()
     if site.is_registered(User):
-        base = type(site._registry[User])
+        base = type(compat.registered_admin(site, User))
         site.unregister(User)
         site.register(User, user_admin_with_two_factor(base))
 

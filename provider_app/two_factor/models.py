@@ -1,4 +1,4 @@
-"""Two-factor tables: hashed recovery codes and the authentication context of each authorization.
+"""Two-factor tables: encrypted TOTP seeds and hashed recovery codes.
 
 Imported by :mod:`provider_app.models`, so the tables belong to the ``provider_app`` app label.
 """
@@ -10,7 +10,6 @@ from django.db import models
 from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from oauth2_provider.settings import oauth2_settings
 
 from provider_app.two_factor import seeds
 from provider_app.two_factor.recovery import candidate_digests
@@ -85,28 +84,10 @@ class RecoveryCode(models.Model):
         return f"recovery code {self.pk} ({'used' if self.used_at else 'unused'})"
 
 
-class AuthenticationContext(models.Model):
-    """How the user authenticated for one authorization: ``auth_time``, ``amr``, ``acr`` (OIDC Core 2).
+def __getattr__(name: str):
+    # Moved to provider_app.models (how the user authenticated belongs to login, not two-factor).
+    if name == "AuthenticationContext":
+        from provider_app.internal.compat import moved
 
-    Written when the authorization code is issued (keyed by the code's SHA-256, so it does not
-    depend on how the grant itself is stored), read by the token endpoint, which has no browser
-    session, then attached to each ID token issued from that authorization so that refreshed ID
-    tokens keep the original ``auth_time`` (OIDC Core 12.2). Deleted with its ID token.
-    """
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    code_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    id_token = models.OneToOneField(
-        oauth2_settings.ID_TOKEN_MODEL,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="authentication_context",
-    )
-    auth_time = models.DateTimeField()
-    amr = models.JSONField(default=list, help_text="RFC 8176 authentication method references.")
-    acr = models.CharField(max_length=255, blank=True)
-    created = models.DateTimeField(default=timezone.now, db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.user} at {self.auth_time:%Y-%m-%d %H:%M:%S} ({' '.join(self.amr)})"
+        return moved(__name__, name, "provider_app.models")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,14 +24,14 @@ from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from provider_app import audit, known_devices
-from provider_app.security_headers import auth_page
+from provider_app import audit
+from provider_app.internal import known_devices
+from provider_app.internal.http import auth_page
+from provider_app.internal.login import ONE_TIME_PASSWORD, add_method
 from provider_app.two_factor import devices, qr
 from provider_app.two_factor.forms import CodeForm, EnrolForm, PasswordForm
 from provider_app.two_factor.recovery import issue_recovery_codes, remaining_recovery_codes
 from provider_app.two_factor.session import (
-    ONE_TIME_PASSWORD,
-    add_method,
     end_second_factor,
     is_recently_authenticated,
     mark_reauthenticated,

@@ -13,9 +13,9 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from provider_app import known_devices
 from provider_app.app_settings import app_settings
-from provider_app.security_headers import auth_page
+from provider_app.internal import known_devices
+from provider_app.internal.http import auth_page
 from provider_app.two_factor.devices import has_two_factor
 from provider_app.two_factor.session import begin_second_factor, end_second_factor
 

@@ -1,24 +1,197 @@
-"""The authorization endpoint: DOT's view with provider_app's consent page and remembered consent."""
+"""The authorization endpoint: DOT's view with provider_app's login rules, consent page and ``iss``.
+
+The RFC 9207 ``iss`` parameter on every authorization response, success and error (P9).
+
+The authorization endpoint's authentication rules: prompt, max_age, acr_values, two-factor policy.
+
+:class:`AuthenticationRequirementMixin` goes in front of DOT's ``AuthorizationView``
+(:class:`provider_app.views.authorize.AuthorizationView` uses it). Before the consent step it sends
+the user to log in again (``prompt=login``, ``max_age``; P18), to the second factor (step-up) or to
+enrolment (``acr_values`` asking for multi-factor, ``PROVIDER_APP_REQUIRE_TWO_FACTOR``, a client's
+``require_two_factor``), and answers ``prompt=none`` without any page. Each issued code gets the
+session's authentication stored with it for the ID token (P19).
+
+The authorization endpoint: DOT's view with provider_app's consent page and remembered consent.
+"""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.models import get_application_model
+from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView as DOTAuthorizationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidClientIdError
 
-from provider_app import audit, resource_servers
-from provider_app.authorization_response import authorization_response_issuer, with_issuer
-from provider_app.consent import has_consent, remember_consent
-from provider_app.scopes import describe
-from provider_app.security_headers import auth_page
-from provider_app.two_factor.authorization import AuthenticationRequirementMixin
+from provider_app import audit
+from provider_app.app_settings import app_settings
+from provider_app.internal.consent import has_consent, remember_consent
+from provider_app.internal.http import auth_page
+from provider_app.internal.login import remember_for_code, session_authentication
+from provider_app.internal.login_requirements import (
+    SILENT_AUTHORIZATION_META,
+    SILENT_LOGIN_META,
+    AuthenticationRequirement,
+    client_requires_two_factor,
+    requirement_for,
+    url_after_fresh_login,
+)
+from provider_app.internal.resources import describe, refusal_for
+from provider_app.two_factor.devices import has_two_factor
+
+# --------------------------------------------------------------------------------------------------
+# The RFC 9207 ``iss`` parameter on every authorization response, success and error (P9).
+# --------------------------------------------------------------------------------------------------
+
+
+def authorization_response_issuer(request: HttpRequest) -> str:
+    """The issuer as discovery publishes it (RFC 9207 2: ``iss`` MUST equal the metadata ``issuer``)."""
+    return oauth2_settings.oidc_issuer(request)
+
+
+def with_issuer(redirect_uri: str, issuer: str) -> str:
+    """``redirect_uri`` with exactly one ``iss`` in its query (RFC 9207 2).
+
+    provider_app answers with ``response_mode=query`` only, so the parameters live in the query.
+    Registered redirect URIs never have a fragment (RFC 6749 3.1.2), so a fragment here holds
+    parameters oauthlib put there for an implicit-style ``response_type`` (an error, as only
+    ``code`` is accepted): they are moved to the query. Any ``iss`` already present (e.g. from the
+    registered URI) is replaced so that it is unambiguous.
+    """
+    parts = urlsplit(redirect_uri)
+    parameters = parse_qsl(parts.query, keep_blank_values=True) + parse_qsl(
+        parts.fragment, keep_blank_values=True
+    )
+    query = [(k, v) for k, v in parameters if k != "iss"]
+    query.append(("iss", issuer))
+    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+
+
+# --------------------------------------------------------------------------------------------------
+# The authorization endpoint's authentication rules: prompt, max_age, acr_values, two-factor policy.
+# --------------------------------------------------------------------------------------------------
+
+
+def application_for(client_id: str | None):
+    if not client_id or "\x00" in client_id:  # PostgreSQL refuses NUL bytes in text (DataError)
+        return None
+    return get_application_model().objects.filter(client_id=client_id).select_related("policy").first()
+
+
+class AuthenticationRequirementMixin:
+    """Enforces what the authorization request and the client policy ask of the user's login.
+
+    ``second_factor_url`` and ``enrolment_url`` (URL names) may be overridden.
+    """
+
+    second_factor_url = "provider_app:two_factor_verify"
+    enrolment_url = "provider_app:two_factor_setup"
+    two_factor_required_template = "provider_app/two_factor/required.html"
+
+    def get(self, request, *args, **kwargs):
+        application = application_for(request.GET.get("client_id"))
+        requirement = requirement_for(request, application)
+        authentication = session_authentication(request)
+        if requirement.silent:
+            return self._silent(request, requirement, authentication, application, *args, **kwargs)
+        if requirement.is_met_by(authentication):
+            return super().get(request, *args, **kwargs)
+        # Send nobody anywhere for a request that is not valid (P2): validate first.
+        try:
+            self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        return self._authenticate(request, requirement, authentication)
+
+    def _authenticate(self, request, requirement: AuthenticationRequirement, authentication):
+        if requirement.needs_login(authentication):
+            return redirect_to_login(
+                url_after_fresh_login(request, authentication),
+                self.get_login_url(),
+                self.get_redirect_field_name(),
+            )
+        target = self.second_factor_url if has_two_factor(request.user) else self.enrolment_url
+        return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+
+    def _silent(self, request, requirement, authentication, application, *args, **kwargs):
+        """``prompt=none`` (OIDC Core 3.1.2.1): a code without any page, or an error to the client."""
+        login_ok = authentication is not None and requirement.is_met_by(authentication)
+        scopes = request.GET.get("scope", "").split()
+        if not scopes and application is not None:
+            scopes = get_scopes_backend().get_default_scopes(application=application, request=request)
+        consent_ok = application is not None and has_consent(request.user, application, scopes)
+        request.META[SILENT_LOGIN_META] = "1" if login_ok else "0"
+        request.META[SILENT_AUTHORIZATION_META] = "1" if consent_ok else "0"
+        if login_ok and consent_ok:
+            return super().get(request, *args, **kwargs)
+        # For OpenID requests oauthlib raises login_required/consent_required from the validator;
+        # errors for unknown clients or redirect URIs stay on the error page (P2).
+        try:
+            _scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        # A plain OAuth request (no openid scope) with prompt=none: answer the same way, no page.
+        response = {"error": "login_required" if not login_ok else "consent_required"}
+        if credentials.get("state"):
+            response["state"] = credentials["state"]
+        redirect_uri = credentials["redirect_uri"]
+        separator = "&" if "?" in redirect_uri else "?"
+        return self.redirect(f"{redirect_uri}{separator}{urlencode(response)}", application)
+
+    def handle_no_permission(self):
+        """Not signed in: ``prompt=none`` gets ``login_required`` (DOT, with ``iss``); a login
+        demanded by ``prompt=login`` or ``max_age`` returns with a fresh-login marker."""
+        query = self.request.GET
+        prompt = set(query.get("prompt", "").split())
+        if "none" not in prompt and ("login" in prompt or "max_age" in query):
+            return redirect_to_login(
+                url_after_fresh_login(self.request), self.get_login_url(), self.get_redirect_field_name()
+            )
+        return super().handle_no_permission()
+
+    def post(self, request, *args, **kwargs):
+        # Approving by POST must not skip what the GET demanded (it sent the user to step up);
+        # denying stays possible, so that the client hears access_denied.
+        application = application_for(request.POST.get("client_id"))
+        required = (
+            app_settings.REQUIRE_TWO_FACTOR
+            or client_requires_two_factor(application)
+            or has_two_factor(request.user)
+        )
+        authentication = session_authentication(request)
+        multi_factor = authentication is not None and authentication.is_multi_factor
+        if request.POST.get("allow") and required and not multi_factor:
+            return render(
+                request, self.two_factor_required_template, {"application": application}, status=403
+            )
+        return super().post(request, *args, **kwargs)
+
+    def create_authorization_response(self, request, scopes, credentials, allow):
+        uri, headers, body, status = super().create_authorization_response(
+            request=request, scopes=scopes, credentials=credentials, allow=allow
+        )
+        code = dict(parse_qsl(urlsplit(uri or "").query)).get("code")
+        if code:
+            remember_for_code(request, code)
+        return uri, headers, body, status
+
+
+# --------------------------------------------------------------------------------------------------
+# The authorization endpoint: DOT's view with provider_app's consent page and remembered consent.
+# --------------------------------------------------------------------------------------------------
 
 
 @auth_page
 class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
     """Shows the consent page unless this user already approved these scopes for this client.
 
-    Before consent, :class:`~provider_app.two_factor.authorization.AuthenticationRequirementMixin`
+    Before consent, :class:`~provider_app.views.authorize.AuthenticationRequirementMixin`
     applies ``prompt``, ``max_age``, ``acr_values`` and the two-factor policy (P18, P19).
 
     ``template_name`` may be overridden; the template gets ``application``, ``scopes`` and
@@ -49,7 +222,7 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
             return response  # an error page
         scopes = context["scopes"]
         resources = [r for value in request.GET.getlist("resource") for r in value.split()]
-        refusal = resources and resource_servers.refusal_for(application, resources, scopes)
+        refusal = resources and refusal_for(application, resources, scopes)
         if refusal:  # RFC 8707 2: refused before the user is asked, at the client's redirect URI
             return self._refuse("invalid_target", refusal, context["form"].initial, application)
         # OIDC Core 3.1.2.1: prompt=consent asks again even when the approval is remembered.

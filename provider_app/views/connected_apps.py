@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from provider_app import audit
-from provider_app.connected_apps import connected_apps, find_connected_app, revoke_connected_app
-from provider_app.security_headers import auth_page
+from provider_app.internal.consent import connected_apps, find_connected_app, revoke_connected_app
+from provider_app.internal.http import auth_page
 
 
 @auth_page

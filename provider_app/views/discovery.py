@@ -9,8 +9,8 @@ from django.http import HttpRequest, JsonResponse
 from oauth2_provider import views as dot_views
 from oauth2_provider.views import ConnectDiscoveryInfoView
 
-from provider_app import signing_keys
 from provider_app.app_settings import app_settings
+from provider_app.internal import signing_keys
 
 # RFC 6749 2.3.1; "none" is a public client proving possession with PKCE only (RFC 7636).
 TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
@@ -62,7 +62,7 @@ class DiscoveryView(ConnectDiscoveryInfoView):
 
 
 class JwksView(dot_views.JwksInfoView):
-    """The JWKS: every published signing key (provider_app.signing_keys), cacheable for
+    """The JWKS: every published signing key (provider_app.internal.signing_keys), cacheable for
     ``OIDC_JWKS_MAX_AGE_SECONDS`` as DOT serves it (R7, R11)."""
 
     def get(self, request, *args, **kwargs):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -13,7 +11,9 @@ from oauth2_provider.models import get_access_token_model
 from oauth2_provider.settings import oauth2_settings
 
 from provider_app.app_settings import app_settings
-from provider_app.client_auth import authenticated_client, bearer_application, oauth_error
+from provider_app.internal.clients import authenticated_client, bearer_application
+from provider_app.internal.http import oauth_error
+from provider_app.internal.tokens import digest
 from provider_app.models import ClientPolicy, ResourceServer
 
 
@@ -43,7 +43,7 @@ class IntrospectTokenView(View):
 
     @staticmethod
     def _find(token_value: str):
-        checksum = hashlib.sha256(token_value.encode()).hexdigest()
+        checksum = digest(token_value)
         return (
             get_access_token_model()
             .objects.select_related("application", "user")
@@ -71,7 +71,7 @@ def may_see(caller, token, request) -> bool:
     policy = ClientPolicy.objects.filter(application=caller, is_resource_server=True).first()
     if policy is not None and not audiences.isdisjoint(policy.audiences()):
         return True
-    # The own client of the registered resource server the token is for (provider_app.resource_models).
+    # The own client of the registered resource server the token is for (provider_app.models).
     return (
         bool(token.resource)
         and ResourceServer.objects.filter(client=caller, identifier__in=audiences).exists()

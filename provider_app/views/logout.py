@@ -11,9 +11,9 @@ from oauth2_provider.views import RPInitiatedLogoutView as DOTRPInitiatedLogoutV
 from oauthlib.common import add_params_to_uri
 
 from provider_app.app_settings import app_settings
-from provider_app.connected_apps import revoke_client_tokens
-from provider_app.redirect_uris import is_redirect_uri_transport_allowed, is_registered_redirect_uri
-from provider_app.security_headers import auth_page
+from provider_app.internal.clients import is_redirect_uri_transport_allowed, is_registered_redirect_uri
+from provider_app.internal.http import auth_page
+from provider_app.internal.tokens import revoke_client_tokens
 
 
 @auth_page

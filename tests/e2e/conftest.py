@@ -99,7 +99,7 @@ def browser(parties) -> Browser:
 def provider_issuer(live_server, transactional_db):
     """provider_app's issuer on the live server, for a service (resource_app) in this process; the
     service's and the provider's process-wide key caches start and end empty."""
-    from provider_app import signing_keys
+    from provider_app.internal import signing_keys
     from resource_app.internal import metadata
     from resource_app.internal.jwks import key_cache
 

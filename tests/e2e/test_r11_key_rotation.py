@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from jwcrypto import jwk, jwt
 
-from provider_app import signing_keys
+from provider_app.internal import signing_keys
 from provider_app.models import SigningKey
 from resource_app.validation import validate_token
 from tests.e2e.conftest import client_credentials_token

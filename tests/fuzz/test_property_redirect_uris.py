@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provider_app.redirect_uris import is_registered_redirect_uri
+from provider_app.internal.clients import is_registered_redirect_uri
 from tests.factories import ApplicationFactory, UserFactory
 from tests.oauth_helpers import AuthorizationRequest
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provider_app import audit
-from provider_app.authorization_codes import code_hash
+from provider_app.internal.tokens import digest as code_hash
 from provider_app.throttling import delay
 
 pytestmark = pytest.mark.fuzz

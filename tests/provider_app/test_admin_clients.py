@@ -284,7 +284,7 @@ def test_secret_is_hashed_even_if_hashing_is_switched_off():
 
 
 def test_generated_secrets_always_pass_the_strength_rules():
-    from provider_app.client_secrets import generate_client_secret, validate_client_secret_strength
+    from provider_app.internal.clients import generate_client_secret, validate_client_secret_strength
 
     for _ in range(2000):
         validate_client_secret_strength(generate_client_secret())
@@ -293,7 +293,7 @@ def test_generated_secrets_always_pass_the_strength_rules():
 def test_random_hex_secrets_of_256_bits_pass_the_strength_rules():
     import secrets
 
-    from provider_app.client_secrets import validate_client_secret_strength
+    from provider_app.internal.clients import validate_client_secret_strength
 
     for _ in range(2000):
         validate_client_secret_strength(secrets.token_hex(32))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, RefreshToken, revoke_access_token
 
 from bench.fixtures import issue_access_token
-from provider_app import token_cache
+from provider_app.internal import token_cache
 from tests.oauth_helpers import api_me, basic_auth
 
 LOCAL = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bearer-tests"}
@@ -185,7 +185,7 @@ def test_unknown_token_is_refused_with_a_bearer_challenge(client, db):
 def test_p23_failed_invalidation_still_revokes(client, token, django_assert_num_queries, monkeypatch):
     """If the shared cache cannot be written, the revocation still happens and nothing is served
     from the cache until the invalidation has been applied (provider_app.cache_outbox)."""
-    from provider_app import cache_outbox, shared_cache
+    from provider_app.internal import cache_outbox, shared_cache
 
     _warm(client, token, django_assert_num_queries)
 

@@ -21,7 +21,8 @@ from django.test import override_settings
 from oauth2_provider.models import AccessToken
 
 from bench.fixtures import issue_access_token
-from provider_app import token_cache, token_local_cache
+from provider_app.internal import local_cache as token_local_cache
+from provider_app.internal import token_cache
 from tests import stages
 from tests.oauth_helpers import api_me, basic_auth, client_credentials, post_refresh
 from tests.provider_app.security_helpers import gunicorn_server
@@ -213,7 +214,7 @@ def test_flush_all_drops_every_workers_copies(client, token, workers, redis_read
     worker_a, worker_b = workers(), workers()
     _cache_on(worker_a, client, token, redis_reads, django_assert_num_queries)
     _cache_on(worker_b, client, token, redis_reads, django_assert_num_queries)
-    token_local_cache.flush_all()
+    token_cache.flush_all()
     for worker in (worker_a, worker_b):
         del redis_reads[:]
         assert _me(client, token, worker).status_code == 200
@@ -317,7 +318,7 @@ def test_p23_failed_publish_still_revokes_and_no_copy_is_served(
 ):
     from oauth2_provider.models import RefreshToken
 
-    from provider_app import cache_outbox
+    from provider_app.internal import cache_outbox
 
     worker_a = workers()
     _cache_on(worker_a, client, token, redis_reads, django_assert_num_queries)
@@ -423,7 +424,7 @@ def _client_token(client, service, secret, worker):
 
 
 def _client_cached_on(worker, client, service, redis_reads):
-    from provider_app.client_cache import _key
+    from provider_app.internal.clients import _key
 
     for _ in range(2):  # database -> shared cache, then shared cache -> the worker's copy
         assert _client_token(client, service, service.raw_secret, worker).status_code == 200
@@ -434,7 +435,7 @@ def _client_cached_on(worker, client, service, redis_reads):
 
 
 def test_p15_rotated_client_secret_is_refused_at_once_by_every_worker(client, service, workers, redis_reads):
-    from provider_app.client_secrets import generate_client_secret
+    from provider_app.internal.clients import generate_client_secret
 
     worker = workers()
     _client_cached_on(worker, client, service, redis_reads)

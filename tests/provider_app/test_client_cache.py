@@ -8,8 +8,9 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from provider_app import client_cache, token_cache
-from provider_app.client_secrets import generate_client_secret
+from provider_app.internal import clients as client_cache
+from provider_app.internal import token_cache
+from provider_app.internal.clients import generate_client_secret
 from tests.factories import ApplicationFactory
 from tests.oauth_helpers import basic_auth
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from provider_app.claims import SUPPORTED_CLAIMS
 from provider_app.conf import SCOPES
-from provider_app.oauth2_validator import ProviderOAuth2Validator
+from provider_app.oauth2_validator import SUPPORTED_CLAIMS, ProviderOAuth2Validator
 from tests.oauth_helpers import AuthorizationRequest, code_flow, validate_id_token
 
 pytestmark = pytest.mark.django_db

@@ -16,9 +16,10 @@ from django.test import Client, override_settings
 from oauth2_provider.models import AccessToken
 
 from bench.fixtures import issue_access_token
-from provider_app import cache_outbox, shared_cache, token_cache, token_local_cache
-from provider_app.cache_models import PendingCacheInvalidation
-from provider_app.client_secrets import generate_client_secret
+from provider_app.internal import cache_outbox, shared_cache, token_cache
+from provider_app.internal import local_cache as token_local_cache
+from provider_app.internal.clients import generate_client_secret
+from provider_app.models import PendingCacheInvalidation
 from tests.factories import ApplicationFactory
 from tests.oauth_helpers import (
     api_me,

@@ -17,10 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken, set_token_value
 
-from provider_app.models import AuditEvent
-from provider_app.replay_models import RedeemedCode
-from provider_app.row_batch import RowBatch, delete_by_pk
-from provider_app.two_factor.models import AuthenticationContext
+from provider_app.internal.row_batch import RowBatch, delete_by_pk
+from provider_app.models import AuditEvent, AuthenticationContext, RedeemedCode
 
 pytestmark = pytest.mark.django_db
 ONE_STATEMENT = connection.vendor == "postgresql"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provider_app.security_checks import (
+from provider_app.checks import (
     check_axes_handler,
     check_login_throttling,
     check_refresh_grace_period,

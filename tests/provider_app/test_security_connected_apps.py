@@ -125,7 +125,7 @@ def test_last_used_also_from_tokens_served_by_the_token_cache(client, user, appl
     from django.core.cache import caches
     from django.test import override_settings
 
-    from provider_app import token_usage
+    from provider_app.internal import tokens as token_usage
     from provider_app.models import ClientUsage
 
     local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "connected-apps"}

@@ -160,7 +160,7 @@ def test_p16_every_dot_method_that_reads_grants_is_overridden():
 
     from oauth2_provider import oauth2_validators
 
-    from provider_app.validator_security import CodeAndTokenSecurityMixin
+    from provider_app.internal.validator_security import CodeAndTokenSecurityMixin
 
     tree = ast.parse(inspect.getsource(oauth2_validators.OAuth2Validator))
     reading_grants = {

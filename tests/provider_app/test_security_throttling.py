@@ -12,7 +12,7 @@ from axes.models import AccessAttempt
 from django.test import Client
 from django.utils import timezone
 
-from provider_app import known_devices
+from provider_app.internal import known_devices
 from provider_app.models import AuditEvent, KnownLoginDevice
 from provider_app.throttling import delay
 from tests.factories import USER_PASSWORD, UserFactory

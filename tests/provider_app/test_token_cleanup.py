@@ -12,7 +12,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken, clear_expired
 
 from bench.fixtures import issue_access_token
-from provider_app.token_cleanup import clear_expired_tokens
+from provider_app.internal.cleanup import clear_expired_tokens
 
 DAY = timedelta(days=1)
 

@@ -16,11 +16,9 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 
-from provider_app import validator_security
-from provider_app.authorization_codes import claim_grant
-from provider_app.models import AuditEvent
-from provider_app.replay_models import RedeemedCode
-from provider_app.two_factor.models import AuthenticationContext
+from provider_app.internal import validator_security
+from provider_app.internal.codes import claim_grant
+from provider_app.models import AuditEvent, AuthenticationContext, RedeemedCode
 from tests.oauth_helpers import exchange, post_refresh, signed_in_code
 
 
@@ -184,7 +182,7 @@ def test_code_exchange_sends_its_rows_without_a_transaction_round_trip(
     # it goes alone, after DOT's transaction that sent nothing, as one self-contained statement.
     from django.db import connection
 
-    from provider_app.row_batch import RowBatch
+    from provider_app.internal.row_batch import RowBatch
 
     request, code = signed_in_code(client, user, application, logout=True)
     flushed_in_transaction = []

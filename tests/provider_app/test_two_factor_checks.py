@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.test import override_settings
 
-from provider_app.two_factor.checks import OTP_MIDDLEWARE, check_two_factor_installed
+from provider_app.checks import OTP_MIDDLEWARE, check_two_factor_installed
 
 
 def test_demo_settings_pass():

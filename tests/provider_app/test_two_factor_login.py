@@ -6,7 +6,8 @@ import pytest
 import time_machine
 from django.contrib.auth import SESSION_KEY
 
-from provider_app.two_factor.session import AUTHENTICATION_KEY, PENDING_KEY
+from provider_app.internal.login import AUTHENTICATION_KEY
+from provider_app.two_factor.session import PENDING_KEY
 from tests.factories import USER_PASSWORD
 from tests.provider_app.two_factor_helpers import (
     code_at,

@@ -10,8 +10,8 @@ from django.test import Client, override_settings
 from jwcrypto import jwt
 
 from provider_app.app_settings import ACR_MULTI_FACTOR, ACR_SINGLE_FACTOR
+from provider_app.internal.login_requirements import FRESH_LOGIN_PARAM
 from provider_app.models import ClientPolicy
-from provider_app.two_factor.requirements import FRESH_LOGIN_PARAM
 from tests.oauth_helpers import (
     AuthorizationRequest,
     exchange,
@@ -431,7 +431,7 @@ def test_setting_sends_a_user_without_device_to_enrolment_after_the_password(cli
 
 def test_multi_factor_for_a_session_without_a_password_step_means_a_full_login(client, user, application):
     """A session opened by another backend (no ``pwd``): a code alone would not make it multi-factor."""
-    from provider_app.two_factor.session import AUTHENTICATION_KEY
+    from provider_app.internal.login import AUTHENTICATION_KEY
 
     device = make_device(user)
     client.force_login(user)

@@ -8,9 +8,9 @@ from django.contrib.auth import SESSION_KEY
 from django.db import connection
 from django.test import Client, override_settings
 
+from provider_app.internal.login import AUTHENTICATION_KEY
 from provider_app.two_factor.models import RecoveryCode
 from provider_app.two_factor.recovery import digest, issue_recovery_codes
-from provider_app.two_factor.session import AUTHENTICATION_KEY
 from tests.provider_app.two_factor_helpers import (
     code_at,
     login_two_factor,

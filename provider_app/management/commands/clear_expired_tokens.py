@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from provider_app.token_cleanup import DEFAULT_BATCH_SIZE, clear_expired_tokens
+from provider_app.internal.cleanup import DEFAULT_BATCH_SIZE, clear_expired_tokens
 
 
 class Command(BaseCommand):

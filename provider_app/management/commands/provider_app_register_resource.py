@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from provider_app.resource_commands import register
-from provider_app.resource_models import ResourceServer
+from provider_app.internal.resources import register
+from provider_app.models import ResourceServer
 
 
 class Command(BaseCommand):

@@ -5,15 +5,15 @@
     python manage.py provider_app_signing_keys retire           # drop retired keys whose tokens expired
     python manage.py provider_app_signing_keys list
 
-See :mod:`provider_app.signing_keys` (and docs/operations.md) for the order and the waits.
+See :mod:`provider_app.internal.signing_keys` (and docs/operations.md) for the order and the waits.
 """
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from provider_app import signing_keys
-from provider_app.signing_key_models import SigningKey
+from provider_app.internal import signing_keys
+from provider_app.models import SigningKey
 
 
 class Command(BaseCommand):

@@ -1,4 +1,8 @@
-"""The clients that hold access to a user's account, and revoking one (tokens and consent).
+"""What a user approved, and the clients that hold access to the user's account.
+
+Remembering what a user approved, per user, client and scope set.
+
+The clients that hold access to a user's account, and revoking one (tokens and consent).
 
 A client is "connected" while the user has a remembered consent for it or it holds a live access
 or refresh token for the user. Revoking deletes the consent, revokes every refresh token (and with
@@ -15,14 +19,38 @@ from django.db import router, transaction
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
-    get_grant_model,
-    get_id_token_model,
     get_refresh_token_model,
-    revoke_access_token,
 )
 from oauth2_provider.scopes import get_scopes_backend
 
-from provider_app.models import ClientUsage, Consent
+from provider_app.internal.tokens import revoke_client_tokens
+from provider_app.models import ClientUsage, Consent, normalise_scopes
+
+# --------------------------------------------------------------------------------------------------
+# Remembering what a user approved, per user, client and scope set.
+# --------------------------------------------------------------------------------------------------
+
+
+def has_consent(user, application, scopes: list[str]) -> bool:
+    if application.skip_authorization:  # a first-party client: no consent page
+        return True
+    consent = Consent.objects.filter(user=user, application=application).only("scope").first()
+    return consent is not None and consent.covers(scopes)
+
+
+def remember_consent(user, application, scopes: list[str]) -> Consent:
+    consent, created = Consent.objects.get_or_create(
+        user=user, application=application, defaults={"scope": normalise_scopes(scopes)}
+    )
+    if not created and not consent.covers(scopes):
+        consent.scope = normalise_scopes(consent.scope.split() + list(scopes))
+        consent.save(update_fields=["scope", "updated"])
+    return consent
+
+
+# --------------------------------------------------------------------------------------------------
+# The clients that hold access to a user's account, and revoking one (tokens and consent).
+# --------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -81,23 +109,6 @@ def find_connected_app(user, application_pk) -> object | None:
         if str(app.application.pk) == str(application_pk):
             return app.application
     return None
-
-
-def revoke_client_tokens(user, application) -> int:
-    """Revoke every refresh and access token, ID token and pending code that ``application`` holds
-    for ``user``; returns the access tokens revoked. Other clients keep theirs."""
-    AccessToken = get_access_token_model()
-    with transaction.atomic(using=router.db_for_write(AccessToken)):
-        for refresh_token in get_refresh_token_model().objects.filter(
-            user=user, application=application, revoked__isnull=True
-        ):
-            refresh_token.revoke()
-        access_tokens = list(AccessToken.objects.filter(user=user, application=application))
-        for access_token in access_tokens:
-            revoke_access_token(access_token)
-        get_id_token_model().objects.filter(user=user, application=application).delete()
-        get_grant_model().objects.filter(user=user, application=application).delete()
-    return len(access_tokens)
 
 
 def revoke_connected_app(user, application) -> int:

@@ -5,33 +5,30 @@
 It overrides every DOT method that reads ``Grant.code`` (DOT looks codes up by their raw value,
 which is no longer stored, P16), claims a code once (P5), revokes what a replayed code issued (P5),
 turns a concurrent or repeated use of a rotated refresh token into ``invalid_grant`` plus the
-revocation of its family (P8), and writes audit events for all of it.
-"""
+revocation of its family (P8), and writes audit events for all of it."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from types import SimpleNamespace
 
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauthlib.oauth2.rfc6749 import errors
 
-from provider_app import audit, resource_servers
-from provider_app.authorization_codes import (
+from provider_app import audit
+from provider_app.internal import resources
+from provider_app.internal.codes import (
     CLAIMED,
     VALIDATED_GRANT,
     CodeAlreadyRedeemed,
     claim_grant,
-    code_hash,
     find_grant,
     find_grant_for_request,
     handle_replay,
     remember_redemption,
 )
-from provider_app.token_families import family_of_access_token, revoke_token_family
-from provider_app.token_storage import ISSUED_ACCESS_TOKEN, ISSUED_REFRESH_TOKEN, row_batch
-from provider_app.token_usage import note_token_use
+from provider_app.internal.token_storage import ISSUED_ACCESS_TOKEN, ISSUED_REFRESH_TOKEN, row_batch
+from provider_app.internal.tokens import digest, family_of_access_token, note_token_use, revoke_token_family
 
 
 class RefreshTokenReused(Exception):
@@ -48,17 +45,13 @@ def audit_request(request) -> SimpleNamespace:
     return SimpleNamespace(META={key: headers.get(key, "") for key in ("REMOTE_ADDR", "HTTP_USER_AGENT")})
 
 
-def _checksum(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 class CodeAndTokenSecurityMixin:
     """Validator methods around grants, bearer tokens, refresh tokens and revocation."""
 
     # -- authorization codes: stored as SHA-256 only (P16) -------------------------------------
 
     def _create_authorization_code(self, request, code, expires=None):
-        return super()._create_authorization_code(request, {**code, "code": code_hash(code["code"])}, expires)
+        return super()._create_authorization_code(request, {**code, "code": digest(code["code"])}, expires)
 
     def _grant(self, code: str, request, client=None):
         validated = getattr(request, VALIDATED_GRANT, None)
@@ -159,7 +152,7 @@ class CodeAndTokenSecurityMixin:
             result = super().save_bearer_token(token, request, *args, **kwargs)
         except CodeAlreadyRedeemed:
             # Lost the race for the code: the transaction rolled back (with the ID token, see
-            # provider_app.token_storage); the winner's tokens are committed and linked to the
+            # provider_app.internal.token_storage); the winner's tokens are committed and linked to the
             # code by now, so this is a replay like any other.
             self._answer_code_replay(request.code, request)
             raise errors.InvalidGrantError(request=request) from None
@@ -175,8 +168,8 @@ class CodeAndTokenSecurityMixin:
             setattr(request, CLAIMED, True)
         elif request.grant_type == "refresh_token":
             self._lock_refresh_token_for_rotation(request)
-        # A registered resource may want shorter-lived tokens (provider_app.resource_servers).
-        token["expires_in"] = resource_servers.lifetime(request, token["expires_in"])
+        # A registered resource may want shorter-lived tokens (provider_app.internal.resources).
+        token["expires_in"] = resources.lifetime(request, token["expires_in"])
         result = super()._save_bearer_token(token, request, *args, **kwargs)
         if getattr(request, CLAIMED, False):
             remember_redemption(grant, *self._issued_tokens(token, request), request=request)
@@ -187,12 +180,10 @@ class CodeAndTokenSecurityMixin:
 
     def _issued_tokens(self, token, request):
         """The access token this request created and its refresh-token family; no query when
-        :mod:`provider_app.token_storage` kept them on the request (they may not be written yet)."""
+        :mod:`provider_app.internal.token_storage` kept them on the request (they may not be written yet)."""
         access_token = getattr(request, ISSUED_ACCESS_TOKEN, None)
         if access_token is None:
-            access_token = get_access_token_model().objects.get(
-                token_checksum=_checksum(token["access_token"])
-            )
+            access_token = get_access_token_model().objects.get(token_checksum=digest(token["access_token"]))
             return access_token, family_of_access_token(access_token)
         refresh_token = getattr(request, ISSUED_REFRESH_TOKEN, None)
         if refresh_token is not None and getattr(refresh_token, "access_token", None) is access_token:
@@ -218,7 +209,7 @@ class CodeAndTokenSecurityMixin:
             return request.user is None or request.user.is_active
         stored = (
             get_refresh_token_model()
-            .objects.filter(token_checksum=_checksum(refresh_token), revoked__isnull=False)
+            .objects.filter(token_checksum=digest(refresh_token), revoked__isnull=False)
             .order_by("-revoked")
             .first()
         )

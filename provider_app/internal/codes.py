@@ -2,36 +2,32 @@
 
 * At rest only SHA-256 of a code is stored (DOT keeps ``Grant.code`` in plaintext): every Grant
   lookup of :class:`provider_app.oauth2_validator.ProviderOAuth2Validator` goes through
-  :func:`code_hash`.
+  :func:`provider_app.internal.tokens.digest`.
 * Redemption deletes the grant row in the same transaction that inserts the tokens, after every
   check passed (a request that fails a check, say a wrong ``redirect_uri``, does not burn the
   code). Of concurrent requests exactly one deletes the row; the others delete nothing, roll back
   and answer ``invalid_grant`` (RFC 6749 4.1.2, OAuth 2.1 4.1.3).
-* The hash of a redeemed code is remembered (:class:`~provider_app.replay_models.RedeemedCode`)
+* The hash of a redeemed code is remembered (:class:`~provider_app.models.RedeemedCode`)
   in that same transaction with the tokens issued from it, so any later presentation of the code,
-  concurrent or not, finds them and revokes them (RFC 6749 4.1.2, RFC 9700 4.2.4).
-"""
+  concurrent or not, finds them and revokes them (RFC 6749 4.1.2, RFC 9700 4.2.4)."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from django.db import router, transaction
 from django.utils import timezone
 from oauth2_provider.models import get_grant_model
 
-from provider_app import grant_lookup
 from provider_app.app_settings import app_settings
-from provider_app.replay_models import RedeemedCode
-from provider_app.row_batch import delete_by_pk
-from provider_app.token_families import revoke_token_family
-from provider_app.token_storage import row_batch, save_row
-from provider_app.two_factor import claims
-from provider_app.two_factor.claims import code_digest
+from provider_app.internal import login, sql_rows
+from provider_app.internal.row_batch import delete_by_pk
+from provider_app.internal.token_storage import row_batch, save_row
+from provider_app.internal.tokens import digest, revoke_token_family
+from provider_app.models import RedeemedCode
 
 #: Attribute of the oauthlib request that holds the grant ``validate_code`` found.
-VALIDATED_GRANT = claims.VALIDATED_GRANT
+VALIDATED_GRANT = login.VALIDATED_GRANT
 #: The grant last looked up by code alone on this oauthlib request: ``(code, grant or None)``.
 GRANT_BY_CODE = "provider_app_grant_by_code"
 #: Set on the oauthlib request once the grant is consumed.
@@ -40,11 +36,6 @@ CLAIMED = "provider_app_code_claimed"
 
 class CodeAlreadyRedeemed(Exception):
     """Another request consumed the code between its validation and this request's token insert."""
-
-
-def code_hash(code: str) -> str:
-    """SHA-256 (hex) of an authorization code: what is stored and looked up (P16)."""
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
 def retention() -> timedelta:
@@ -56,9 +47,9 @@ def find_grant(code: str, client=None):
     """The stored grant for a raw code (and client, when given), or None.
 
     One statement loads the grant, its user and the authentication context stored for the code
-    (:mod:`provider_app.grant_lookup`).
+    (:mod:`provider_app.internal.sql_rows`).
     """
-    grant = grant_lookup.find(code_hash(code), code_digest(code))
+    grant = sql_rows.grant_by_code(digest(code))
     if grant is None or (client is not None and grant.application_id != client.pk):
         return None
     return grant
@@ -88,7 +79,7 @@ def claim_grant(grant, *, request=None) -> None:
     commit and delete nothing, on SQLite the database lock serialises them the same way.
     Raises :class:`CodeAlreadyRedeemed` for them, and nothing of theirs is written. With the token
     response's row batch (``request``), the deletion is the batch's claim, made when the tokens are
-    written and deciding whether they are (:meth:`provider_app.row_batch.RowBatch.claim`).
+    written and deciding whether they are (:meth:`provider_app.internal.row_batch.RowBatch.claim`).
     """
     batch = row_batch(request) if request is not None else None
     if batch is not None:
@@ -113,7 +104,7 @@ def remember_redemption(grant, access_token, token_family, *, request=None) -> R
 def handle_replay(code: str) -> RedeemedCode | None:
     """A redeemed code came back: mark it replayed and revoke everything issued from it."""
     with transaction.atomic(using=router.db_for_write(RedeemedCode)):
-        redemption = RedeemedCode.objects.select_for_update().filter(code_hash=code_hash(code)).first()
+        redemption = RedeemedCode.objects.select_for_update().filter(code_hash=digest(code)).first()
         if redemption is None:
             return None
         if redemption.replayed is None:

@@ -7,8 +7,7 @@ re-checks the expiry condition while deleting them (a row refreshed in between s
 on its own: locks are held for one batch only, and memory holds one batch at most.
 
 Deletion goes through Django's collector, so ``on_delete`` rules of every model that points at a
-token (DOT's own, provider_app's, a project's) are honoured.
-"""
+token (DOT's own, provider_app's, a project's) are honoured."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """How provider_app keeps entries in the shared cache so that they fail closed (P23).
 
-The token and client caches (:mod:`provider_app.token_cache`, :mod:`provider_app.client_cache`)
+The token and client caches (:mod:`provider_app.internal.token_cache`, :mod:`provider_app.internal.clients`)
 store through a :class:`Store`, never with ``cache.set()``. The database is the truth; an entry is
 served only if nothing that happened to the cache since it was written can have hidden a change:
 
@@ -16,15 +16,14 @@ served only if nothing that happened to the cache since it was written can have 
   every entry written before is refused (read as a miss) and the database decides again.
 - **A failed invalidation never fails the change** (a revocation, a logout, a refresh, a saved user
   or client): the database commits, the keys are recorded in the database
-  (:mod:`provider_app.cache_outbox`), and until they have been deleted from Redis no process serves
+  (:mod:`provider_app.internal.cache_outbox`), and until they have been deleted from Redis no process serves
   anything from the caches. Each process looks at that record at most
   ``PROVIDER_APP_TOKEN_CACHE_RECHECK`` seconds before it serves from a cache, and the request that
   could not invalidate waits that long before it answers: once the change is answered, no process
   serves the old entry, whatever happened to Redis in between.
 
 :class:`LocalStore` is the same protocol for a process-local cache (one process, tests), under a lock.
-Other cache backends are not used for tokens (see :func:`provider_app.token_cache.token_cache`).
-"""
+Other cache backends are not used for tokens (see :func:`provider_app.internal.token_cache.token_cache`)."""
 
 from __future__ import annotations
 
@@ -36,7 +35,7 @@ from typing import Any
 from django.core.cache import BaseCache
 from django.core.cache.backends.redis import RedisCache
 
-from provider_app import token_local_cache
+from provider_app.internal import compat, local_cache
 
 PERMIT_SUFFIX = ":permit"
 # A permit only has to outlive one database read; short, so that misses (random bearer strings
@@ -100,7 +99,7 @@ class RedisStore(Store):
     def __init__(self, cache: RedisCache) -> None:
         self.cache = cache
         # Django's backend builds a new client object for every operation; keep one (same pool).
-        self.client = cache._cache.get_client(None, write=True)
+        self.client = compat.redis_client(cache)
         self._lookup = self.client.register_script(_LOOKUP)
         self._put = self.client.register_script(_PUT)
 
@@ -126,7 +125,7 @@ class RedisStore(Store):
         keys = [self._key(n) for n in names] + [self._key(n + PERMIT_SUFFIX) for n in names]
         self.client.delete(*keys)
         # Every process's local copies (token_local_cache) go too.
-        token_local_cache.publish(self.cache, message)
+        local_cache.publish(self.cache, message)
 
 
 class LocalStore(Store):

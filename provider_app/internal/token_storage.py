@@ -17,11 +17,11 @@ The access and refresh tokens created are kept on the oauthlib request
 (:data:`ISSUED_ACCESS_TOKEN`, :data:`ISSUED_REFRESH_TOKEN`) for later steps of the same request,
 which need not query them again.
 
-The new rows are not saved one by one: they go to the request's :class:`~provider_app.row_batch.RowBatch`
+The new rows are not saved one by one: they go to the request's
+:class:`~provider_app.internal.row_batch.RowBatch`
 (:func:`row_batch`), with the redeemed code's record, the audit event and the authentication
 context's link added by the other mixins, and are written by one statement on PostgreSQL at the end
-of the transaction. Their primary keys are set then; until then a row refers to another by instance.
-"""
+of the transaction. Their primary keys are set then; until then a row refers to another by instance."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ import uuid
 from django.db import connections, router, transaction
 from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
-from provider_app.row_batch import RowBatch
+from provider_app.internal import compat
+from provider_app.internal.row_batch import RowBatch
 
 #: The ID token signed for this request, inserted with its access token.
 PENDING_ID_TOKEN = "provider_app_pending_id_token"
@@ -43,9 +44,7 @@ ROW_BATCH = "provider_app_row_batch"
 
 def _nothing_sent(alias: str) -> bool:
     """The current transaction has sent no statement and has nothing to run on commit."""
-    connection = connections[alias]
-    # libpq's PQtransactionStatus, 0 = PQTRANS_IDLE (psycopg 3 and psycopg2 >= 2.8 both expose it).
-    return not connection.run_on_commit and connection.connection.info.transaction_status == 0
+    return compat.transaction_is_untouched(connections[alias])
 
 
 def row_batch(request) -> RowBatch | None:

@@ -1,9 +1,9 @@
 """Invalidations of the shared cache that never fail a change, and never leave a stale entry served (P23).
 
-:func:`invalidate` deletes keys from the shared cache (:mod:`provider_app.shared_cache`) at once and
+:func:`invalidate` deletes keys from the shared cache (:mod:`provider_app.internal.shared_cache`) at once and
 again when the transaction commits. If the cache cannot be reached at that moment (Redis down,
 restarting, refusing writes, a timeout), the change still commits: the keys are recorded in the
-database (:class:`~provider_app.cache_models.PendingCacheInvalidation`) and the caller does not
+database (:class:`~provider_app.models.PendingCacheInvalidation`) and the caller does not
 answer before ``PROVIDER_APP_TOKEN_CACHE_RECHECK`` seconds have passed since the record became
 visible (failures one after the other in one thread share one record, and one wait).
 
@@ -12,8 +12,7 @@ and its local copies). At most every ``RECHECK`` seconds, that looks for recorde
 tries to apply them; while any is left, nothing is served from a cache (the database answers). As
 the failing request waited one full interval, every process has looked again by the time it is
 answered. When Redis is back, the first process that looks applies the record (deletes the keys and
-publishes them), and the caches are used again.
-"""
+publishes them), and the caches are used again."""
 
 from __future__ import annotations
 
@@ -26,9 +25,9 @@ from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat
 from django.db.utils import DatabaseError
 
-from provider_app import shared_cache, token_local_cache
 from provider_app.app_settings import app_settings
-from provider_app.cache_models import PendingCacheInvalidation
+from provider_app.internal import local_cache, shared_cache
+from provider_app.models import PendingCacheInvalidation
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +165,7 @@ def _apply_recorded(cache) -> bool:
 
 
 def _drop_local_copies() -> None:
-    layer = token_local_cache.current()
+    layer = local_cache.current()
     if layer is not None:
         layer.drop_all()
 

@@ -2,7 +2,7 @@
 
 A per-account lock alone lets anyone who knows a username keep its owner out: one wrong password
 each time the wait ends. After a sign-in completes (password, and the second factor if the user has
-one), the browser gets a signed cookie naming a :class:`~provider_app.throttling_models.KnownLoginDevice`
+one), the browser gets a signed cookie naming a :class:`~provider_app.models.KnownLoginDevice`
 of that user (OWASP's "device cookies"). A sign-in for that username from that browser is then
 throttled by the device's own failures (same limit and growing delays as the account), not by the
 account's, which only counts tries from unknown browsers. The per-IP limit applies to every try.
@@ -13,8 +13,7 @@ account's, which only counts tries from unknown browsers. The per-IP limit appli
 - Brute force stays throttled: each known device has its own counter with growing delays, and the
   attacker has none (the cookie is only set on a completed sign-in).
 - A user signing in from a new browser while their account is attacked still waits for the
-  account's lock; the lockout page points to the password reset.
-"""
+  account's lock; the lockout page points to the password reset."""
 
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from provider_app.app_settings import app_settings
-from provider_app.throttling_models import KnownLoginDevice
+from provider_app.models import KnownLoginDevice
 
 COOKIE = "provider_app_device"
 SALT = "provider_app.known_devices"

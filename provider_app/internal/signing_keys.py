@@ -1,7 +1,7 @@
 """Signing-key rotation without downtime (R11, OIDC Core 10.1.1).
 
 The key that signs ID tokens and JWT access tokens, and the keys the JWKS publishes, come from
-:class:`~provider_app.signing_key_models.SigningKey` rows, and from the settings
+:class:`~provider_app.models.SigningKey` rows, and from the settings
 (``OIDC_RSA_PRIVATE_KEY``, ``OIDC_RSA_PRIVATE_KEYS_INACTIVE``), which stay published. With no active
 row, ``OIDC_RSA_PRIVATE_KEY`` signs, as in DOT. ``manage.py provider_app_signing_keys`` runs the
 rotation, one step at a time:
@@ -15,8 +15,7 @@ rotation, one step at a time:
 
 Each process reads the keys at most every :data:`REFRESH_SECONDS` (and at once in the process that
 changed them). Private keys are stored Fernet-encrypted with a key derived from ``SECRET_KEY`` (and
-``SECRET_KEY_FALLBACKS``) (P16); the admin shows kid, state and dates only.
-"""
+``SECRET_KEY_FALLBACKS``) (P16); the admin shows kid, state and dates only."""
 
 from __future__ import annotations
 
@@ -40,7 +39,7 @@ from jwcrypto.jwk import JWK, JWKSet
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.utils import jwk_from_pem
 
-from provider_app.signing_key_models import SigningKey
+from provider_app.models import SigningKey
 
 REFRESH_SECONDS = 10
 ALGORITHM = "RS256"
@@ -162,7 +161,7 @@ def add(size: int = 2048) -> SigningKey:
 
 def grace() -> timedelta:
     """How long a replaced key stays published: the longest token it signed, plus the JWKS age."""
-    from provider_app.resource_models import ResourceServer
+    from provider_app.models import ResourceServer
 
     lifetimes = [
         oauth2_settings.ID_TOKEN_EXPIRE_SECONDS,

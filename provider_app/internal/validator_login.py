@@ -1,16 +1,15 @@
 """The validator's part of two-factor: silent login (``prompt=none``) and the authentication claims.
 
 :class:`AuthenticationClaimsMixin` is one of the bases of
-:class:`provider_app.oauth2_validator.ProviderOAuth2Validator`.
-"""
+:class:`provider_app.oauth2_validator.ProviderOAuth2Validator`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from provider_app.token_storage import row_batch
-from provider_app.two_factor.claims import attach_to_id_token, context_for_token_request, id_token_claims
-from provider_app.two_factor.requirements import SILENT_AUTHORIZATION_META, SILENT_LOGIN_META
+from provider_app.internal.login import attach_to_id_token, context_for_token_request, id_token_claims
+from provider_app.internal.login_requirements import SILENT_AUTHORIZATION_META, SILENT_LOGIN_META
+from provider_app.internal.token_storage import row_batch
 
 
 class AuthenticationClaimsMixin:

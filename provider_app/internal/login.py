@@ -1,0 +1,201 @@
+"""How the user authenticated: recorded at login, kept with each authorization code, put in the ID token.
+
+This belongs to login, not to two-factor: a password-only login gets ``amr`` and ``auth_time`` too.
+
+What the browser session knows about how the user authenticated, and nothing secret.
+
+:class:`SessionAuthentication`: how and when the user of this session last actively authenticated
+(RFC 8176 methods, a Unix time); the ID token's ``auth_time``/``amr``/``acr`` come from it (P19).
+Every login records it (``user_logged_in``), a password-only login too.
+
+``auth_time``, ``amr`` and ``acr`` in the ID token (OIDC Core 2, RFC 8176; P19).
+
+The authorization endpoint knows the browser session; the token endpoint does not. So when a code
+is issued, :func:`remember_for_code` stores how the user authenticated (an
+:class:`~provider_app.two_factor.models.AuthenticationContext` keyed by the code's SHA-256); the
+validator finds it again with :func:`context_for_token_request` and puts it in the ID token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import BACKEND_SESSION_KEY
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from provider_app.app_settings import app_settings
+from provider_app.internal.tokens import digest
+from provider_app.models import AuthenticationContext
+
+# --------------------------------------------------------------------------------------------------
+# What the browser session knows about how the user authenticated, and nothing secret.
+# --------------------------------------------------------------------------------------------------
+
+AUTHENTICATION_KEY = "provider_app.authentication"
+
+PASSWORD = "pwd"  # RFC 8176 2
+ONE_TIME_PASSWORD = "otp"  # RFC 8176 2 (RFC 6238 TOTP; recovery codes are one-time codes too)
+MULTI_FACTOR = "mfa"  # RFC 8176 2: more than one factor was used
+
+
+@dataclass(frozen=True)
+class SessionAuthentication:
+    """How the user of this session authenticated: methods and Unix time of the latest active step."""
+
+    user_id: str
+    time: float
+    methods: tuple[str, ...]
+    # Random per authentication event: tells a new login from an old one even within one clock tick.
+    event_id: str = ""
+
+    @property
+    def is_multi_factor(self) -> bool:
+        return PASSWORD in self.methods and ONE_TIME_PASSWORD in self.methods
+
+    @property
+    def amr(self) -> list[str]:
+        """RFC 8176 values, ``mfa`` added when two factors were used."""
+        return [*self.methods, MULTI_FACTOR] if self.is_multi_factor else list(self.methods)
+
+    @property
+    def acr(self) -> str:
+        return app_settings.ACR_MULTI_FACTOR if self.is_multi_factor else app_settings.ACR_SINGLE_FACTOR
+
+    def age(self, now: float | None = None) -> float:
+        return (time.time() if now is None else now) - self.time
+
+
+def record_authentication(request: HttpRequest, user, methods: list[str] | tuple[str, ...]) -> None:
+    """Remember in the session that ``user`` has just authenticated with ``methods``."""
+    request.session[AUTHENTICATION_KEY] = {
+        "uid": str(user.pk),
+        "time": round(time.time(), 3),
+        "methods": tuple(dict.fromkeys(methods)),
+        "id": secrets.token_hex(8),
+    }
+
+
+def add_method(request: HttpRequest, user, method: str) -> None:
+    """A further factor verified now (step-up): the methods grow and the time is now."""
+    current = session_authentication(request, user)
+    methods = current.methods if current else ()
+    record_authentication(request, user, (*methods, method))
+
+
+def session_authentication(request: HttpRequest, user=None) -> SessionAuthentication | None:
+    """The session's authentication for ``user`` (default ``request.user``), or None if unknown."""
+    user = user if user is not None else getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    stored = request.session.get(AUTHENTICATION_KEY)
+    if not isinstance(stored, dict) or stored.get("uid") != str(user.pk):
+        return None
+    try:
+        return SessionAuthentication(
+            str(stored["uid"]), float(stored["time"]), tuple(stored["methods"]), str(stored.get("id", ""))
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def methods_for_backend(backend_path: str | None) -> tuple[str, ...]:
+    """What a login through ``backend_path`` proves: a password for ModelBackend and its subclasses."""
+    if not backend_path:
+        return ()
+    try:
+        backend_class = import_string(backend_path)
+    except ImportError:
+        return ()
+    return (PASSWORD,) if issubclass(backend_class, ModelBackend) else ()
+
+
+def on_user_logged_in(sender, request, user, **kwargs) -> None:
+    """``user_logged_in`` receiver: every login (ours, the admin's, others) records its time and method."""
+    if request is None or not hasattr(request, "session"):
+        return
+    backend = getattr(user, "backend", None) or request.session.get(BACKEND_SESSION_KEY)
+    record_authentication(request, user, methods_for_backend(backend))
+
+
+# --------------------------------------------------------------------------------------------------
+# ``auth_time``, ``amr`` and ``acr`` in the ID token (OIDC Core 2, RFC 8176; P19).
+# --------------------------------------------------------------------------------------------------
+
+#: Attribute of a grant loaded by provider_app.internal.sql_rows: its context, loaded with it.
+PREFETCHED_CONTEXT = "provider_app_prefetched_context"
+#: Where the validator keeps the grant of a token request (authorization_codes.VALIDATED_GRANT).
+VALIDATED_GRANT = "provider_app_grant"
+
+SUPPORTED_CLAIMS = ["auth_time", "amr", "acr"]
+# Contexts of codes never redeemed are removed after this long (codes live 60 s, P6).
+UNREDEEMED_LIFETIME = timedelta(hours=1)
+
+
+def remember_for_code(request: HttpRequest, code: str) -> AuthenticationContext:
+    """Store the session's authentication for the authorization ``code`` just issued."""
+    user = request.user
+    authentication = session_authentication(request)
+    if authentication is not None:
+        auth_time = datetime.fromtimestamp(authentication.time, tz=UTC)
+        amr, acr = authentication.amr, (authentication.acr if authentication.methods else "")
+    else:  # not reachable through AuthorizationView, which demands a known authentication first
+        auth_time, amr, acr = timezone.now(), [], ""
+    AuthenticationContext.objects.filter(
+        user=user, id_token__isnull=True, created__lt=timezone.now() - UNREDEEMED_LIFETIME
+    ).delete()
+    return AuthenticationContext.objects.create(
+        user=user, code_digest=digest(code), auth_time=auth_time, amr=amr, acr=acr
+    )
+
+
+def context_for_token_request(request) -> AuthenticationContext | None:
+    """The context behind an oauthlib token request: by its code, or through the refreshed tokens."""
+    if getattr(request, "grant_type", None) == "authorization_code" and getattr(request, "code", None):
+        grant = getattr(request, VALIDATED_GRANT, None)
+        if grant is not None and hasattr(grant, PREFETCHED_CONTEXT) and grant.user_id == request.user.pk:
+            return getattr(
+                grant, PREFETCHED_CONTEXT
+            )  # loaded with the grant (provider_app.internal.sql_rows)
+        return (
+            AuthenticationContext.objects.filter(code_digest=digest(request.code), user=request.user)
+            .order_by("-pk")
+            .first()
+        )
+    refresh_token = getattr(request, "refresh_token_instance", None)
+    access_token = getattr(refresh_token, "access_token", None) if refresh_token else None
+    id_token = getattr(access_token, "id_token", None) if access_token else None
+    if id_token is None:
+        return None
+    return AuthenticationContext.objects.filter(id_token=id_token).first()
+
+
+def id_token_claims(context: AuthenticationContext | None) -> dict[str, Any]:
+    """The claims a context contributes; ``auth_time`` always, ``amr``/``acr`` when known."""
+    if context is None:
+        return {}
+    claims: dict[str, Any] = {"auth_time": int(context.auth_time.timestamp())}
+    if context.amr:
+        claims["amr"] = list(context.amr)
+    if context.acr:
+        claims["acr"] = context.acr
+    return claims
+
+
+def attach_to_id_token(context: AuthenticationContext | None, id_token, batch=None) -> None:
+    """The ID token now carries this context: a refresh finds it through the token (OIDC Core 12.2).
+
+    With ``batch`` (the token response's :class:`provider_app.internal.row_batch.RowBatch`, which holds the
+    ID token row) the link is written with it."""
+    if context is None:
+        return
+    if batch is not None:
+        batch.update(AuthenticationContext, context.pk, id_token_id=id_token, code_digest=None)
+        return
+    AuthenticationContext.objects.filter(pk=context.pk).update(id_token=id_token, code_digest=None)

@@ -1,0 +1,296 @@
+"""Resource servers: RFC 8707 audiences, RFC 9068 JWT access tokens, their scopes, their registry.
+
+Access tokens for registered resource servers: RFC 8707 audience rules and RFC 9068 JWTs.
+
+DOT's ``ACCESS_TOKEN_GENERATOR`` is :func:`generate_access_token`. It resolves the token's audience
+first (DOT's RFC 8707 normalisation and narrowing: the request's ``resource``, else the code's or
+the refresh token's), then applies the registry (:class:`~provider_app.models.ResourceServer`):
+
+- every resource must be registered and allow the client, else ``invalid_target`` (RFC 8707 2; R3);
+- every scope must be one the resource understands (identity scopes such as ``openid`` excepted),
+  else ``invalid_scope``;
+- a token for a resource that wants JWTs has exactly one audience (an ambiguous JWT is never issued);
+- no ``resource``: the default audience (``PROVIDER_APP_DEFAULT_AUDIENCE``, RFC 9068 3), opaque.
+
+A JWT access token (RFC 9068 2, R1) has header ``typ: at+jwt`` and the ID tokens' key (RS256,
+``kid`` its thumbprint, published in the JWKS); claims ``iss``, ``exp``, ``aud``, ``sub`` (the
+client for client_credentials), ``client_id``, ``iat``, ``jti``, ``scope``, and ``auth_time``,
+``acr``, ``amr`` when the authentication is known (R2). It is stored like every token: its SHA-256
+only (P16); revocation, rotation and family rules apply unchanged.
+
+DOT's ``SCOPES_BACKEND_CLASS``: the settings' scopes plus those of registered resource servers.
+
+A scope a registered resource server understands (provider_app.models) is available to
+the clients that resource allows, and described on the consent page as "<scope> (<resource name>)".
+A request asking only for the settings' scopes costs no query. Discovery's ``scopes_supported``
+lists the settings' scopes only (RFC 8414 lets it omit some).
+
+Registering resource servers (the admin and ``manage.py provider_app_register_resource``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
+from jwcrypto import jwt
+from oauth2_provider.models import get_application_model
+from oauth2_provider.scopes import SettingsScopes
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749 import errors
+
+from provider_app.internal import compat, signing_keys
+from provider_app.internal.tokens import generate_token
+from provider_app.models import ResourceServer
+
+# --------------------------------------------------------------------------------------------------
+# Access tokens for registered resource servers: RFC 8707 audience rules and RFC 9068 JWTs.
+# --------------------------------------------------------------------------------------------------
+
+#: Scopes about the user's identity (OIDC Core 5.4, 11): the provider's, valid with any audience.
+IDENTITY_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "offline_access"})
+#: Where the resolved :class:`Audience` of a token request is kept for _save_bearer_token.
+REQUEST_ATTRIBUTE = "provider_app_resource_server"
+
+
+#: More resources than this in one request are refused (each is looked up).
+MAX_RESOURCES = 10
+
+
+class Audience:
+    """The registered resource servers one token is for (none: the default audience)."""
+
+    def __init__(self, servers: list[ResourceServer]) -> None:
+        self.servers = servers
+
+    @property
+    def jwt_server(self) -> ResourceServer | None:
+        """The one resource server the token is a JWT for, if it wants JWTs."""
+        if len(self.servers) == 1 and self.servers[0].token_format == ResourceServer.JWT:
+            return self.servers[0]
+        return None
+
+    def lifetime(self, default: int) -> int:
+        """The servers' own lifetime (the shortest, for a token for several), else ``default``."""
+        lifetimes = [s.access_token_lifetime for s in self.servers if s.access_token_lifetime]
+        return min(lifetimes) if lifetimes else default
+
+
+def _refuse(request, description: str):
+    return errors.CustomOAuth2Error(error="invalid_target", description=description, request=request)
+
+
+def _checked_identifiers(request, resources) -> list[str]:
+    identifiers = list(dict.fromkeys(resources))  # repeated resources count once
+    if len(identifiers) > MAX_RESOURCES:
+        raise _refuse(request, f"Ask for at most {MAX_RESOURCES} resources.")
+    if any(not isinstance(r, str) or not r.isprintable() for r in identifiers):
+        raise _refuse(request, "A resource indicator is an absolute URI.")  # NUL and control characters
+    return identifiers
+
+
+def resolve(request) -> Audience:
+    """The audience of the token this request asks for, after every RFC 8707 rule and the registry."""
+    original = _original_resources(request)
+    if original is not None and not original and getattr(request, "resource", None):
+        # RFC 8707 2.2 / R4: a refresh narrows the grant's resources; it never adds one to a grant
+        # that had none (its token was for the default audience).
+        raise _refuse(request, "The refresh token was not issued for a resource.")
+    raw = request.resource if isinstance(getattr(request, "resource", None), list) else None
+    if raw is not None:
+        request.resource = _checked_identifiers(request, raw)
+    validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
+    validator._check_and_set_request_resource(request)  # DOT: normalise, narrow, inherit (idempotent)
+    resources = _checked_identifiers(request, request.resource or [])
+    request.resource = resources
+    if not resources:
+        return Audience([])
+    registered = {r.identifier: r for r in ResourceServer.objects.filter(identifier__in=resources)}
+    client = request.client
+    for identifier in resources:
+        server = registered.get(identifier)
+        if server is None or not server.allowed_clients.filter(pk=client.pk).exists():
+            raise _refuse(request, "The requested resource is unknown, or this client may not ask for it.")
+        foreign = set(request.scopes or ()) - server.scope_set() - IDENTITY_SCOPES
+        if foreign:
+            raise errors.InvalidScopeError(
+                description=f"The resource does not understand the scope {sorted(foreign)[0]!r}.",
+                request=request,
+            )
+    servers = [registered[i] for i in resources]
+    if len(servers) > 1 and any(s.token_format == ResourceServer.JWT for s in servers):
+        raise _refuse(request, "Ask for one resource per token: a JWT access token has one audience.")
+    return Audience(servers)
+
+
+def _original_resources(request) -> list[str] | None:
+    """The resources of the refresh token being used (``None`` for other grants)."""
+    if getattr(request, "grant_type", None) != "refresh_token":
+        return None
+    refresh_token = getattr(request, "refresh_token_instance", None)
+    return list(getattr(refresh_token, "resource", None) or []) if refresh_token is not None else None
+
+
+def refusal_for(application, resources: list[str], scopes: list[str]) -> str | None:
+    """Why an authorization request naming ``resources`` must be refused (``invalid_target``), or
+    ``None``. The same registry rules as at the token endpoint, checked before the user is asked."""
+    resources = list(dict.fromkeys(resources))
+    if len(resources) > MAX_RESOURCES or any(not r.isprintable() for r in resources):
+        return "Too many resources, or a resource that is not an absolute URI."
+    registered = {r.identifier: r for r in ResourceServer.objects.filter(identifier__in=resources)}
+    for identifier in resources:
+        server = registered.get(identifier)
+        if server is None or not server.allowed_clients.filter(pk=application.pk).exists():
+            return "The requested resource is unknown, or this client may not ask for it."
+        if set(scopes) - server.scope_set() - IDENTITY_SCOPES:
+            return "The resource does not understand a requested scope."
+    return None
+
+
+def generate_access_token(request) -> str:
+    """DOT's ``ACCESS_TOKEN_GENERATOR``: a JWT for a resource that wants one, else 256 random bits."""
+    audience = resolve(request)
+    setattr(request, REQUEST_ATTRIBUTE, audience)
+    server = audience.jwt_server
+    if server is None:
+        return generate_token(request)
+    return _jwt_access_token(request, server)
+
+
+def lifetime(request, default: int) -> int:
+    """Seconds the access token of this request lives (the strictest of its resources' lifetimes)."""
+    audience = getattr(request, REQUEST_ATTRIBUTE, None)
+    return audience.lifetime(default) if audience is not None else default
+
+
+@sensitive_variables("key")
+def _jwt_access_token(request, server: ResourceServer) -> str:
+    key = signing_keys.signing_key()  # the ID tokens' key (provider_app.internal.signing_keys)
+    now = int(time.time())
+    client_id = request.client.client_id
+    user = request.user if getattr(request, "grant_type", "") != "client_credentials" else None
+    claims = {
+        "iss": oauth2_settings.oidc_issuer(request),
+        "exp": now
+        + lifetime(request, int(request.expires_in or oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)),
+        "aud": server.identifier,
+        "sub": str(user.pk) if user is not None and getattr(user, "pk", None) else client_id,
+        "client_id": client_id,
+        "iat": now,
+        "jti": uuid.uuid4().hex,
+    }
+    if request.scopes:
+        claims["scope"] = " ".join(request.scopes)
+    if user is not None:
+        claims.update(_authentication_claims(request))
+    header = {"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}
+    token = jwt.JWT(header=json.dumps(header), claims=json.dumps(claims))
+    token.make_signed_token(key)
+    return token.serialize()
+
+
+def _authentication_claims(request) -> dict:
+    """``auth_time``, ``acr``, ``amr`` of the authentication behind this grant (RFC 9068 2.2.1, R2)."""
+    from provider_app.internal.login import context_for_token_request, id_token_claims
+
+    return id_token_claims(context_for_token_request(request))
+
+
+# --------------------------------------------------------------------------------------------------
+# DOT's ``SCOPES_BACKEND_CLASS``: the settings' scopes plus those of registered resource servers.
+# --------------------------------------------------------------------------------------------------
+
+
+class _SettingsScopes(dict):
+    """The settings' scopes; a scope it does not hold (a resource's) is described by its name."""
+
+    def __missing__(self, scope: str) -> str:
+        return scope
+
+
+class ResourceServerScopes(SettingsScopes):
+    """``get_all_scopes`` stays the settings' (it is read on hot paths such as UserInfo) and answers a
+    resource's scope with its name; the consent page describes those itself (:func:`describe`)."""
+
+    def get_all_scopes(self) -> dict[str, str]:
+        return _SettingsScopes(oauth2_settings.SCOPES)
+
+    def get_available_scopes(self, application=None, request=None, *args, **kwargs) -> list[str]:
+        available = compat.settings_scopes()
+        requested = set(getattr(request, "scopes", None) or ())
+        if application is None or requested <= set(available):
+            return available
+        servers = ResourceServer.objects.filter(allowed_clients=application).only("scopes")
+        return available + sorted(
+            {scope for server in servers for scope in server.scope_set()} - set(available)
+        )
+
+
+def describe(scopes, resources) -> list[tuple[str, str]]:
+    """(scope, plain-words description) for the consent page, resource servers' scopes included."""
+    described = dict(oauth2_settings.SCOPES)
+    missing = [scope for scope in scopes if scope not in described]
+    if missing and resources:
+        for server in ResourceServer.objects.filter(identifier__in=resources).only("name", "scopes"):
+            for scope in server.scope_set():
+                described.setdefault(scope, f"{scope} ({server.name})")
+    return [(scope, described.get(scope, scope)) for scope in scopes]
+
+
+# --------------------------------------------------------------------------------------------------
+# Registering resource servers (the admin and ``manage.py provider_app_register_resource``).
+# --------------------------------------------------------------------------------------------------
+
+
+def check_identifier(identifier: str) -> str:
+    """RFC 8707 2: an absolute URI without a fragment; https (http only for loopback with DEBUG)."""
+    parts = urlsplit(identifier)
+    if not parts.scheme or not parts.netloc or parts.fragment or "#" in identifier:
+        raise ValueError("A resource identifier is an absolute URI without a fragment (RFC 8707 2).")
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback and settings.DEBUG):
+        raise ValueError("A resource identifier must be an https URI.")
+    return identifier
+
+
+@transaction.atomic
+def register(
+    *,
+    identifier: str,
+    name: str,
+    scopes: str,
+    token_format: str = ResourceServer.OPAQUE,
+    access_token_lifetime: int | None = None,
+    allowed_client_ids: list[str] = (),
+    client_id: str | None = None,
+) -> tuple[ResourceServer, bool]:
+    """Create or update the resource server ``identifier``; returns it and whether it was created."""
+    check_identifier(identifier)
+    if token_format not in dict(ResourceServer.TOKEN_FORMATS):
+        raise ValueError(f"The token format is one of {sorted(dict(ResourceServer.TOKEN_FORMATS))}.")
+    Application = get_application_model()
+    clients = list(Application.objects.filter(client_id__in=allowed_client_ids))
+    missing = set(allowed_client_ids) - {c.client_id for c in clients}
+    if missing:
+        raise ValueError(f"No client with the client_id {sorted(missing)[0]!r}.")
+    own_client = Application.objects.filter(client_id=client_id).first() if client_id else None
+    if client_id and own_client is None:
+        raise ValueError(f"No client with the client_id {client_id!r}.")
+    server, created = ResourceServer.objects.update_or_create(
+        identifier=identifier,
+        defaults={
+            "name": name,
+            "scopes": " ".join(sorted(set(scopes.split()))),
+            "token_format": token_format,
+            "access_token_lifetime": access_token_lifetime,
+            **({"client": own_client} if client_id else {}),
+        },
+    )
+    if allowed_client_ids:
+        server.allowed_clients.add(*clients)
+    return server, created

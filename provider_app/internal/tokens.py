@@ -1,0 +1,169 @@
+"""Access and refresh tokens: their values, their digest, their families, their use, their revocation.
+
+Access and refresh token values: 256 random bits (DOT's ``ACCESS_TOKEN_GENERATOR``).
+
+oauthlib's default draws 30 characters from a 62-letter alphabet one ``SystemRandom.choice`` at a
+time (about 178 bits, 30 calls into the random source per token). One ``secrets.token_urlsafe``
+call gives 256 bits in 43 URL-safe characters, which is what RFC 9700 asks of a bearer token
+(unguessable, RFC 6750 5.2) with margin, and costs one read of the operating system's random source.
+
+Token families: everything issued from one authorization code, revoked together (P5, P8).
+
+DOT gives every refresh token issued from a code a ``token_family`` UUID that rotation keeps
+(RFC 9700 4.14.2). Revoking a family here revokes its refresh tokens, deletes every access token
+bound to one of them or minted from one of them, and the ID tokens those access tokens carried.
+
+Remember when a client last used its access to a user's account, cheaply.
+
+:func:`note_token_use` is called where an access token is used: bearer validation for the API and
+UserInfo (signing in and refreshing show in the tokens' own timestamps). A shared-cache key makes it
+write :class:`~provider_app.models.ClientUsage` at most once per :data:`RESOLUTION` per token;
+without a working cache it writes every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db import DatabaseError, IntegrityError, router, transaction
+from django.db.models import Q
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+    revoke_access_token,
+)
+
+from provider_app.models import ClientUsage
+
+# --------------------------------------------------------------------------------------------------
+# Access and refresh token values: 256 random bits (DOT's ``ACCESS_TOKEN_GENERATOR``).
+# --------------------------------------------------------------------------------------------------
+
+
+def digest(value: str) -> str:
+    """SHA-256 (hex) of a token, an authorization code or a client_id: what is stored, looked up and
+    used as a cache key, never the value itself (P16). DOT's ``token_checksum`` is the same digest."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+#: Bytes of randomness per token (256 bits).
+TOKEN_BYTES = 32
+
+
+def generate_token(request=None) -> str:
+    """A new access or refresh token value; ``request`` is oauthlib's, unused."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+# --------------------------------------------------------------------------------------------------
+# Token families: everything issued from one authorization code, revoked together (P5, P8).
+# --------------------------------------------------------------------------------------------------
+
+
+def revoke_token_family(token_family: uuid.UUID | None, *, access_token_ids: Iterable[int] = ()) -> int:
+    """Revoke a whole family (and the listed access tokens); returns how many access tokens died."""
+    AccessToken = get_access_token_model()
+    RefreshToken = get_refresh_token_model()
+    access_token_ids = [pk for pk in access_token_ids if pk is not None]
+    if not token_family and not access_token_ids:
+        return 0
+    with transaction.atomic(using=router.db_for_write(AccessToken)):
+        doomed = Q(pk__in=access_token_ids)
+        if token_family:
+            family = RefreshToken.objects.filter(token_family=token_family)
+            doomed |= Q(pk__in=family.values("access_token_id")) | Q(
+                source_refresh_token_id__in=family.values("pk")
+            )
+        access_tokens = AccessToken.objects.filter(doomed)
+        id_token_ids = [pk for pk in access_tokens.values_list("id_token_id", flat=True) if pk]
+        doomed_ids = list(access_tokens.values_list("pk", flat=True))
+        if token_family:
+            # DOT's set-based revocation of the refresh tokens (and the access tokens they hold).
+            RefreshToken.revoke_family(token_family)
+        for refresh_token in RefreshToken.objects.filter(
+            access_token_id__in=doomed_ids, revoked__isnull=True
+        ):
+            refresh_token.revoke()
+        AccessToken.objects.filter(pk__in=doomed_ids).delete()
+        get_id_token_model().objects.filter(pk__in=id_token_ids).delete()
+    return len(doomed_ids)
+
+
+def family_of_access_token(access_token) -> uuid.UUID | None:
+    """The family of the refresh token issued with ``access_token``, if any."""
+    refresh_token = get_refresh_token_model().objects.filter(access_token=access_token).first()
+    return refresh_token.token_family if refresh_token is not None else None
+
+
+def revoke_client_tokens(user, application) -> int:
+    """Revoke every refresh and access token, ID token and pending code that ``application`` holds
+    for ``user``; returns the access tokens revoked. Other clients keep theirs."""
+    AccessToken = get_access_token_model()
+    with transaction.atomic(using=router.db_for_write(AccessToken)):
+        for refresh_token in get_refresh_token_model().objects.filter(
+            user=user, application=application, revoked__isnull=True
+        ):
+            refresh_token.revoke()
+        access_tokens = list(AccessToken.objects.filter(user=user, application=application))
+        for access_token in access_tokens:
+            revoke_access_token(access_token)
+        get_id_token_model().objects.filter(user=user, application=application).delete()
+        get_grant_model().objects.filter(user=user, application=application).delete()
+    return len(access_tokens)
+
+
+# --------------------------------------------------------------------------------------------------
+# Remember when a client last used its access to a user's account, cheaply.
+# --------------------------------------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+#: "Last used" is exact to this much.
+RESOLUTION = timedelta(minutes=5)
+RESOLUTION_SECONDS = RESOLUTION.total_seconds()
+_recently_noted: dict[str, float] = {}
+
+
+def note_token_use(access_token) -> None:
+    """Record that the client of ``access_token`` used it for its user now (never raises).
+
+    The gate is keyed by the token's checksum, so each token writes at most once per
+    :data:`RESOLUTION`; client-credentials tokens (no user) are ignored.
+    """
+    if access_token is None or not access_token.user_id or not access_token.application_id:
+        return
+    key = f"provider_app:token-used:{access_token.token_checksum}"
+    # This process recorded the token less than RESOLUTION ago: skip even the shared cache
+    # (a round trip on every API request otherwise; see docs/performance.md).
+    now = time.monotonic()
+    if now - _recently_noted.get(key, -RESOLUTION_SECONDS) < RESOLUTION_SECONDS:
+        return
+    if len(_recently_noted) > 10_000:
+        _recently_noted.clear()
+    _recently_noted[key] = now
+    try:
+        if not cache.add(key, 1, timeout=int(RESOLUTION.total_seconds())):
+            return  # recorded less than RESOLUTION ago
+    except Exception:  # noqa: BLE001  (a cache outage must not break API calls)
+        logger.warning("cache unavailable for client usage; writing to the database")
+    try:
+        with transaction.atomic():
+            ClientUsage.objects.update_or_create(
+                user_id=access_token.user_id,
+                application_id=access_token.application_id,
+                defaults={"last_used": timezone.now()},
+            )
+    except IntegrityError:
+        pass  # a concurrent request recorded it
+    except DatabaseError:
+        logger.exception("could not record client usage")
