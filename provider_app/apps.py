@@ -32,7 +32,7 @@ class ProviderAppConfig(AppConfig):
         from django_otp.plugins.otp_totp.models import TOTPDevice
         from oauth2_provider.models import get_access_token_model, get_application_model
 
-        from provider_app import audit
+        from provider_app import audit, signals
         from provider_app.internal import clients, local_cache, login, row_batch, token_cache
         from provider_app.two_factor import seeds
         from provider_app.two_factor.models import EncryptedTOTPDevice
@@ -87,3 +87,11 @@ class ProviderAppConfig(AppConfig):
         user_logged_in.connect(audit.on_logged_in, dispatch_uid="provider_app_audit_logged_in")
         user_logged_out.connect(audit.on_logged_out, dispatch_uid="provider_app_audit_logged_out")
         user_login_failed.connect(audit.on_login_failed, dispatch_uid="provider_app_audit_login_failed")
+        # ... and provider_app's own signals.
+        signals.code_replayed.connect(audit.on_code_replayed, dispatch_uid="provider_app_audit_code_replayed")
+        signals.refresh_token_reused.connect(
+            audit.on_refresh_token_reused, dispatch_uid="provider_app_audit_refresh_token_reused"
+        )
+        signals.access_revoked.connect(
+            audit.on_access_revoked, dispatch_uid="provider_app_audit_access_revoked"
+        )

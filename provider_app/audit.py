@@ -8,7 +8,8 @@ Nothing secret is ever written: detail keys that name a credential (password, se
 code, verifier, ...) are replaced by ``"[redacted]"`` unless they only identify it (``..._id``),
 and values are shortened and stripped of control characters so a log line cannot be forged.
 
-Audit receivers for sign-in events (Django's auth signals), connected in ``AppConfig.ready()``.
+Audit receivers: sign-in events (Django's auth signals) and provider_app's own signals
+# (provider_app.signals), all connected in ProviderAppConfig.ready().
 
 The password step's signals come from ``authenticate()``/``login()``/``logout()``; lockouts are
 recorded by :func:`provider_app.throttling.lockout_response`; two-factor events by
@@ -174,7 +175,8 @@ def _save(fields: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Audit receivers for sign-in events (Django's auth signals), connected in ``AppConfig.ready()``.
+# Audit receivers: sign-in events (Django's auth signals) and provider_app's own signals
+# (provider_app.signals), all connected in ProviderAppConfig.ready().
 # --------------------------------------------------------------------------------------------------
 
 
@@ -199,3 +201,36 @@ def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
         attempted_username=username[:150],
         throttled=locked_out,
     )
+
+
+def on_code_replayed(sender, request, redemption, revoked_access_token_count, **kwargs) -> None:
+    ids = {"redeemed_code_id": redemption.pk}
+    _record_revocation(CODE_REPLAYED, request, redemption, revoked_access_token_count, ids)
+
+
+def on_refresh_token_reused(sender, request, refresh_token, revoked_access_token_count, **kwargs) -> None:
+    ids = {"refresh_token_id": refresh_token.pk, "token_family_id": str(refresh_token.token_family)}
+    _record_revocation(REFRESH_TOKEN_REUSED, request, refresh_token, revoked_access_token_count, ids)
+
+
+def _record_revocation(event: str, request, source, revoked: int, ids: dict[str, Any]) -> None:
+    """An attack answered by revoking what ``source`` (a redeemed code, a refresh token) issued."""
+    record(
+        event,
+        request=request,
+        user=source.user,
+        application=source.application,
+        **ids,
+        revoked_access_token_count=revoked,
+    )
+
+
+def on_access_revoked(sender, request, application, by, **kwargs) -> None:
+    if by == "user":  # the connected-apps page: the client's access, its consent and its tokens
+        record(CLIENT_ACCESS_REVOKED, request=request, application=application)
+        record(CONSENT_REVOKED, request=request, application=application)
+        count = kwargs.get("revoked_access_token_count", 0)
+        record(TOKEN_REVOKED, request=request, application=application, by="user", count=count)
+    else:  # RFC 7009: the client asked
+        hint = kwargs.get("token_type_hint", "")
+        record(TOKEN_REVOKED, request=request, application=application, hint=hint)

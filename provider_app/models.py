@@ -115,6 +115,13 @@ class ClientPolicy(models.Model):
 # --------------------------------------------------------------------------------------------------
 
 
+def _outlived_foreign_key(to: str) -> models.ForeignKey:
+    """A link that the row outlives: NULL once the target is deleted, no database constraint."""
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+
+
 class AuditEvent(models.Model):
     """A security event: a login, a consent, a token issued or revoked, a replay detected, ...
 
@@ -124,25 +131,11 @@ class AuditEvent(models.Model):
 
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     event = models.CharField(max_length=64, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_constraint=False,
-    )
+    user = _outlived_foreign_key(settings.AUTH_USER_MODEL)
     # No index on username and client_id: the admin searches them with icontains, which a b-tree
     # index cannot serve, and every index costs each insert (one per token response).
     username = models.CharField(max_length=150, blank=True)
-    application = models.ForeignKey(
-        oauth2_settings.APPLICATION_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_constraint=False,
-    )
+    application = _outlived_foreign_key(oauth2_settings.APPLICATION_MODEL)
     client_id = models.CharField(max_length=100, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=200, blank=True)

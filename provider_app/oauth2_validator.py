@@ -1,102 +1,409 @@
 """The protocol rules of provider_app: one DOT validator subclass (``OAUTH2_VALIDATOR_CLASS``).
 
+Every protocol decision provider_app adds to DOT's is a method of :class:`ProviderOAuth2Validator`,
+in sections by spec, with the section cited at the line that enforces it. What the methods hand off
+decides nothing: storage (:mod:`provider_app.internal.token_storage`, one transaction and one batch
+of rows), lookups and caches (:mod:`provider_app.internal.clients`, :mod:`~provider_app.internal.codes`),
+the signing keys (:mod:`~provider_app.internal.signing_keys`), what was recorded at login
+(:mod:`~provider_app.internal.login`). State between the steps of one request is one
+:class:`~provider_app.internal.token_storage.TokenRequestState`.
+
 Subclass it to release more claims (override :meth:`get_additional_claims` and extend
 ``oidc_claim_scope``) and point ``OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"]`` at the subclass.
-
-Authorization request parameters that are stored with the code must fit their columns.
-
-DOT keeps ``nonce`` in a 255-character column and ``code_challenge`` in a 128-character one; an
-over-long value used to reach the database, where PostgreSQL refuses it with a DataError (a 500).
-An S256 challenge is exactly 43 characters (RFC 7636 4.2), so the limits never bind a real client.
-
-The OpenID Connect claims provider_app releases about a user, by scope (OIDC Core 5.4).
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from oauth2_provider.oauth2_validators import OAuth2Validator
-from oauthlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidTokenError
-
-from provider_app.internal.clients import (
-    CachedClientMixin,
-    is_redirect_uri_transport_allowed,
-    is_registered_redirect_uri,
+from django.db import router, transaction
+from jwcrypto import jws, jwt
+from oauth2_provider.models import (
+    AbstractApplication,
+    get_access_token_model,
+    get_id_token_model,
+    get_refresh_token_model,
 )
-from provider_app.internal.signing_keys import SigningKeyMixin
-from provider_app.internal.token_storage import OneTransactionTokenStorageMixin
-from provider_app.internal.validator_login import AuthenticationClaimsMixin
-from provider_app.internal.validator_security import CodeAndTokenSecurityMixin
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
 
-# --------------------------------------------------------------------------------------------------
-# The protocol rules of provider_app: one DOT validator subclass (``OAUTH2_VALIDATOR_CLASS``).
-# --------------------------------------------------------------------------------------------------
+from provider_app import signals
+from provider_app.audit import TOKEN_ISSUED, TOKEN_REFRESHED, record
+from provider_app.internal import clients, codes, login, resources, signing_keys
+from provider_app.internal.login_requirements import SILENT_AUTHORIZATION_META, SILENT_LOGIN_META
+from provider_app.internal.token_storage import TokenStorageMixin, in_one_transaction, row_batch, state_of
+from provider_app.internal.tokens import digest, family_of_access_token, note_token_use, revoke_token_family
+
+#: Parameters stored with the code, and their columns' lengths in DOT's Grant (a longer value would
+#: reach PostgreSQL and fail there). An S256 challenge is exactly 43 characters (RFC 7636 4.2).
+MAX_STORED_LENGTHS = {"nonce": 255, "code_challenge": 128}
 
 
-class ProviderOAuth2Validator(
-    AuthenticationClaimsMixin,
-    CodeAndTokenSecurityMixin,
-    OneTransactionTokenStorageMixin,
-    CachedClientMixin,
-    SigningKeyMixin,
-    OAuth2Validator,
-):
-    """DOT's validator with provider_app's stricter rules and its claims.
+class RefreshTokenReused(Exception):
+    """A refresh token was already rotated (or revoked) when its rotation got the lock."""
 
-    Codes hashed and single-use, replay and refresh-token reuse:
-    :mod:`provider_app.internal.validator_security`.
-    prompt=none, auth_time/amr/acr in the ID token: :mod:`provider_app.internal.validator_login`.
-    Clients loaded from the shared cache: :mod:`provider_app.internal.clients`.
-    A token response written in one transaction: :mod:`provider_app.internal.token_storage`.
-    The signing key, rotated without downtime: :mod:`provider_app.internal.signing_keys`.
-    """
+    def __init__(self, refresh_token) -> None:
+        super().__init__("refresh token reused")
+        self.refresh_token = refresh_token
+
+
+class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
+    """DOT's validator with provider_app's stricter rules and its claims (see the module)."""
 
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope}
 
+    # == Clients (RFC 6749 2.3, 3.1.2; RFC 9700 2.1, 2.5, 2.6) =========================================
+
     def _load_application(self, client_id, request):
-        # DOT treats a client_id with a NUL byte as unknown by catching psycopg2's ValueError;
-        # psycopg 3 raises DataError instead, which became a 500 on PostgreSQL.
-        if client_id and "\x00" in str(client_id):
+        # A client_id with a NUL byte names no client (PostgreSQL would refuse it with a DataError).
+        if not clients.is_possible_client_id(client_id):
             return None
-        return super()._load_application(client_id, request)
+        # From the shared cache when it may be served (P15, P23), else DOT's database read.
+        return clients.load_application(client_id, request, super()._load_application)
 
     def _authenticate_basic_auth(self, request) -> bool:
         # A non-ASCII Authorization header makes base64.b64decode raise ValueError, which DOT does
-        # not catch (it catches binascii.Error): treat it as failed client authentication, not a 500.
+        # not catch (it catches binascii.Error): RFC 6749 5.2 invalid_client, not a 500.
         try:
             return super()._authenticate_basic_auth(request)
         except ValueError:
             return False
 
     def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs) -> bool:
-        # RFC 9700 2.6: http only for loopback. RFC 9700 2.1 / OIDC Core 3.1.2.1: simple string
-        # comparison (DOT compares parsed components, so "https://CLIENT.example.com" would match).
-        if not is_redirect_uri_transport_allowed(redirect_uri):
+        # RFC 9700 2.6: http only for loopback.
+        if not clients.is_redirect_uri_transport_allowed(redirect_uri):
             return False
-        if not is_registered_redirect_uri(redirect_uri, request.client.redirect_uris.split()):
+        # RFC 9700 2.1 / OIDC Core 3.1.2.1: simple string comparison (DOT compares parsed
+        # components, so "https://CLIENT.example.com" would match); RFC 8252 7.3 loopback ports.
+        if not clients.is_registered_redirect_uri(redirect_uri, request.client.redirect_uris.split()):
             return False
         return super().validate_redirect_uri(client_id, redirect_uri, request, *args, **kwargs)
+
+    # == The authorization request (RFC 6749 4.1.1; OIDC Core 3.1.2) ================================
 
     def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs) -> bool:
         # RFC 9700 2.1.2 / OAuth 2.1: only "code". DOT refuses implicit response types but still
         # issues hybrid ones ("code id_token") to clients registered for openid-hybrid.
         if response_type != "code":
             return False
-        # The first hook after client and redirect URI are known: errors can go back to the client.
-        check_stored_parameter_lengths(request)
+        # The first hook after client and redirect URI are known: RFC 6749 4.1.2.1 invalid_request
+        # goes back to the client for a parameter too long to be stored with the code.
+        for name, limit in MAX_STORED_LENGTHS.items():
+            value = getattr(request, name, None)
+            if value and len(value) > limit:
+                raise errors.InvalidRequestError(
+                    description=f"The {name} parameter is too long.", request=request
+                )
         return super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
+
+    def validate_silent_login(self, request) -> bool:
+        # OIDC Core 3.1.2.1 prompt=none: only the authorization view sees the browser session; it
+        # answers through a request.META key (never reachable from an HTTP header). Anything else
+        # means "not silently possible": login_required.
+        return request.headers.get(SILENT_LOGIN_META) == "1"
+
+    def validate_silent_authorization(self, request) -> bool:
+        # OIDC Core 3.1.2.1 prompt=none: consent_required unless the view found a remembered consent.
+        return request.headers.get(SILENT_AUTHORIZATION_META) == "1"
+
+    # == Authorization codes (RFC 6749 4.1.2-4.1.3; RFC 7636; P5, P16) ================================
+
+    def _create_authorization_code(self, request, code, expires=None):
+        # P16 / RFC 9700 4.14: a code is stored as its SHA-256 only.
+        return super()._create_authorization_code(request, {**code, "code": digest(code["code"])}, expires)
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
+        grant = codes.find_grant_for_request(code, request, client)
+        if grant is None:
+            # RFC 6749 4.1.2: a code used more than once revokes what it issued (P5).
+            self._answer_code_replay(code, request)
+            return False
+        # Later checks (PKCE, redirect_uri, nonce) read this grant, never the table again: a
+        # concurrent redemption may delete the row meanwhile (DOT then raised Grant.DoesNotExist).
+        state_of(request).grant = grant
+        if grant.is_expired():
+            return False  # RFC 6749 4.1.2: codes are short-lived (OAuth 2.1 4.1.2: 60 s here)
+        if not grant.user.is_active:
+            return False  # P24: a deactivated user's pending code is worth nothing
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce  # OIDC Core 3.1.3.6: the ID token repeats the nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
+        return True
+
+    def _grant(self, code: str, request, client=None):
+        validated = state_of(request).grant
+        if validated is not None:
+            return validated
+        return codes.find_grant(code, client if client is not None else getattr(request, "client", None))
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, *args, **kwargs) -> bool:
+        # RFC 6749 4.1.3: the redirect_uri of the token request is the authorization request's.
+        request = kwargs.get("request") or (args[0] if args else None)
+        grant = self._grant(code, request, client)
+        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+
+    def get_code_challenge(self, code, request):
+        # RFC 7636 4.6: the verifier is checked against the challenge stored with this code (DOT
+        # reads it by the raw code, which is not stored: P16). PKCE_REQUIRED: RFC 9700 2.1.1.
+        grant = self._grant(code, request)
+        return (grant.code_challenge or None) if grant is not None else None
+
+    def get_code_challenge_method(self, code, request):
+        # RFC 7636 4.3 / RFC 9700 2.1.1: S256 only (COMPLIANT_BCP_RFC9700_PKCE_METHOD, provider_app.E003).
+        grant = self._grant(code, request)
+        return (grant.code_challenge_method or None) if grant is not None else None
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
+        # OIDC Core 3.1.3: whether the code was issued for "openid" decides OAuth or OpenID Connect.
+        grant = state_of(request).grant or codes.find_grant_for_request(code, request)
+        return grant.scope.split() if grant is not None and grant.scope else []
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
+        grant = state_of(request).grant or codes.find_grant_for_request(code, request)
+        return (grant.nonce or None) if grant is not None else None
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
+        # RFC 6749 4.1.2: a code is used once. It was deleted with the token insert (_save_bearer_token).
+        if state_of(request).code_claimed:
+            return
+        grant = codes.find_grant(code, request.client)
+        if grant is None or not type(grant).objects.filter(pk=grant.pk).delete()[0]:
+            raise errors.InvalidGrantError(request=request)
+
+    def set_request_resource(self, request) -> None:
+        """RFC 8707: ``request.resource`` normalised and narrowed to what the grant allows (called by
+        the access token generator, :func:`provider_app.internal.resources.resolve`)."""
+        self._check_and_set_request_resource(request)
+
+    def _check_and_set_request_resource(self, request) -> None:
+        # RFC 8707 2.2: DOT narrows the resource against the grant it finds by the raw code; the grant
+        # is stored hashed and consumed meanwhile, so run DOT's normalisation and narrow here.
+        grant = state_of(request).grant
+        if request.grant_type != "authorization_code" or grant is None:
+            return super()._check_and_set_request_resource(request)
+        request.grant_type = "provider_app:validated_authorization_code"
+        try:
+            super()._check_and_set_request_resource(request)
+        finally:
+            request.grant_type = "authorization_code"
+        grant_resource = grant.resource or []
+        if request.resource and grant_resource:
+            for resource in request.resource:
+                if resource not in grant_resource:
+                    # RFC 8707 2.2: a token request may only narrow the grant's resources.
+                    raise errors.CustomOAuth2Error(
+                        error="invalid_target",
+                        description="The requested resource was not part of the authorization grant.",
+                        request=request,
+                    )
+        elif grant_resource:
+            self._validate_resource_uris(request, grant_resource)
+            request.resource = grant_resource
+
+    # == The token response (RFC 6749 5.1; RFC 9700 4.14.2; P5, P8) ===================================
+
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        # One transaction: claim the code (or lock the refresh token), insert the tokens, record the
+        # redemption, write the audit event (_save_bearer_token); nothing is stored if a step fails.
+        try:
+            return in_one_transaction(
+                request, lambda: self._save_bearer_token(token, request, *args, **kwargs)
+            )
+        except codes.CodeAlreadyRedeemed:
+            # RFC 6749 4.1.2: lost the race for the code. The transaction rolled back (the signed ID
+            # token with it); the winner's tokens are committed and linked to the code: a replay.
+            self._answer_code_replay(request.code, request)
+            raise errors.InvalidGrantError(request=request) from None
+        except RefreshTokenReused as reused:
+            # RFC 9700 4.14.2: a rotated refresh token used again revokes its family (P8).
+            self._answer_refresh_token_reuse(reused.refresh_token, request)
+            raise errors.InvalidGrantError(request=request) from None
+
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        state = state_of(request)
+        if request.grant_type == "authorization_code" and state.grant is not None:
+            # RFC 6749 4.1.2: the code is consumed with the token insert; of concurrent requests
+            # exactly one deletes it, the others write nothing (CodeAlreadyRedeemed).
+            codes.claim_grant(state.grant, request=request)
+            state.code_claimed = True
+        elif request.grant_type == "refresh_token":
+            self._lock_refresh_token_for_rotation(request)
+        # RFC 9068 / RFC 8707: a registered resource may want shorter-lived tokens.
+        token["expires_in"] = resources.lifetime(request, token["expires_in"])
+        result = super()._save_bearer_token(token, request, *args, **kwargs)
+        # A branch that created no access token (DOT updates it in place when refresh tokens are not
+        # rotated): the ID token the response carries is stored all the same, unlinked as DOT does.
+        self._store_pending_id_token(request)
+        if state.code_claimed:
+            # P5: remember the redeemed code with what it issued, so that a replay revokes it.
+            codes.remember_redemption(state.grant, *self._issued_tokens(token, request), request=request)
+        # Written with the tokens (no savepoint): a token is never issued without its audit event.
+        self._audit_issued(token, request)
+        return result
+
+    def _lock_refresh_token_for_rotation(self, request) -> None:
+        # RFC 9700 4.14.2: a refresh token is used once. Two requests may both pass
+        # validate_refresh_token; the row lock decides, and the later one finds it rotated.
+        refresh_token = getattr(request, "refresh_token_instance", None)
+        if refresh_token is None:
+            return
+        locked = get_refresh_token_model().objects.select_for_update().filter(pk=refresh_token.pk).first()
+        if locked is None or locked.revoked is not None:
+            raise RefreshTokenReused(locked or refresh_token)
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if valid:
+            # P24: a deactivated user's refresh token mints nothing (the token stays, so that the
+            # user, once reactivated, is not signed out everywhere by an administrator's mistake).
+            return request.user is None or request.user.is_active
+        stored = (
+            get_refresh_token_model()
+            .objects.filter(token_checksum=digest(refresh_token), revoked__isnull=False)
+            .order_by("-revoked")
+            .first()
+        )
+        if stored is not None:
+            # RFC 9700 4.14.2: DOT revoked the refresh tokens of the family and their access tokens;
+            # finish the job (access tokens minted from the family, their ID tokens) and record it.
+            self._answer_refresh_token_reuse(stored, request)
+        return False
+
+    def _issued_tokens(self, token, request):
+        """The access token this request created and its refresh-token family; no query when the
+        storage kept them in the request's state (they may not be written yet)."""
+        state = state_of(request)
+        access_token = state.issued_access_token
+        if access_token is None:
+            access_token = get_access_token_model().objects.get(token_checksum=digest(token["access_token"]))
+            return access_token, family_of_access_token(access_token)
+        refresh_token = state.issued_refresh_token
+        if refresh_token is not None and getattr(refresh_token, "access_token", None) is access_token:
+            return access_token, refresh_token.token_family
+        # A new access token without a refresh token of this request: no refresh token points at it.
+        return access_token, None
+
+    def _answer_code_replay(self, code: str, request) -> None:
+        redemption = codes.handle_replay(code)
+        if redemption is not None:
+            signals.code_replayed.send(
+                sender=type(self),
+                request=_audit_request(request),
+                redemption=redemption,
+                revoked_access_token_count=redemption.revoked_access_tokens,
+            )
+
+    def _answer_refresh_token_reuse(self, refresh_token, request) -> None:
+        revoked = revoke_token_family(refresh_token.token_family)
+        signals.refresh_token_reused.send(
+            sender=type(self),
+            request=_audit_request(request),
+            refresh_token=refresh_token,
+            revoked_access_token_count=revoked,
+        )
+
+    def _audit_issued(self, token, request) -> None:
+        record(
+            TOKEN_REFRESHED if request.grant_type == "refresh_token" else TOKEN_ISSUED,
+            batch=row_batch(request),
+            request=_audit_request(request),
+            user=request.user if getattr(request.user, "pk", None) else None,
+            application=request.client,
+            grant_type=request.grant_type,
+            scope=token.get("scope", ""),
+            with_refresh=bool(token.get("refresh_token")),
+        )
+
+    # == Bearer tokens and revocation (RFC 6750; RFC 7009) ============================================
+
+    def validate_bearer_token(self, token, scopes, request) -> bool:
+        valid = super().validate_bearer_token(token, scopes, request)
+        if valid and request.user is not None and not request.user.is_active:
+            return False  # P24: UserInfo (and any oauthlib-protected view) refuses a deactivated user
+        if valid:
+            note_token_use(getattr(request, "access_token", None))  # connected apps: last used
+        return valid
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs) -> None:
+        # RFC 7009 2.1: DOT revokes only the caller's own tokens; say that a revocation was asked.
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        signals.access_revoked.send(
+            sender=type(self),
+            request=_audit_request(request),
+            application=request.client,
+            by="client",
+            token_type_hint=token_type_hint or "",
+        )
+
+    # == OpenID Connect: the ID token (OIDC Core 2, 3.1.3.6, 10.1.1, 12.2) ============================
+
+    def get_id_token_dictionary(self, token, token_handler, request) -> tuple[dict[str, Any], Any]:
+        claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
+        # OIDC Core 2 / RFC 8176: auth_time, amr and acr as recorded when the user authenticated
+        # for this grant (P19); on a refresh, those of the original authentication (OIDC Core 12.2).
+        context = state_of(request).authentication_context = login.context_for_token_request(request)
+        if context is None:
+            # No record of how the user authenticated (a token from before it was recorded): claim
+            # nothing rather than DOT's last_login guess.
+            claims.pop("auth_time", None)
+        claims.update(login.id_token_claims(context))
+        return claims, expiration_time
+
+    def _id_token_stored(self, id_token, request) -> None:
+        # OIDC Core 12.2: a refreshed ID token keeps the authentication's claims: the context now
+        # belongs to the ID token, written with it.
+        super()._id_token_stored(id_token, request)
+        login.attach_to_id_token(state_of(request).authentication_context, id_token, row_batch(request))
+
+    def finalize_id_token(self, id_token, token, token_handler, request):
+        if request.client.algorithm != AbstractApplication.RS256_ALGORITHM:
+            return super().finalize_id_token(id_token, token, token_handler, request)
+        claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:  # oauthlib bug #746, as DOT does
+            id_token["nonce"] = request.nonce
+        # OIDC Core 10.1.1: signed with the current key (rotated without downtime, R11), its kid in
+        # the header; every published key stays in the JWKS.
+        key = signing_keys.signing_key()
+        header = {"typ": "JWT", "alg": signing_keys.ALGORITHM, "kid": key.thumbprint()}
+        signed = jwt.JWT(header=json.dumps(header, default=str), claims=json.dumps(id_token, default=str))
+        signed.make_signed_token(key)
+        with transaction.atomic(using=router.db_for_write(get_id_token_model())):
+            stored = self._save_id_token(id_token["jti"], request, expiration_time)
+        request.access_token = stored  # as DOT: Django REST framework reads it
+        request.id_token = stored
+        return signed.serialize()
+
+    def _get_key_for_token(self, token):
+        # OIDC RP-Initiated Logout 2 id_token_hint: it must name a client of ours (aud); its
+        # signature is checked against every key this provider publishes, the retired ones included.
+        unverified = jws.JWS()
+        unverified.deserialize(token)
+        claims = json.loads(unverified.objects["payload"].decode("utf-8"))
+        if not isinstance(claims, dict) or "aud" not in claims:
+            return None
+        if self._get_client_by_audience(claims["aud"]) is None:
+            return None
+        return signing_keys.verification_keys()
+
+    # == OpenID Connect: claims and UserInfo (OIDC Core 5.3, 5.4) =====================================
 
     def get_userinfo_claims(self, request):
         # OIDC Core 5.3: UserInfo returns claims about an end-user. A client_credentials token has
         # none (DOT then fails on ``request.user.pk``): RFC 6750 3.1 ``invalid_token``.
         if request.user is None:
-            raise InvalidTokenError(description="The access token was not issued to a user.")
+            raise errors.InvalidTokenError(description="The access token was not issued to a user.")
         return super().get_userinfo_claims(request)
 
     def get_additional_claims(self, request) -> dict[str, Any]:
+        # OIDC Core 5.4: released by scope through oidc_claim_scope (DOT filters them).
         return user_claims(request.user)
 
     @classmethod
@@ -107,33 +414,11 @@ class ProviderOAuth2Validator(
         return super()._get_additional_claims_is_request_agnostic()
 
     def get_discovery_claims(self, request) -> list[str]:
-        from provider_app.internal.login import SUPPORTED_CLAIMS as AUTHENTICATION_CLAIMS
-
-        return list(dict.fromkeys([*SUPPORTED_CLAIMS, *AUTHENTICATION_CLAIMS]))
-
-
-# --------------------------------------------------------------------------------------------------
-# Authorization request parameters that are stored with the code must fit their columns.
-# --------------------------------------------------------------------------------------------------
-
-MAX_LENGTHS = {"nonce": 255, "code_challenge": 128}
-
-
-def check_stored_parameter_lengths(request) -> None:
-    """Raise ``invalid_request`` (sent back to the registered redirect URI) for an over-long value."""
-    for name, limit in MAX_LENGTHS.items():
-        value = getattr(request, name, None)
-        if value and len(value) > limit:
-            raise InvalidRequestError(description=f"The {name} parameter is too long.", request=request)
-
-
-# --------------------------------------------------------------------------------------------------
-# The OpenID Connect claims provider_app releases about a user, by scope (OIDC Core 5.4).
-# --------------------------------------------------------------------------------------------------
+        return list(dict.fromkeys([*SUPPORTED_CLAIMS, *login.SUPPORTED_CLAIMS]))
 
 
 def user_claims(user: AbstractBaseUser) -> dict[str, Any]:
-    """Standard claims for ``user``; the validator releases each only with its scope."""
+    """Standard claims for ``user`` (OIDC Core 5.1); the validator releases each only with its scope."""
     full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
     claims: dict[str, Any] = {
         "preferred_username": user.get_username(),
@@ -148,6 +433,7 @@ def user_claims(user: AbstractBaseUser) -> dict[str, Any]:
     return {name: value for name, value in claims.items() if value is not None}
 
 
+#: The claims discovery lists (OIDC Discovery 3 ``claims_supported``), with login's auth claims.
 SUPPORTED_CLAIMS = [
     "sub",
     "iss",
@@ -164,3 +450,9 @@ SUPPORTED_CLAIMS = [
     "email",
     "email_verified",
 ]
+
+
+def _audit_request(request) -> SimpleNamespace:
+    """What the audit receivers read from a request (``META``), taken from an oauthlib request."""
+    headers = getattr(request, "headers", None) or {}
+    return SimpleNamespace(META={key: headers.get(key, "") for key in ("REMOTE_ADDR", "HTTP_USER_AGENT")})

@@ -16,7 +16,7 @@ Authenticating the calling client at the introspection and revocation endpoints 
 Client lookups at the token, introspection and revocation endpoints, from the shared cache.
 
 Every token request authenticates its client, which DOT loads from the database by ``client_id``.
-:class:`CachedClientMixin` keeps the row in the same shared cache as the bearer tokens
+:func:`load_application` keeps the row in the same shared cache as the bearer tokens
 (:func:`provider_app.internal.token_cache.token_cache`), with the same rules
 (:mod:`provider_app.internal.shared_cache`):
 only a cache that every worker shares, entries written only under a permit taken before the database
@@ -256,21 +256,38 @@ def _key(client_id: str) -> str:
     return KEY_PREFIX + digest(client_id)
 
 
-class CachedClientMixin:
-    """Validator mixin: ``_load_application`` served from the shared cache when possible."""
+def is_possible_client_id(client_id) -> bool:
+    """False for a value that cannot be a client_id: a NUL byte (PostgreSQL refuses it in text with a
+    DataError, which DOT does not catch with psycopg 3). Every client lookup by request input asks."""
+    return not (client_id and "\x00" in str(client_id))
 
-    def _load_application(self, client_id, request):
-        cache = token_cache.readable_cache()
-        if cache is None or not client_id or getattr(request, "client", None) is not None:
-            return super()._load_application(client_id, request)
-        application, permit = _cached(cache, client_id)
-        if application is not None and application.is_usable(request):
-            request.client = application
-            return application
-        application = super()._load_application(client_id, request)
-        if application is not None:
-            _remember(cache, application, permit)
+
+def find_client(client_id: str | None, *related: str):
+    """The application with this client_id (with ``related`` selected), or None."""
+    if not client_id or not is_possible_client_id(client_id):
+        return None
+    applications = get_application_model().objects
+    return (
+        (applications.select_related(*related) if related else applications)
+        .filter(client_id=client_id)
+        .first()
+    )
+
+
+def load_application(client_id, request, load_from_database):
+    """The validator's client lookup: from the shared cache when it may be served, else
+    ``load_from_database`` (DOT's ``_load_application``), whose row is then cached."""
+    cache = token_cache.readable_cache()
+    if cache is None or not client_id or getattr(request, "client", None) is not None:
+        return load_from_database(client_id, request)
+    application, permit = _cached(cache, client_id)
+    if application is not None and application.is_usable(request):
+        request.client = application
         return application
+    application = load_from_database(client_id, request)
+    if application is not None:
+        _remember(cache, application, permit)
+    return application
 
 
 def _cached(cache, client_id: str) -> tuple[models.Model | None, str | None]:

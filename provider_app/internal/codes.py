@@ -20,18 +20,11 @@ from django.utils import timezone
 from oauth2_provider.models import get_grant_model
 
 from provider_app.app_settings import app_settings
-from provider_app.internal import login, sql_rows
+from provider_app.internal import sql_rows
 from provider_app.internal.row_batch import delete_by_pk
-from provider_app.internal.token_storage import row_batch, save_row
+from provider_app.internal.token_storage import row_batch, save_row, state_of
 from provider_app.internal.tokens import digest, revoke_token_family
 from provider_app.models import RedeemedCode
-
-#: Attribute of the oauthlib request that holds the grant ``validate_code`` found.
-VALIDATED_GRANT = login.VALIDATED_GRANT
-#: The grant last looked up by code alone on this oauthlib request: ``(code, grant or None)``.
-GRANT_BY_CODE = "provider_app_grant_by_code"
-#: Set on the oauthlib request once the grant is consumed.
-CLAIMED = "provider_app_code_claimed"
 
 
 class CodeAlreadyRedeemed(Exception):
@@ -62,10 +55,10 @@ def find_grant_for_request(code: str, request, client=None):
     validates the code; the grant found then, by code alone, is kept on the request and reused when
     it belongs to ``client``.
     """
-    found = getattr(request, GRANT_BY_CODE, None)
+    state = state_of(request)
+    found = state.grant_by_code
     if found is None or found[0] != code:
-        found = (code, find_grant(code))
-        setattr(request, GRANT_BY_CODE, found)
+        found = state.grant_by_code = (code, find_grant(code))
     grant = found[1]
     if grant is not None and client is not None and grant.application_id != client.pk:
         return None
@@ -81,7 +74,7 @@ def claim_grant(grant, *, request=None) -> None:
     response's row batch (``request``), the deletion is the batch's claim, made when the tokens are
     written and deciding whether they are (:meth:`provider_app.internal.row_batch.RowBatch.claim`).
     """
-    batch = row_batch(request) if request is not None else None
+    batch = row_batch(request)
     if batch is not None:
         batch.claim(get_grant_model(), grant.pk, otherwise=CodeAlreadyRedeemed)
     elif not delete_by_pk(get_grant_model(), grant.pk):

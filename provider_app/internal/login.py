@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from provider_app.app_settings import app_settings
+from provider_app.internal.token_storage import state_of
 from provider_app.internal.tokens import digest
 from provider_app.models import AuthenticationContext
 
@@ -130,8 +131,6 @@ def on_user_logged_in(sender, request, user, **kwargs) -> None:
 
 #: Attribute of a grant loaded by provider_app.internal.sql_rows: its context, loaded with it.
 PREFETCHED_CONTEXT = "provider_app_prefetched_context"
-#: Where the validator keeps the grant of a token request (authorization_codes.VALIDATED_GRANT).
-VALIDATED_GRANT = "provider_app_grant"
 
 SUPPORTED_CLAIMS = ["auth_time", "amr", "acr"]
 # Contexts of codes never redeemed are removed after this long (codes live 60 s, P6).
@@ -158,11 +157,9 @@ def remember_for_code(request: HttpRequest, code: str) -> AuthenticationContext:
 def context_for_token_request(request) -> AuthenticationContext | None:
     """The context behind an oauthlib token request: by its code, or through the refreshed tokens."""
     if getattr(request, "grant_type", None) == "authorization_code" and getattr(request, "code", None):
-        grant = getattr(request, VALIDATED_GRANT, None)
+        grant = state_of(request).grant
         if grant is not None and hasattr(grant, PREFETCHED_CONTEXT) and grant.user_id == request.user.pk:
-            return getattr(
-                grant, PREFETCHED_CONTEXT
-            )  # loaded with the grant (provider_app.internal.sql_rows)
+            return getattr(grant, PREFETCHED_CONTEXT)  # loaded with the grant (internal.sql_rows)
         return (
             AuthenticationContext.objects.filter(code_digest=digest(request.code), user=request.user)
             .order_by("-pk")

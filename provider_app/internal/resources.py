@@ -45,6 +45,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
 from provider_app.internal import compat, signing_keys
+from provider_app.internal.token_storage import state_of
 from provider_app.internal.tokens import generate_token
 from provider_app.models import ResourceServer
 
@@ -54,8 +55,6 @@ from provider_app.models import ResourceServer
 
 #: Scopes about the user's identity (OIDC Core 5.4, 11): the provider's, valid with any audience.
 IDENTITY_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "offline_access"})
-#: Where the resolved :class:`Audience` of a token request is kept for _save_bearer_token.
-REQUEST_ATTRIBUTE = "provider_app_resource_server"
 
 
 #: More resources than this in one request are refused (each is looked up).
@@ -105,7 +104,7 @@ def resolve(request) -> Audience:
     if raw is not None:
         request.resource = _checked_identifiers(request, raw)
     validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
-    validator._check_and_set_request_resource(request)  # DOT: normalise, narrow, inherit (idempotent)
+    validator.set_request_resource(request)  # DOT's normalisation, narrowing, inheritance (idempotent)
     resources = _checked_identifiers(request, request.resource or [])
     request.resource = resources
     if not resources:
@@ -155,7 +154,7 @@ def refusal_for(application, resources: list[str], scopes: list[str]) -> str | N
 def generate_access_token(request) -> str:
     """DOT's ``ACCESS_TOKEN_GENERATOR``: a JWT for a resource that wants one, else 256 random bits."""
     audience = resolve(request)
-    setattr(request, REQUEST_ATTRIBUTE, audience)
+    state_of(request).audience = audience
     server = audience.jwt_server
     if server is None:
         return generate_token(request)
@@ -164,7 +163,7 @@ def generate_access_token(request) -> str:
 
 def lifetime(request, default: int) -> int:
     """Seconds the access token of this request lives (the strictest of its resources' lifetimes)."""
-    audience = getattr(request, REQUEST_ATTRIBUTE, None)
+    audience = state_of(request).audience
     return audience.lifetime(default) if audience is not None else default
 
 

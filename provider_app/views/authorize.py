@@ -23,7 +23,6 @@ from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
-from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView as DOTAuthorizationView
@@ -31,6 +30,7 @@ from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidClientIdErr
 
 from provider_app import audit
 from provider_app.app_settings import app_settings
+from provider_app.internal.clients import find_client
 from provider_app.internal.consent import has_consent, remember_consent
 from provider_app.internal.http import auth_page
 from provider_app.internal.login import remember_for_code, session_authentication
@@ -79,9 +79,7 @@ def with_issuer(redirect_uri: str, issuer: str) -> str:
 
 
 def application_for(client_id: str | None):
-    if not client_id or "\x00" in client_id:  # PostgreSQL refuses NUL bytes in text (DataError)
-        return None
-    return get_application_model().objects.filter(client_id=client_id).select_related("policy").first()
+    return find_client(client_id, "policy")
 
 
 class AuthenticationRequirementMixin:
@@ -289,6 +287,4 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
 
     @staticmethod
     def _application(client_id):
-        from oauth2_provider.models import get_application_model
-
-        return get_application_model().objects.filter(client_id=client_id).first()
+        return find_client(client_id)

@@ -8,7 +8,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from provider_app import audit
+from provider_app import signals
 from provider_app.internal.consent import connected_apps, find_connected_app, revoke_connected_app
 from provider_app.internal.http import auth_page
 
@@ -32,10 +32,12 @@ class ConnectedAppsView(LoginRequiredMixin, TemplateView):
             messages.error(request, "That application has no access to your account.")
         else:
             revoked = revoke_connected_app(request.user, application)
-            audit.record(audit.CLIENT_ACCESS_REVOKED, request=request, application=application)
-            audit.record(audit.CONSENT_REVOKED, request=request, application=application)
-            audit.record(
-                audit.TOKEN_REVOKED, request=request, application=application, by="user", count=revoked
+            signals.access_revoked.send(
+                sender=type(self),
+                request=request,
+                application=application,
+                by="user",
+                revoked_access_token_count=revoked,
             )
             messages.success(request, f"{application.name} no longer has access to your account.")
         return HttpResponseRedirect(reverse("provider_app:connected_apps"), status=303)

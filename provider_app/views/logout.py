@@ -5,13 +5,16 @@ from __future__ import annotations
 from django.contrib.auth import logout
 from oauth2_provider.exceptions import InvalidOIDCClientError, InvalidOIDCRedirectURIError
 from oauth2_provider.http import OAuth2ResponseRedirect
-from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import RPInitiatedLogoutView as DOTRPInitiatedLogoutView
 from oauthlib.common import add_params_to_uri
 
 from provider_app.app_settings import app_settings
-from provider_app.internal.clients import is_redirect_uri_transport_allowed, is_registered_redirect_uri
+from provider_app.internal.clients import (
+    find_client,
+    is_redirect_uri_transport_allowed,
+    is_registered_redirect_uri,
+)
 from provider_app.internal.http import auth_page
 from provider_app.internal.tokens import revoke_client_tokens
 
@@ -34,9 +37,7 @@ class RPInitiatedLogoutView(DOTRPInitiatedLogoutView):
     def get_request_application(self, id_token, client_id):
         # DOT looks the client up with .get(): an unknown client_id would be a 500.
         if client_id:
-            application = None
-            if "\x00" not in client_id:  # never a client_id; PostgreSQL would raise DataError on it
-                application = get_application_model().objects.filter(client_id=client_id).first()
+            application = find_client(client_id)
             if application is None:
                 raise InvalidOIDCClientError()
             return application

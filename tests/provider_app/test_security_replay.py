@@ -160,7 +160,7 @@ def test_p16_every_dot_method_that_reads_grants_is_overridden():
 
     from oauth2_provider import oauth2_validators
 
-    from provider_app.internal.validator_security import CodeAndTokenSecurityMixin
+    from provider_app.oauth2_validator import ProviderOAuth2Validator
 
     tree = ast.parse(inspect.getsource(oauth2_validators.OAuth2Validator))
     reading_grants = {
@@ -169,7 +169,7 @@ def test_p16_every_dot_method_that_reads_grants_is_overridden():
         if isinstance(node, ast.FunctionDef)
         and any(isinstance(name, ast.Name) and name.id == "Grant" for name in ast.walk(node))
     }
-    assert reading_grants, "DOT's validator no longer names Grant: review provider_app.validator_security"
-    assert reading_grants <= set(vars(CodeAndTokenSecurityMixin)), reading_grants - set(
-        vars(CodeAndTokenSecurityMixin)
+    assert reading_grants, "DOT's validator no longer names Grant: review provider_app.oauth2_validator"
+    assert reading_grants <= set(vars(ProviderOAuth2Validator)), reading_grants - set(
+        vars(ProviderOAuth2Validator)
     )

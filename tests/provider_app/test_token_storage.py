@@ -16,7 +16,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 
-from provider_app.internal import validator_security
+from provider_app.internal import codes
 from provider_app.internal.codes import claim_grant
 from provider_app.models import AuditEvent, AuthenticationContext, RedeemedCode
 from tests.oauth_helpers import exchange, post_refresh, signed_in_code
@@ -64,7 +64,7 @@ def test_p5_code_lost_to_a_concurrent_redemption_stores_no_id_token(client, user
         Grant.objects.filter(pk=grant.pk).delete()  # the winner's claim, committed meanwhile
         return claim_grant(grant, **kwargs)
 
-    monkeypatch.setattr(validator_security, "claim_grant", another_request_redeemed_it_first)
+    monkeypatch.setattr(codes, "claim_grant", another_request_redeemed_it_first)
     response = exchange(client, application, request, code)
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
     assert response["Content-Type"] == "application/json" and response["Cache-Control"] == "no-store"
