@@ -18,7 +18,7 @@ from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AbstractApplication, get_application_model
 from rest_framework.request import Request
 
-from provider_app.internal import local_cache, sql_rows, token_cache, tokens
+from provider_app.internal import sql_rows, token_cache, tokens
 
 INVALID = "The access token is invalid."
 EXPIRED = "The access token expired."
@@ -55,19 +55,13 @@ def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str
     """The valid access token for ``token`` and ``""``, or ``None`` and why (RFC 6750 3.1)."""
     if not token:
         return None, INVALID
-    token_checksum = token_cache.checksum(token)
+    token_checksum = tokens.digest(token)
     cache = token_cache.readable_cache()  # None: no cache, or one that may not be served from now
-    local = local_cache.for_cache(cache)
-    entry, generation = local.lookup(token_checksum) if local else (None, None)
-    permit = None
-    if entry is None and cache is not None:
-        entry, permit = token_cache.get_entry(cache, token_checksum)
-        if entry is not None and local:
-            local.store(token_checksum, entry, generation)
-    if entry is not None:
-        if token_cache.is_expired(entry):
+    found = token_cache.BEARER_TOKENS.lookup(cache, token_checksum) if cache is not None else token_cache.MISS
+    if found.entry is not None:
+        if token_cache.is_expired(found.entry):
             return None, EXPIRED
-        access_token = token_cache.access_token_from_entry(entry)  # fresh instances per request
+        access_token = token_cache.access_token_from_entry(found.entry)  # fresh instances per request
     else:
         access_token = sql_rows.access_token_by_checksum(token_checksum)
         if access_token is None:
@@ -75,9 +69,7 @@ def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str
         if access_token.is_expired():
             return None, EXPIRED
         if cache is not None:
-            token_cache.remember(cache, access_token, permit)
-        if local:
-            local.store(token_checksum, token_cache.snapshot(access_token), generation)
+            token_cache.remember(cache, found, access_token)
     refusal = _refusal(access_token, request)
     return (None, refusal) if refusal else (access_token, "")
 

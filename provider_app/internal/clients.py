@@ -47,7 +47,7 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauthlib.common import Request as OauthlibRequest
 
-from provider_app.internal import cache_outbox, compat, local_cache, shared_cache, sql_rows, token_cache
+from provider_app.internal import compat, sql_rows, token_cache
 from provider_app.internal.tokens import digest
 
 # --------------------------------------------------------------------------------------------------
@@ -274,65 +274,53 @@ def find_client(client_id: str | None, *related: str):
     )
 
 
+#: Clients by the digest of their client_id, in the token cache and the local copies (P15).
+CLIENTS = token_cache.CachedRows(KEY_PREFIX, local_prefix=KEY_PREFIX)
+
+
 def load_application(client_id, request, load_from_database):
-    """The validator's client lookup: from the shared cache when it may be served, else
+    """The validator's client lookup: from the caches when they may be served, else
     ``load_from_database`` (DOT's ``_load_application``), whose row is then cached."""
     cache = token_cache.readable_cache()
     if cache is None or not client_id or getattr(request, "client", None) is not None:
         return load_from_database(client_id, request)
-    application, permit = _cached(cache, client_id)
+    found = CLIENTS.lookup(cache, digest(client_id))
+    application = _application(found.entry) if found.entry is not None else None
     if application is not None and application.is_usable(request):
         request.client = application
         return application
     application = load_from_database(client_id, request)
     if application is not None:
-        _remember(cache, application, permit)
+        _remember(cache, found, application)
     return application
 
 
-def _cached(cache, client_id: str) -> tuple[models.Model | None, str | None]:
-    """The cached client, or ``None`` and the permit to cache the row read next."""
-    key = _key(client_id)
-    local = local_cache.for_cache(cache)
-    values, generation = local.lookup(key) if local else (None, None)
-    if values is None:
-        values, permit = token_cache.lookup(cache, key)
-        if not isinstance(values, dict):
-            return None, permit
-        if local:
-            local.store(key, values, generation)
+def _application(values: dict) -> models.Model:
     templates = values.get(token_cache.TEMPLATES)
     if templates is None:  # built once per entry, copied for each request
         Application = get_application_model()
         application = sql_rows.instance(Application, router.db_for_read(Application), values)
         templates = values[token_cache.TEMPLATES] = (application,)
-    return token_cache.copy_instance(templates[0]), None
+    return token_cache.copy_instance(templates[0])
 
 
-def _remember(cache, application: models.Model, permit: str | None) -> None:
-    if permit is None or getattr(application, "cimd_url", None):
+def _remember(cache, found: token_cache.Lookup, application: models.Model) -> None:
+    if found.permit is None or getattr(application, "cimd_url", None):
         return
     try:
         identify_hasher(application.client_secret)
     except ValueError:
         return  # never a plain-text secret in the cache
     values = {f.attname: getattr(application, f.attname) for f in application._meta.concrete_fields}
-    try:
-        shared_cache.store(cache).put(_key(application.client_id), permit, values, token_cache.entry_ttl())
-    except Exception:
-        logger.warning("client cache write failed", exc_info=True)
+    # Only the shared cache: a process keeps its copy once the shared cache has served the entry.
+    CLIENTS.remember(
+        cache, found, digest(application.client_id), values, token_cache.entry_ttl(), locally=False
+    )
 
 
 def invalidate_client(client_id: str) -> None:
-    """Delete a client's entry (and every process's copy) now and when the transaction commits.
-
-    A cache that cannot be written does not fail the change: see :mod:`provider_app.internal.cache_outbox`.
-    """
-    cache = token_cache.token_cache()
-    if cache is None or not client_id:
-        return
-    key = _key(client_id)
-    cache_outbox.invalidate(cache, [key], key)
+    """Delete a client's entry (and every process's copy) now and when the transaction commits."""
+    CLIENTS.invalidate([digest(client_id)] if client_id else [])
 
 
 def client_changed(sender, instance, created: bool = False, **kwargs) -> None:

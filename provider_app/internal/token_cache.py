@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -132,33 +133,85 @@ def lookup(cache: BaseCache, name: str) -> tuple[Any, str | None]:
 checksum = digest
 
 
-def _key(token_checksum: str) -> str:
-    return KEY_PREFIX + token_checksum
-
-
 # ---------------------------------------------------------------------------------------------
-# Reading
+# The contract of every cache: lookup, remember, invalidate
 # ---------------------------------------------------------------------------------------------
 
 
-def get_entry(cache: BaseCache, token_checksum: str) -> tuple[dict | None, str | None]:
-    """The cached facts of a token, or ``None`` and the permit to :func:`remember` the row later."""
-    entry, permit = lookup(cache, _key(token_checksum))
-    return (entry if isinstance(entry, dict) else None), permit
+@dataclass
+class Lookup:
+    """What :meth:`CachedRows.lookup` found: the entry, or on a miss what :meth:`CachedRows.remember`
+    needs to cache the database's answer (the permit taken before the database read, and this
+    process's copy with its generation at the miss)."""
+
+    entry: dict | None
+    permit: str | None = None
+    local: Any = None
+    generation: int | None = None
 
 
-def remember(cache: BaseCache, access_token: models.Model, permit: str | None) -> None:
-    """Cache a token loaded from the database after :func:`get_entry` gave ``permit``.
+#: A lookup without any cache: the database answers, nothing is remembered.
+MISS = Lookup(None)
 
-    Nothing is written if the token was invalidated since the permit was taken.
+
+class CachedRows:
+    """One kind of rows cached in front of the database (bearer tokens, clients).
+
+    The one contract of provider_app's caches: :meth:`lookup` (this process's copy, then the shared
+    cache), :meth:`remember` (what the database answered after a miss, only under the permit that
+    miss took) and :meth:`invalidate` (when a row changes: at once, and again when the change
+    commits). A miss, a failing cache or a pending invalidation (P23) all end at the database.
+    ``prefix`` names the shared cache's keys; ``local_prefix`` the keys of the local copies, which
+    the invalidation messages name too.
     """
+
+    def __init__(self, prefix: str, *, local_prefix: str) -> None:
+        self.prefix, self.local_prefix = prefix, local_prefix
+
+    def lookup(self, cache: BaseCache, name: str) -> Lookup:
+        local = local_cache.for_cache(cache)
+        entry, generation = local.lookup(self.local_prefix + name) if local else (None, None)
+        if entry is not None:
+            return Lookup(entry)
+        entry, permit = lookup(cache, self.prefix + name)
+        if not isinstance(entry, dict):
+            return Lookup(None, permit, local, generation)
+        if local:
+            local.store(self.local_prefix + name, entry, generation)
+        return Lookup(entry)
+
+    def remember(
+        self, cache: BaseCache, found: Lookup, name: str, entry: dict, ttl: int, *, locally: bool = True
+    ) -> None:
+        """Cache ``entry``, read from the database after the miss ``found``; nothing is written if the
+        row was invalidated since (the permit or the local generation changed)."""
+        if ttl > 0 and found.permit is not None:
+            try:
+                shared_cache.store(cache).put(self.prefix + name, found.permit, entry, ttl)
+            except Exception:
+                logger.warning("cache write failed (%s)", self.prefix, exc_info=True)
+        if locally and found.local:
+            found.local.store(self.local_prefix + name, entry, found.generation)
+
+    def invalidate(self, names: list[str]) -> None:
+        """Delete these entries (and every process's copy) now and again on commit. A cache that cannot
+        be written does not fail the caller: see :mod:`provider_app.internal.cache_outbox`."""
+        cache = token_cache()
+        names = [name for name in names if name]
+        if cache is None or not names:
+            return
+        message = " ".join(self.local_prefix + name for name in names)
+        cache_outbox.invalidate(cache, [self.prefix + name for name in names], message)
+
+
+#: Bearer tokens by checksum; a process's copy is keyed by the bare checksum.
+BEARER_TOKENS = CachedRows(KEY_PREFIX, local_prefix="")
+
+
+def remember(cache: BaseCache, found: Lookup, access_token: models.Model) -> None:
+    """Cache a token loaded from the database after the miss ``found``, never past its expiry."""
     ttl = min(entry_ttl(), int((access_token.expires - timezone.now()).total_seconds()))
-    if ttl <= 0 or permit is None:
-        return
-    try:
-        shared_cache.store(cache).put(_key(access_token.token_checksum), permit, snapshot(access_token), ttl)
-    except Exception:
-        logger.warning("token cache write failed", exc_info=True)
+    BEARER_TOKENS.remember(cache, found, access_token.token_checksum, snapshot(access_token), ttl)
 
 
 def snapshot(access_token: models.Model) -> dict:
@@ -260,15 +313,9 @@ def is_expired(entry: dict, now: datetime | None = None) -> bool:
 
 
 def invalidate_checksums(checksums: list[str]) -> None:
-    """Delete these tokens' entries (and every process's copy) now and again on commit.
-
-    A cache that cannot be written does not fail the caller: see :mod:`provider_app.internal.cache_outbox`.
-    """
-    cache = token_cache()
-    checksums = [c for c in checksums if c]
-    if cache is None or not checksums:
-        return
-    cache_outbox.invalidate(cache, [_key(c) for c in checksums], " ".join(checksums))
+    """Delete these tokens' entries (and every process's copy) now and again on commit (after raw SQL
+    or ``QuerySet.update()`` on the access token table, which send no signal)."""
+    BEARER_TOKENS.invalidate(checksums)
 
 
 #: Where pre_save keeps a token's previous checksum for post_save (a value replaced in place).

@@ -132,10 +132,10 @@ def test_a_login_does_not_evict_the_users_tokens(client, token, user, django_ass
 def test_a_reader_that_loaded_the_row_before_a_revocation_cannot_cache_it_afterwards(
     client, token, shared_token_cache
 ):
-    _, permit = token_cache.get_entry(shared_token_cache, token_cache.checksum(token))  # a miss ...
+    found = token_cache.BEARER_TOKENS.lookup(shared_token_cache, token_cache.checksum(token))  # a miss ...
     row = AccessToken.objects.select_related("user").get(token_checksum=token_cache.checksum(token))
     row.delete()  # the revocation commits between the reader's query and its cache write
-    token_cache.remember(shared_token_cache, row, permit)
+    token_cache.remember(shared_token_cache, found, row)
     assert api_me(client, token).status_code == 401
 
 

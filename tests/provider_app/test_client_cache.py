@@ -86,7 +86,7 @@ def test_wrong_secret_is_refused_from_the_cache(client, service):
 def test_p16_a_plain_text_secret_is_never_cached(shared_cache, service):
     service.client_secret = "plain-text-secret-that-was-never-hashed-0123456789"
     _, permit = token_cache.lookup(shared_cache, client_cache._key(service.client_id))
-    client_cache._remember(shared_cache, service, permit)
+    client_cache._remember(shared_cache, token_cache.Lookup(None, permit), service)
     assert token_cache.lookup(shared_cache, client_cache._key(service.client_id))[0] is None
 
 

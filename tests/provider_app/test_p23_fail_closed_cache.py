@@ -129,12 +129,12 @@ def test_p23_a_flush_cannot_let_a_reader_put_back_a_row_read_before_the_revocati
     with _caches_on(redis_server):
         cache = token_cache.token_cache()
         token_checksum = token_cache.checksum(token)
-        entry, permit = token_cache.get_entry(cache, token_checksum)  # a reader misses ...
-        assert entry is None
+        found = token_cache.BEARER_TOKENS.lookup(cache, token_checksum)  # a reader misses ...
+        assert found.entry is None
         row = AccessToken.objects.select_related("user").get(token_checksum=token_checksum)  # ... reads
         row.delete()  # the revocation commits, its invalidation reaches Redis
         redis_server.client().flushall()  # someone flushes Redis (its permits with everything else)
-        token_cache.remember(cache, row, permit)  # the slow reader writes what it read
+        token_cache.remember(cache, found, row)  # the slow reader writes what it read
         assert not _raw_entry_exists(redis_server, token)
         assert _me(token).status_code == 401
 
@@ -306,10 +306,10 @@ def test_p23_a_token_issued_while_the_user_is_being_deactivated_is_not_left_cach
             # Meanwhile another worker issues a token and a reader caches it with the user as it was
             # (still active: the deactivation is not committed).
             late, _ = issue_access_token(application, user, "openid profile", with_refresh=False)
-            _, permit = token_cache.get_entry(cache, token_cache.checksum(late))
+            found = token_cache.BEARER_TOKENS.lookup(cache, token_cache.checksum(late))
             row = AccessToken.objects.select_related("user").get(token_checksum=token_cache.checksum(late))
             row.user.is_active = True
-            token_cache.remember(cache, row, permit)
+            token_cache.remember(cache, found, row)
             assert _raw_entry_exists(redis_server, late)
         assert not _raw_entry_exists(redis_server, late)
         assert _me(late).status_code == 401
