@@ -48,6 +48,12 @@ CODE_REPLAYED = "code.replayed"
 REFRESH_TOKEN_REUSED = "refresh_token.reused"
 CLIENT_SECRET_ROTATED = "client.secret_rotated"
 CLIENT_ACCESS_REVOKED = "client.access_revoked"
+TWO_FACTOR_DEVICE_ADDED = "two_factor.device_added"
+TWO_FACTOR_DEVICE_REMOVED = "two_factor.device_removed"
+TWO_FACTOR_RECOVERY_CODES_ISSUED = "two_factor.recovery_codes_issued"
+TWO_FACTOR_VERIFIED = "two_factor.verified"
+TWO_FACTOR_FAILED = "two_factor.failed"
+TWO_FACTOR_REAUTHENTICATED = "two_factor.reauthenticated"
 
 #: Events that deserve a WARNING (attacks or their symptoms); everything else is INFO.
 WARNING_SUFFIXES = (".failed", ".replayed", ".reused", ".locked_out")

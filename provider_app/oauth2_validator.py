@@ -37,6 +37,7 @@ from provider_app.internal import clients, codes, login, resources, signing_keys
 from provider_app.internal.login_requirements import SILENT_AUTHORIZATION_META, SILENT_LOGIN_META
 from provider_app.internal.token_storage import TokenStorageMixin, in_one_transaction, row_batch, state_of
 from provider_app.internal.tokens import digest, family_of_access_token, note_token_use, revoke_token_family
+from provider_app.models import ResourceServer
 
 #: Parameters stored with the code, and their columns' lengths in DOT's Grant (a longer value would
 #: reach PostgreSQL and fail there). An S256 challenge is exactly 43 characters (RFC 7636 4.2).
@@ -177,11 +178,6 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         if grant is None or not type(grant).objects.filter(pk=grant.pk).delete()[0]:
             raise errors.InvalidGrantError(request=request)
 
-    def set_request_resource(self, request) -> None:
-        """RFC 8707: ``request.resource`` normalised and narrowed to what the grant allows (called by
-        the access token generator, :func:`provider_app.internal.resources.resolve`)."""
-        self._check_and_set_request_resource(request)
-
     def _check_and_set_request_resource(self, request) -> None:
         # RFC 8707 2.2: DOT narrows the resource against the grant it finds by the raw code; the grant
         # is stored hashed and consumed meanwhile, so run DOT's normalisation and narrow here.
@@ -206,6 +202,58 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         elif grant_resource:
             self._validate_resource_uris(request, grant_resource)
             request.resource = grant_resource
+
+    # == Resource indicators and the registry (RFC 8707; RFC 9068; R3, R4) ============================
+
+    def resolve_audience(self, request) -> resources.Audience:
+        """The registered resource servers the access token of this token request is for (called by
+        the token generator, :func:`provider_app.internal.resources.generate_access_token`)."""
+        original = _refreshed_resources(request)
+        if original is not None and not original and getattr(request, "resource", None):
+            # RFC 8707 2.2 / R4: a refresh narrows the grant's resources; it never adds one to a grant
+            # that had none (its token was for the default audience).
+            raise _invalid_target(request, "The refresh token was not issued for a resource.")
+        if isinstance(getattr(request, "resource", None), list):
+            request.resource = _checked_resources(request, request.resource)
+        self._check_and_set_request_resource(request)  # RFC 8707 2.2: normalise, narrow, inherit
+        identifiers = request.resource = _checked_resources(request, request.resource or [])
+        if not identifiers:
+            return resources.Audience([])  # RFC 9068 3: the default audience
+        registered = resources.registered_servers(identifiers)
+        for identifier in identifiers:
+            if not resources.allows(registered.get(identifier), request.client):
+                # RFC 8707 2 / R3: a resource the client may not ask for is invalid_target.
+                raise _invalid_target(
+                    request, "The requested resource is unknown, or this client may not ask for it."
+                )
+            foreign = resources.foreign_scopes(registered[identifier], request.scopes)
+            if foreign:
+                # RFC 6749 5.2 invalid_scope: a scope the resource does not understand.
+                raise errors.InvalidScopeError(
+                    description=f"The resource does not understand the scope {sorted(foreign)[0]!r}.",
+                    request=request,
+                )
+        servers = [registered[identifier] for identifier in identifiers]
+        if len(servers) > 1 and any(s.token_format == ResourceServer.JWT for s in servers):
+            # RFC 9068 2.2: a JWT access token has one audience; an ambiguous one is never issued.
+            raise _invalid_target(
+                request, "Ask for one resource per token: a JWT access token has one audience."
+            )
+        return resources.Audience(servers)
+
+    def resource_refusal(self, application, identifiers: list[str], scopes: list[str]) -> str | None:
+        """Why an authorization request naming ``identifiers`` must get ``invalid_target`` (RFC 8707 2),
+        or None: the registry's rules, checked before the user is asked (the consent page)."""
+        identifiers = list(dict.fromkeys(identifiers))
+        if len(identifiers) > MAX_RESOURCES or any(not r.isprintable() for r in identifiers):
+            return "Too many resources, or a resource that is not an absolute URI."
+        registered = resources.registered_servers(identifiers)
+        for identifier in identifiers:
+            if not resources.allows(registered.get(identifier), application):
+                return "The requested resource is unknown, or this client may not ask for it."
+            if resources.foreign_scopes(registered[identifier], scopes):
+                return "The resource does not understand a requested scope."
+        return None
 
     # == The token response (RFC 6749 5.1; RFC 9700 4.14.2; P5, P8) ===================================
 
@@ -450,6 +498,32 @@ SUPPORTED_CLAIMS = [
     "email",
     "email_verified",
 ]
+
+
+#: More resources than this in one request are refused (each is looked up).
+MAX_RESOURCES = 10
+
+
+def _invalid_target(request, description: str) -> errors.CustomOAuth2Error:
+    return errors.CustomOAuth2Error(error="invalid_target", description=description, request=request)
+
+
+def _checked_resources(request, identifiers) -> list[str]:
+    """RFC 8707 2: at most :data:`MAX_RESOURCES` resource indicators, each an absolute URI."""
+    identifiers = list(dict.fromkeys(identifiers))  # repeated resources count once
+    if len(identifiers) > MAX_RESOURCES:
+        raise _invalid_target(request, f"Ask for at most {MAX_RESOURCES} resources.")
+    if any(not isinstance(r, str) or not r.isprintable() for r in identifiers):
+        raise _invalid_target(request, "A resource indicator is an absolute URI.")  # NUL, control characters
+    return identifiers
+
+
+def _refreshed_resources(request) -> list[str] | None:
+    """The resources of the refresh token being used (``None`` for other grants)."""
+    if getattr(request, "grant_type", None) != "refresh_token":
+        return None
+    refresh_token = getattr(request, "refresh_token_instance", None)
+    return list(getattr(refresh_token, "resource", None) or []) if refresh_token is not None else None
 
 
 def _audit_request(request) -> SimpleNamespace:

@@ -2,9 +2,10 @@
 
 Access tokens for registered resource servers: RFC 8707 audience rules and RFC 9068 JWTs.
 
-DOT's ``ACCESS_TOKEN_GENERATOR`` is :func:`generate_access_token`. It resolves the token's audience
-first (DOT's RFC 8707 normalisation and narrowing: the request's ``resource``, else the code's or
-the refresh token's), then applies the registry (:class:`~provider_app.models.ResourceServer`):
+DOT's ``ACCESS_TOKEN_GENERATOR`` is :func:`generate_access_token`. The validator resolves the token's
+audience first (:meth:`provider_app.oauth2_validator.ProviderOAuth2Validator.resolve_audience`: DOT's
+RFC 8707 normalisation and narrowing, the request's ``resource``, else the code's or the refresh
+token's), then applies the registry (:class:`~provider_app.models.ResourceServer`):
 
 - every resource must be registered and allow the client, else ``invalid_target`` (RFC 8707 2; R3);
 - every scope must be one the resource understands (identity scopes such as ``openid`` excepted),
@@ -42,9 +43,9 @@ from jwcrypto import jwt
 from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import SettingsScopes
 from oauth2_provider.settings import oauth2_settings
-from oauthlib.oauth2.rfc6749 import errors
 
 from provider_app.internal import compat, signing_keys
+from provider_app.internal.clients import is_loopback_host
 from provider_app.internal.token_storage import state_of
 from provider_app.internal.tokens import generate_token
 from provider_app.models import ResourceServer
@@ -55,10 +56,6 @@ from provider_app.models import ResourceServer
 
 #: Scopes about the user's identity (OIDC Core 5.4, 11): the provider's, valid with any audience.
 IDENTITY_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "offline_access"})
-
-
-#: More resources than this in one request are refused (each is looked up).
-MAX_RESOURCES = 10
 
 
 class Audience:
@@ -80,80 +77,25 @@ class Audience:
         return min(lifetimes) if lifetimes else default
 
 
-def _refuse(request, description: str):
-    return errors.CustomOAuth2Error(error="invalid_target", description=description, request=request)
+def registered_servers(identifiers: list[str]) -> dict[str, ResourceServer]:
+    """The registered resource servers among ``identifiers``, by identifier (one query)."""
+    return {r.identifier: r for r in ResourceServer.objects.filter(identifier__in=identifiers)}
 
 
-def _checked_identifiers(request, resources) -> list[str]:
-    identifiers = list(dict.fromkeys(resources))  # repeated resources count once
-    if len(identifiers) > MAX_RESOURCES:
-        raise _refuse(request, f"Ask for at most {MAX_RESOURCES} resources.")
-    if any(not isinstance(r, str) or not r.isprintable() for r in identifiers):
-        raise _refuse(request, "A resource indicator is an absolute URI.")  # NUL and control characters
-    return identifiers
+def allows(server: ResourceServer | None, client) -> bool:
+    """``server`` is registered and lets ``client`` ask for tokens for it."""
+    return server is not None and server.allowed_clients.filter(pk=client.pk).exists()
 
 
-def resolve(request) -> Audience:
-    """The audience of the token this request asks for, after every RFC 8707 rule and the registry."""
-    original = _original_resources(request)
-    if original is not None and not original and getattr(request, "resource", None):
-        # RFC 8707 2.2 / R4: a refresh narrows the grant's resources; it never adds one to a grant
-        # that had none (its token was for the default audience).
-        raise _refuse(request, "The refresh token was not issued for a resource.")
-    raw = request.resource if isinstance(getattr(request, "resource", None), list) else None
-    if raw is not None:
-        request.resource = _checked_identifiers(request, raw)
-    validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
-    validator.set_request_resource(request)  # DOT's normalisation, narrowing, inheritance (idempotent)
-    resources = _checked_identifiers(request, request.resource or [])
-    request.resource = resources
-    if not resources:
-        return Audience([])
-    registered = {r.identifier: r for r in ResourceServer.objects.filter(identifier__in=resources)}
-    client = request.client
-    for identifier in resources:
-        server = registered.get(identifier)
-        if server is None or not server.allowed_clients.filter(pk=client.pk).exists():
-            raise _refuse(request, "The requested resource is unknown, or this client may not ask for it.")
-        foreign = set(request.scopes or ()) - server.scope_set() - IDENTITY_SCOPES
-        if foreign:
-            raise errors.InvalidScopeError(
-                description=f"The resource does not understand the scope {sorted(foreign)[0]!r}.",
-                request=request,
-            )
-    servers = [registered[i] for i in resources]
-    if len(servers) > 1 and any(s.token_format == ResourceServer.JWT for s in servers):
-        raise _refuse(request, "Ask for one resource per token: a JWT access token has one audience.")
-    return Audience(servers)
-
-
-def _original_resources(request) -> list[str] | None:
-    """The resources of the refresh token being used (``None`` for other grants)."""
-    if getattr(request, "grant_type", None) != "refresh_token":
-        return None
-    refresh_token = getattr(request, "refresh_token_instance", None)
-    return list(getattr(refresh_token, "resource", None) or []) if refresh_token is not None else None
-
-
-def refusal_for(application, resources: list[str], scopes: list[str]) -> str | None:
-    """Why an authorization request naming ``resources`` must be refused (``invalid_target``), or
-    ``None``. The same registry rules as at the token endpoint, checked before the user is asked."""
-    resources = list(dict.fromkeys(resources))
-    if len(resources) > MAX_RESOURCES or any(not r.isprintable() for r in resources):
-        return "Too many resources, or a resource that is not an absolute URI."
-    registered = {r.identifier: r for r in ResourceServer.objects.filter(identifier__in=resources)}
-    for identifier in resources:
-        server = registered.get(identifier)
-        if server is None or not server.allowed_clients.filter(pk=application.pk).exists():
-            return "The requested resource is unknown, or this client may not ask for it."
-        if set(scopes) - server.scope_set() - IDENTITY_SCOPES:
-            return "The resource does not understand a requested scope."
-    return None
+def foreign_scopes(server: ResourceServer, scopes) -> set[str]:
+    """The scopes ``server`` does not understand (identity scopes are the provider's, always valid)."""
+    return set(scopes or ()) - server.scope_set() - IDENTITY_SCOPES
 
 
 def generate_access_token(request) -> str:
     """DOT's ``ACCESS_TOKEN_GENERATOR``: a JWT for a resource that wants one, else 256 random bits."""
-    audience = resolve(request)
+    # The RFC 8707 rules and the registry's are the validator's (ProviderOAuth2Validator.resolve_audience).
+    audience = oauth2_settings.OAUTH2_VALIDATOR_CLASS().resolve_audience(request)
     state_of(request).audience = audience
     server = audience.jwt_server
     if server is None:
@@ -251,7 +193,7 @@ def check_identifier(identifier: str) -> str:
     parts = urlsplit(identifier)
     if not parts.scheme or not parts.netloc or parts.fragment or "#" in identifier:
         raise ValueError("A resource identifier is an absolute URI without a fragment (RFC 8707 2).")
-    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    loopback = is_loopback_host(parts.hostname)
     if parts.scheme != "https" and not (parts.scheme == "http" and loopback and settings.DEBUG):
         raise ValueError("A resource identifier must be an https URI.")
     return identifier

@@ -41,7 +41,11 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
     @staticmethod
     def _record_removal(request, device) -> None:
         audit.record(
-            "two_factor.device_removed", request=request, user=device.user, device_id=device.pk, by="admin"
+            audit.TWO_FACTOR_DEVICE_REMOVED,
+            request=request,
+            user=device.user,
+            device_id=device.pk,
+            by="admin",
         )
 
 

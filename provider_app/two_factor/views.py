@@ -38,13 +38,6 @@ from provider_app.two_factor.session import (
     pending_login,
 )
 
-DEVICE_ADDED = "two_factor.device_added"
-DEVICE_REMOVED = "two_factor.device_removed"
-RECOVERY_CODES_ISSUED = "two_factor.recovery_codes_issued"
-VERIFIED = "two_factor.verified"
-VERIFY_FAILED = "two_factor.failed"
-REAUTHENTICATED = "two_factor.reauthenticated"
-
 # Codes and passwords never appear in error reports.
 sensitive = method_decorator(sensitive_post_parameters("code", "password"), name="dispatch")
 
@@ -115,7 +108,10 @@ class SecondFactorView(View):
         verification = devices.verify_second_factor(user, form.cleaned_data["code"])
         if not verification.ok:
             audit.record(
-                VERIFY_FAILED, request=request, user=user, throttled=verification.throttled_until is not None
+                audit.TWO_FACTOR_FAILED,
+                request=request,
+                user=user,
+                throttled=verification.throttled_until is not None,
             )
             form.add_error("code", _throttle_message(verification))
             return self._render(request, form, pending)
@@ -127,7 +123,12 @@ class SecondFactorView(View):
             next_url = request.GET.get("next") or request.POST.get("next")
         django_otp.login(request, verification.device)
         add_method(request, user, ONE_TIME_PASSWORD)
-        audit.record(VERIFIED, request=request, user=user, device_type=verification.device.model_label())
+        audit.record(
+            audit.TWO_FACTOR_VERIFIED,
+            request=request,
+            user=user,
+            device_type=verification.device.model_label(),
+        )
         response = HttpResponseRedirect(safe_next(request, next_url))
         if pending is not None:  # a sign-in completed: this browser is a known device (P20)
             known_devices.remember(request, response, user)
@@ -169,7 +170,7 @@ class ReauthenticateView(LoginRequiredMixin, View):
         if not ok:
             return self._render(request, password_form, code_form)
         mark_reauthenticated(request)
-        audit.record(REAUTHENTICATED, request=request)
+        audit.record(audit.TWO_FACTOR_REAUTHENTICATED, request=request)
         return HttpResponseRedirect(
             safe_next(request, request.GET.get("next"), reverse("provider_app:two_factor"))
         )
@@ -231,12 +232,12 @@ class SetupView(RecentAuthenticationRequiredMixin, View):
         # Typing the code just now proves possession of the device: the session is two-factor.
         django_otp.login(request, device)
         add_method(request, request.user, ONE_TIME_PASSWORD)
-        audit.record(DEVICE_ADDED, request=request, device_id=device.pk)
+        audit.record(audit.TWO_FACTOR_DEVICE_ADDED, request=request, device_id=device.pk)
         next_url = safe_next(request, request.GET.get("next"), reverse("provider_app:two_factor"))
         if remaining_recovery_codes(request.user):
             return HttpResponseRedirect(next_url)
         codes = issue_recovery_codes(request.user)
-        audit.record(RECOVERY_CODES_ISSUED, request=request, code_count=len(codes))
+        audit.record(audit.TWO_FACTOR_RECOVERY_CODES_ISSUED, request=request, code_count=len(codes))
         return render(request, self.codes_template, {"codes": codes, "next": next_url})
 
     def _render(self, request, form, device) -> HttpResponse:
@@ -265,7 +266,7 @@ class RemoveDeviceView(RecentAuthenticationRequiredMixin, View):
         device = self._device(request, pk)
         device_id = device.pk
         devices.remove_device(device)
-        audit.record(DEVICE_REMOVED, request=request, device_id=device_id, by="user")
+        audit.record(audit.TWO_FACTOR_DEVICE_REMOVED, request=request, device_id=device_id, by="user")
         messages.success(request, "The authenticator app was removed.")
         return redirect("provider_app:two_factor")
 
@@ -287,6 +288,6 @@ class RecoveryCodesView(RecentAuthenticationRequiredMixin, View):
         if not devices.has_two_factor(request.user):
             return redirect("provider_app:two_factor")
         codes = issue_recovery_codes(request.user)
-        audit.record(RECOVERY_CODES_ISSUED, request=request, code_count=len(codes))
+        audit.record(audit.TWO_FACTOR_RECOVERY_CODES_ISSUED, request=request, code_count=len(codes))
         context = {"codes": codes, "next": reverse("provider_app:two_factor")}
         return render(request, self.codes_template, context)

@@ -42,7 +42,7 @@ from provider_app.internal.login_requirements import (
     requirement_for,
     url_after_fresh_login,
 )
-from provider_app.internal.resources import describe, refusal_for
+from provider_app.internal.resources import describe
 from provider_app.two_factor.devices import has_two_factor
 
 # --------------------------------------------------------------------------------------------------
@@ -220,7 +220,8 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
             return response  # an error page
         scopes = context["scopes"]
         resources = [r for value in request.GET.getlist("resource") for r in value.split()]
-        refusal = resources and refusal_for(application, resources, scopes)
+        validator = self.get_validator_class()()
+        refusal = resources and validator.resource_refusal(application, resources, scopes)
         if refusal:  # RFC 8707 2: refused before the user is asked, at the client's redirect URI
             return self._refuse("invalid_target", refusal, context["form"].initial, application)
         # OIDC Core 3.1.2.1: prompt=consent asks again even when the approval is remembered.
