@@ -8,6 +8,19 @@ the signing keys (:mod:`~provider_app.internal.signing_keys`), what was recorded
 (:mod:`~provider_app.internal.login`). State between the steps of one request is one
 :class:`~provider_app.internal.token_storage.TokenRequestState`.
 
+Rules that need what oauthlib's request does not carry are enforced where that is, one hop away:
+
+- the browser session (``prompt=login``, ``max_age``, ``acr_values``, the two-factor policy; OIDC
+  Core 3.1.2.1): ``AuthenticationRequirementMixin`` in :mod:`provider_app.views.authorize`, with
+  :mod:`provider_app.internal.login_requirements`; ``prompt=none`` answers reach
+  :meth:`ProviderOAuth2Validator.validate_silent_login` below;
+- consent remembered and ``prompt=consent``, ``iss`` on every authorization response (RFC 9207):
+  ``AuthorizationView`` in :mod:`provider_app.views.authorize`;
+- who may introspect which token (RFC 7662 4, P22): ``may_see`` in :mod:`provider_app.views.introspect`;
+- RP-initiated logout (P27): :mod:`provider_app.views.logout`; a bearer token in the Authorization
+  header only (RFC 6750 2, RFC 9700 4.3.2): :mod:`provider_app.views.userinfo` and
+  :mod:`provider_app.api.authentication`.
+
 Subclass it to release more claims (override :meth:`get_additional_claims` and extend
 ``oidc_claim_scope``) and point ``OAUTH2_PROVIDER["OAUTH2_VALIDATOR_CLASS"]`` at the subclass.
 """

@@ -2,12 +2,15 @@
 
 The pieces, each in its own module:
 
-- :mod:`.models`: hashed single-use recovery codes (a django-otp device) and the authentication
-  context kept with each authorization so that the token endpoint can put ``auth_time``, ``amr``
-  and ``acr`` in the ID token (OIDC Core 2, RFC 8176).
-- :mod:`.session`: how the user authenticated in this browser session, and the short-lived marker
-  between the password step and the second-factor step (nothing secret is stored there).
+- :mod:`.models`: encrypted TOTP seeds (:mod:`.seeds`) and hashed single-use recovery codes (a
+  django-otp device).
+- :mod:`.session`: the short-lived marker between the password step and the second-factor step
+  (nothing secret is stored there), and the time of the last re-authentication.
 - :mod:`.devices` and :mod:`.recovery`: verification with row locks, throttling and replay protection.
-- :mod:`.requirements`: what an authorization request needs (prompt, max_age, acr_values, policy).
-- :mod:`.views`, :mod:`.urls`: the second-factor step, enrolment and the self-service pages.
+- :mod:`.views`, :mod:`.urls`, :mod:`.admin`, :mod:`.admin_site`: the second-factor step, enrolment,
+  the self-service pages, and the admin site that requires a second factor.
+
+How the user authenticated (``amr``, ``acr``, ``auth_time``, for every login) is login's:
+:mod:`provider_app.internal.login`; what an authorization request asks of it (``prompt``,
+``max_age``, ``acr_values``, the two-factor policy): :mod:`provider_app.internal.login_requirements`.
 """
