@@ -11,7 +11,7 @@ from django.test import override_settings
 
 APP = Path(__file__).resolve().parents[2] / "provider_app"
 #: Root modules that only re-export moved names for one release (CHANGELOG, Deprecated).
-DEPRECATED_MARKER = "deprecated_module(__name__"
+DEPRECATED_MARKER = "__getattr__ = deprecated_module("
 MAX_ROOT_MODULES = 20
 
 
