@@ -157,7 +157,9 @@ def check_validator_class(app_configs, **kwargs):
     return [
         checks.Error(
             "OAUTH2_VALIDATOR_CLASS is not provider_app's validator: its protocol rules are not applied.",
-            hint='Use "provider_app.oauth2_validator.ProviderOAuth2Validator" or a subclass of it.',
+            hint='Use "provider_app.oauth2_validator.ProviderOAuth2Validator" or a subclass of it. Do not '
+            "silence this error: provider_app's token generator and authorization view call the "
+            "validator's RFC 8707 methods, and fail without them.",
             id="provider_app.E008",
         )
     ]

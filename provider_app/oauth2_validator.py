@@ -354,7 +354,8 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
     def _answer_code_replay(self, code: str, request) -> None:
         redemption = codes.handle_replay(code)
         if redemption is not None:
-            signals.code_replayed.send(
+            signals.announce(
+                signals.code_replayed,
                 sender=type(self),
                 request=_audit_request(request),
                 redemption=redemption,
@@ -363,7 +364,8 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
 
     def _answer_refresh_token_reuse(self, refresh_token, request) -> None:
         revoked = revoke_token_family(refresh_token.token_family)
-        signals.refresh_token_reused.send(
+        signals.announce(
+            signals.refresh_token_reused,
             sender=type(self),
             request=_audit_request(request),
             refresh_token=refresh_token,
@@ -395,7 +397,8 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs) -> None:
         # RFC 7009 2.1: DOT revokes only the caller's own tokens; say that a revocation was asked.
         super().revoke_token(token, token_type_hint, request, *args, **kwargs)
-        signals.access_revoked.send(
+        signals.announce(
+            signals.access_revoked,
             sender=type(self),
             request=_audit_request(request),
             application=request.client,

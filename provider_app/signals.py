@@ -9,7 +9,11 @@ notification to the user). Every signal is sent with ``sender`` (the class that 
 
 from __future__ import annotations
 
+import logging
+
 from django.dispatch import Signal
+
+logger = logging.getLogger("provider_app")
 
 #: An authorization code came back after it was redeemed (RFC 6749 4.1.2); everything issued from it
 #: has been revoked. Arguments: ``request``, ``redemption`` (a ``RedeemedCode``: ``user``,
@@ -25,3 +29,12 @@ refresh_token_reused = Signal()
 #: forgotten, ``revoked_access_token_count`` tokens revoked). Arguments: ``request``, ``application``,
 #: ``by``.
 access_revoked = Signal()
+
+
+def announce(signal: Signal, sender, **kwargs) -> None:
+    """Send ``signal`` to every receiver, even when one of them fails: the provider has already
+    acted (tokens revoked), and a receiver's error must neither undo that nor become a 500. The
+    failure is logged with its traceback."""
+    for receiver, result in signal.send_robust(sender=sender, **kwargs):
+        if isinstance(result, Exception):
+            logger.error("provider_app: signal receiver %r failed", receiver, exc_info=result)

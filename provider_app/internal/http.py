@@ -35,6 +35,8 @@ def oauth_error(error: str, description: str, status: int = 400) -> HttpResponse
     )
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
+    if status == 401:  # RFC 6749 5.2: a failed client authentication names the scheme it needs
+        response["WWW-Authenticate"] = 'Basic realm="oauth"'
     return response
 
 

@@ -32,7 +32,8 @@ class ConnectedAppsView(LoginRequiredMixin, TemplateView):
             messages.error(request, "That application has no access to your account.")
         else:
             revoked = revoke_connected_app(request.user, application)
-            signals.access_revoked.send(
+            signals.announce(
+                signals.access_revoked,
                 sender=type(self),
                 request=request,
                 application=application,

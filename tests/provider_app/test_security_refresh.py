@@ -102,3 +102,25 @@ def test_p8_concurrent_refreshes_across_gunicorn_worker_processes(client, user, 
             statuses = sorted(response.status_code for response in responses)
             assert statuses == [200] + [400] * (RACERS - 1), statuses
             assert {r.json()["error"] for r in responses if r.status_code == 400} == {"invalid_grant"}
+
+
+@pytest.mark.django_db
+def test_p8_a_failing_signal_receiver_neither_undoes_the_revocation_nor_becomes_a_500(
+    client, user, application, caplog
+):
+    from provider_app import signals
+
+    def broken(**kwargs):
+        raise RuntimeError("a project's receiver that fails")
+
+    signals.refresh_token_reused.connect(broken, dispatch_uid="test-broken-receiver")
+    try:
+        first = issue_tokens(client, user, application)
+        second = post_refresh(client, application, first["refresh_token"]).json()
+        reuse = post_refresh(client, application, first["refresh_token"])
+    finally:
+        signals.refresh_token_reused.disconnect(dispatch_uid="test-broken-receiver")
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    assert api_me(client, second["access_token"]).status_code == 401  # the family is revoked
+    assert AuditEvent.objects.filter(event="refresh_token.reused", user=user).exists()  # others ran
+    assert "signal receiver" in caplog.text
