@@ -97,15 +97,6 @@ def test_p15_introspection_requires_client_authentication(client, user, applicat
     assert "active" not in response.json()
 
 
-@pytest.mark.parametrize("name", ["provider_app_grant", "provider_app_pending_id_token", "grant", "audience"])
-def test_a_form_parameter_never_reaches_the_validators_own_state(client, user, application, name):
-    # oauthlib's Request exposes every body parameter as an attribute; the validator keeps its own
-    # state apart (TokenRequestState), so an extra field is ignored (it used to be a 500).
-    request, code = signed_in_code(client, user, application)
-    response = exchange(client, application, request, code, **{name: "x"})
-    assert response.status_code == 200, response.content
-
-
 def test_p15_public_client_cannot_introspect(client, user, application):
     tokens = issue_tokens(client, user, application, logout=True)
     public = ApplicationFactory(client_type="public")

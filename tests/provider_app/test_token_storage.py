@@ -197,3 +197,32 @@ def test_code_exchange_sends_its_rows_without_a_transaction_round_trip(
     assert exchange(client, application, request, code).status_code == 200
     assert flushed_in_transaction == [connection.vendor != "postgresql"]
     assert not Grant.objects.exists() and RedeemedCode.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "provider_app_code_claimed",
+        "provider_app_grant",
+        "provider_app_state",
+        "provider_app_pending_id_token",
+    ],
+)
+def test_p26_request_parameters_never_reach_the_token_requests_state(name, user, application):
+    """oauthlib answers an unknown attribute of its request from the request's parameters: the state
+    between the validator's steps (TokenRequestState) is kept where a parameter cannot reach it.
+    A refresh with ``provider_app_code_claimed=1`` used to answer 500."""
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    request, code = signed_in_code(client, user, application)
+    tokens = exchange(client, application, request, code).json()
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+        "client_id": application.client_id,
+        "client_secret": application.raw_secret,
+        name: "1",
+    }
+    response = client.post("/o/token/", form)
+    assert response.status_code == 200, response.content
