@@ -21,6 +21,8 @@ CSRF_COOKIE_SECURE = False
 # The benchmark serves plain HTTP on 127.0.0.1 (no TLS terminator in front of gunicorn), so its
 # issuer is http://127.0.0.1:<port>/o; production keeps the https-only check.
 SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "provider_app.E004"]  # noqa: F405
+# For the same reason the client side (scenario 6) reaches that issuer over http on loopback (C13).
+CLIENT_APP_ALLOW_LOOPBACK_ENDPOINTS = True
 # The audience of the bench's tokens (requested without ``resource``), the same whatever port each
 # run's server gets: the resource server client is created for it (bench/fixtures.py).
 PROVIDER_APP_DEFAULT_AUDIENCE = "https://bench.invalid/api"
