@@ -49,7 +49,13 @@ def create_clients(kind: str) -> dict:
     from django.db import transaction
     from oauth2_provider.models import get_application_model
 
-    from provider_app.internal.clients import generate_client_secret
+    if kind == "ours":
+        from provider_app.internal.clients import generate_client_secret
+    else:  # stock DOT's project does not install provider_app: the same 48 random bytes, base64url
+        import secrets
+
+        def generate_client_secret() -> str:
+            return secrets.token_urlsafe(48)
 
     Application = get_application_model()
     User = get_user_model()
