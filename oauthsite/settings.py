@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 
 from oauthsite.secrets import (
     generate_fernet_key,
@@ -70,6 +71,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    # Django's tasks framework: django.tasks on Django 6, the django-tasks backport on 5.2; the
+    # database backend (django-tasks-db) stores tasks for `manage.py db_worker`.
+    *([] if django.VERSION >= (6, 0) else ["django_tasks"]),
+    "django_tasks_db",
     "provider_app",
     "client_app",
     "oauthsite",
@@ -199,6 +204,11 @@ OAUTH2_PROVIDER = recommended_oauth2_provider_settings(
     OIDC_RSA_PRIVATE_KEY=OIDC_RSA_PRIVATE_KEY,
     OIDC_ISS_ENDPOINT=os.environ.get("PROVIDER_APP_ISSUER", ""),
 )
+
+# Background work (provider_app's outbox: logout tokens to clients, L7/L8): tasks rest in the
+# database and `manage.py db_worker` runs them. Another queue (Celery, RQ, a cloud service) is a
+# different BACKEND here, no code change (docs/operations.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["provider_app.api.authentication.BearerTokenAuthentication"],

@@ -4,6 +4,8 @@ DOT's own admin classes stay for tokens (they mask credentials and revoke throug
 application admin is replaced so that no secret, hashed or not, is ever displayed after creation.
 
 Admin for the audit log: a read-only list with filters by event, date, client and user.
+
+Admin for the outbox and the sessions' clients: deliveries to see and retry, sessions to end (E6, L3).
 """
 
 from __future__ import annotations
@@ -26,8 +28,21 @@ from oauth2_provider.models import (
 )
 
 from provider_app import audit
-from provider_app.internal.clients import generate_client_secret, is_redirect_uri_transport_allowed
-from provider_app.models import AuditEvent, ClientPolicy, Consent, ResourceServer, SigningKey
+from provider_app.internal import backchannel_logout, outbox
+from provider_app.internal.clients import (
+    generate_client_secret,
+    is_backchannel_logout_uri_allowed,
+    is_redirect_uri_transport_allowed,
+)
+from provider_app.models import (
+    AuditEvent,
+    ClientPolicy,
+    Consent,
+    OutboundDelivery,
+    ResourceServer,
+    SignedInClient,
+    SigningKey,
+)
 from provider_app.two_factor import admin as two_factor_admin  # noqa: F401  (devices, users' 2FA column)
 
 # --------------------------------------------------------------------------------------------------
@@ -64,8 +79,28 @@ class ApplicationAdminForm(forms.ModelForm):
         return uris
 
 
+class ClientPolicyForm(forms.ModelForm):
+    class Meta:
+        model = ClientPolicy
+        fields = [
+            "is_resource_server", "resource_identifiers", "require_two_factor",
+            "backchannel_logout_uri", "backchannel_logout_session_required",
+        ]  # fmt: skip
+
+    def clean_backchannel_logout_uri(self) -> str:
+        uri = self.cleaned_data.get("backchannel_logout_uri", "").strip()
+        if uri and not is_backchannel_logout_uri_allowed(uri):
+            raise forms.ValidationError(
+                "An absolute https URL without fragment (http only for loopback hosts)."
+            )
+        return uri
+
+
 class ClientPolicyInline(admin.StackedInline):
+    """Per-client rules, the back-channel logout registration among them (OIDC BCL 2.2)."""
+
     model = ClientPolicy
+    form = ClientPolicyForm
     can_delete = False
     extra = 1
     max_num = 1
@@ -291,3 +326,60 @@ class AuditEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Retention is an operations task (delete old rows in SQL or a scheduled job), not a click.
         return False
+
+
+# --------------------------------------------------------------------------------------------------
+# Admin for the outbox and the sessions' clients: deliveries to see and retry, sessions to end (E6, L3).
+# --------------------------------------------------------------------------------------------------
+
+
+@admin.register(OutboundDelivery)
+class OutboundDeliveryAdmin(admin.ModelAdmin):
+    """Deliveries to clients and services (E6): filter pending and failed ones, retry them now.
+
+    Never shows a token: a row holds claims (no signature, nothing that could be replayed), and the
+    claims themselves stay off the pages (a ``sid`` is not for everyone with admin access)."""
+
+    list_display = ("created", "kind", "application", "target_url", "state", "attempts", "next_attempt_at")
+    list_filter = ("state", "kind", "application")
+    search_fields = ("target_url",)
+    fields = (
+        "kind", "application", "target_url", "state", "attempts", "created",
+        "next_attempt_at", "expires_at", "delivered_at", "last_error",
+    )  # fmt: skip
+    readonly_fields = fields
+    actions = ["retry_now"]
+    list_select_related = ("application",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Retry the selected deliveries now", permissions=["change"])
+    def retry_now(self, request, queryset) -> None:
+        count = outbox.retry_now(queryset)
+        self.message_user(request, f"{count} deliveries will be attempted now.", messages.SUCCESS)
+
+
+@admin.register(SignedInClient)
+class SignedInClientAdmin(admin.ModelAdmin):
+    """Which clients each user's provider sessions signed in to; an action ends those sessions at
+    the clients (a logout token to each, OIDC BCL 2.5)."""
+
+    list_display = ("user", "application", "created")
+    list_filter = ("application",)
+    search_fields = ("user__username",)
+    fields = ("user", "application", "created")
+    readonly_fields = fields
+    actions = ["end_sessions"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(
+        description="Sign the selected users out of every client (back-channel logout)",
+        permissions=["delete"],
+    )
+    def end_sessions(self, request, queryset) -> None:
+        users = {row.user for row in queryset.select_related("user")}
+        ended = sum(backchannel_logout.user_sessions_ended(user) for user in users)
+        self.message_user(request, f"{ended} client sessions will receive a logout token.", messages.SUCCESS)

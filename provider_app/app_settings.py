@@ -173,5 +173,36 @@ class AppSettings:
         """Seconds without a PONG on the invalidation channel after which local entries are not used."""
         return float(self._setting("TOKEN_LOCAL_CACHE_LIVENESS", 2))
 
+    @property
+    def LOGOUT_TOKEN_LIFETIME_SECONDS(self) -> int:
+        """Seconds between a logout token's ``iat`` and ``exp`` (OIDC BCL 2.4); each attempt signs anew."""
+        return int(self._setting("LOGOUT_TOKEN_LIFETIME_SECONDS", 120))
+
+    @property
+    def BACKCHANNEL_LOGOUT_RETRY_SECONDS(self) -> int:
+        """How long an undelivered logout token is retried before it expires (the client's sessions
+        should not outlive this)."""
+        return int(self._setting("BACKCHANNEL_LOGOUT_RETRY_SECONDS", 24 * 3600))
+
+    @property
+    def DELIVERY_TIMEOUT_SECONDS(self) -> float:
+        """Connect and read timeout of one delivery attempt (the worker's, never a request's)."""
+        return float(self._setting("DELIVERY_TIMEOUT_SECONDS", 5))
+
+    @property
+    def DELIVERY_BACKOFF_SECONDS(self) -> float:
+        """Delay after the first failed attempt; doubled after each further failure (L8, E5)."""
+        return float(self._setting("DELIVERY_BACKOFF_SECONDS", 5))
+
+    @property
+    def DELIVERY_MAX_BACKOFF_SECONDS(self) -> float:
+        """The longest delay between two attempts."""
+        return float(self._setting("DELIVERY_MAX_BACKOFF_SECONDS", 3600))
+
+    @property
+    def DELIVERY_TASK_BACKEND(self) -> str:
+        """The alias in ``TASKS`` that runs deliveries (Django's tasks framework)."""
+        return str(self._setting("DELIVERY_TASK_BACKEND", "default"))
+
 
 app_settings = AppSettings()

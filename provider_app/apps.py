@@ -33,7 +33,14 @@ class ProviderAppConfig(AppConfig):
         from oauth2_provider.models import get_access_token_model, get_application_model
 
         from provider_app import audit, signals
-        from provider_app.internal import clients, local_cache, login, row_batch, token_cache
+        from provider_app.internal import (
+            backchannel_logout,
+            clients,
+            local_cache,
+            login,
+            row_batch,
+            token_cache,
+        )
         from provider_app.two_factor import seeds
         from provider_app.two_factor.models import EncryptedTOTPDevice
         from provider_app.two_factor.signals import drop_recovery_codes_without_device
@@ -82,6 +89,14 @@ class ProviderAppConfig(AppConfig):
                 post_delete.connect(
                     drop_recovery_codes_without_device, sender=model, dispatch_uid=uid + "_delete"
                 )
+
+        # Back-channel logout (L3): a session that ends, or a user whose sessions all end, is told to
+        # the clients they signed in to (a logout token through the outbox).
+        user_logged_out.connect(backchannel_logout.on_logged_out, dispatch_uid="provider_app_bcl_logged_out")
+        pre_save.connect(
+            backchannel_logout.user_will_change, sender=User, dispatch_uid="provider_app_bcl_pre"
+        )  # noqa: E501
+        post_save.connect(backchannel_logout.user_changed, sender=User, dispatch_uid="provider_app_bcl_user")
 
         # The audit log: sign-in events (Django's signals).
         user_logged_in.connect(audit.on_logged_in, dispatch_uid="provider_app_audit_logged_in")

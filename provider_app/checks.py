@@ -328,6 +328,26 @@ def check_two_factor_installed(app_configs, **kwargs) -> list[checks.CheckMessag
     return errors
 
 
+def check_delivery_task_backend(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """L7: logout tokens are sent by a worker, never in the request that ended the session."""
+    from provider_app.app_settings import app_settings
+
+    tasks = getattr(settings, "TASKS", None) or {}
+    backend = str(tasks.get(app_settings.DELIVERY_TASK_BACKEND, {}).get("BACKEND", "ImmediateBackend"))
+    if not backend.endswith("ImmediateBackend"):
+        return []
+    return [
+        checks.Warning(
+            "The outbox's task backend runs tasks at once: logout tokens would be sent in the request "
+            "that ended the session, so provider_app does not hand them to it.",
+            hint='Set TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}} and run '
+            "`manage.py db_worker` (or another queue's backend), or run `manage.py provider_app_deliver` "
+            "from cron (docs/operations.md).",
+            id="provider_app.W040",
+        )
+    ]
+
+
 #: Every check of provider_app, registered by ``ProviderAppConfig.ready()`` with the security tag.
 SECURITY_CHECKS = [
     check_signing_key,
@@ -344,6 +364,7 @@ SECURITY_CHECKS = [
     check_refresh_grace_period,
     check_token_cache_backend,
     check_two_factor_installed,
+    check_delivery_task_backend,
 ]
 #: Checks run by ``manage.py check --deploy`` only.
 DEPLOY_CHECKS = [check_issuer_configured]

@@ -25,6 +25,10 @@ The provider's signing keys, rotated without downtime (R11, provider_app.interna
 Browsers where an account signed in: their failures are counted apart (P20, internal.known_devices).
 
 How the user authenticated for each authorization (provider_app.internal.login).
+
+Which clients each provider session signed in to (OIDC Back-Channel Logout, L1, L3).
+
+Deliveries to clients and services, written with the change and sent by a worker (L7, L8, E4-E6).
 """
 
 from __future__ import annotations
@@ -97,6 +101,19 @@ class ClientPolicy(models.Model):
     require_two_factor = models.BooleanField(
         default=False,
         help_text="Users must pass a second factor (enrolling one if needed) to authorize this client.",
+    )
+    backchannel_logout_uri = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text=(
+            "OIDC Back-Channel Logout: where the provider posts a logout token when a session that "
+            "signed in to this client ends (https; http only on loopback)."
+        ),
+    )
+    backchannel_logout_session_required = models.BooleanField(
+        default=False,
+        help_text="The client needs the sid claim in logout tokens (OIDC Back-Channel Logout 2.2).",
     )
 
     class Meta:
@@ -381,9 +398,95 @@ class AuthenticationContext(models.Model):
         related_name="authentication_context",
     )
     auth_time = models.DateTimeField()
+    sid = models.CharField(
+        max_length=64, blank=True, default="", help_text="The provider session's sid (OIDC BCL 2.1)."
+    )
     amr = models.JSONField(default=list, help_text="RFC 8176 authentication method references.")
     acr = models.CharField(max_length=255, blank=True)
     created = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:
         return f"{self.user} at {self.auth_time:%Y-%m-%d %H:%M:%S} ({' '.join(self.amr)})"
+
+
+# --------------------------------------------------------------------------------------------------
+# Which clients each provider session signed in to (OIDC Back-Channel Logout, L1, L3).
+# --------------------------------------------------------------------------------------------------
+
+
+class SignedInClient(models.Model):
+    """An ID token issued to ``application`` for ``user`` through the provider session ``sid``.
+
+    Written with the token response of each authorization code (provider_app.internal
+    .backchannel_logout); when that session ends (or, for events about the whole account, any
+    session of ``user``), the client gets a logout token and the rows go. ``sid`` is a random value
+    kept in the session, never the session key; a row lets nobody in.
+    """
+
+    sid = models.CharField(max_length=64, db_index=True)
+    issuer = models.CharField(max_length=255, help_text="The ID token's iss: the logout token's too.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = "client signed in by a provider session"
+
+    def __str__(self) -> str:
+        return f"{self.application} signed in for {self.user}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Deliveries to clients and services, written with the change and sent by a worker (L7, L8, E4-E6).
+# --------------------------------------------------------------------------------------------------
+
+
+class OutboundDelivery(models.Model):
+    """One message to POST to a client or a service, kept until it is delivered or useless.
+
+    Written in the transaction of the change that caused it (E4); a task (Django's tasks framework)
+    sends it after the commit, never the request itself (L7), and retries with exponential backoff
+    until ``expires_at`` (L8, E5). ``claims`` are the claims of the JWT to send, signed at each
+    attempt with the current key and a fresh ``iat``/``exp`` (same ``jti``, so a receiver acts once):
+    no signed token rests here. ``kind`` says how the body is made (provider_app.internal.outbox).
+    """
+
+    PENDING, FAILED, DELIVERED, EXPIRED = "pending", "failed", "delivered", "expired"
+    STATES = [
+        (PENDING, "Pending"),
+        (FAILED, "Failed, will retry"),
+        (DELIVERED, "Delivered"),
+        (EXPIRED, "Expired (gave up)"),
+    ]
+    BACKCHANNEL_LOGOUT = "backchannel_logout"
+    KINDS = [(BACKCHANNEL_LOGOUT, "OIDC back-channel logout token")]
+
+    kind = models.CharField(max_length=32, choices=KINDS)
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The client or service it is for.",
+    )
+    target_url = models.CharField(max_length=255)
+    claims = models.JSONField(help_text="The claims to sign at each attempt (no signed token is stored).")
+    state = models.CharField(max_length=10, choices=STATES, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(help_text="No attempt after this: the message is useless by then.")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "outbound delivery"
+        verbose_name_plural = "outbound deliveries"
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="provider_app_outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.target_url} ({self.state})"

@@ -424,7 +424,10 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         # OIDC Core 12.2: a refreshed ID token keeps the authentication's claims: the context now
         # belongs to the ID token, written with it.
         super()._id_token_stored(id_token, request)
-        login.attach_to_id_token(state_of(request).authentication_context, id_token, row_batch(request))
+        context = state_of(request).authentication_context
+        # OIDC BCL 2.5: the session's clients are remembered, for a logout token when it ends (L3).
+        login.record_signed_in_client(context, request, row_batch(request))
+        login.attach_to_id_token(context, id_token, row_batch(request))
 
     def finalize_id_token(self, id_token, token, token_handler, request):
         if request.client.algorithm != AbstractApplication.RS256_ALGORITHM:

@@ -144,6 +144,18 @@ def is_redirect_uri_transport_allowed(uri: str) -> bool:
     return bool(parts.scheme) and parts.scheme not in {"javascript", "data", "file", "vbscript"}
 
 
+def is_backchannel_logout_uri_allowed(uri: str) -> bool:
+    """OIDC BCL 2.2: an absolute URL without fragment; https, or http on loopback (as redirect URIs)."""
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname
+    except ValueError:
+        return False
+    if not hostname or parts.fragment or "#" in uri:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(hostname))
+
+
 def _without_loopback_port(uri: str) -> str | None:
     """``uri`` with the port of its loopback IP host removed, or ``None`` if it is no loopback URI."""
     try:

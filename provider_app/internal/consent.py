@@ -23,6 +23,7 @@ from oauth2_provider.models import (
 )
 from oauth2_provider.scopes import get_scopes_backend
 
+from provider_app.internal.backchannel_logout import client_access_ended
 from provider_app.internal.tokens import revoke_client_tokens
 from provider_app.models import ClientUsage, Consent, normalise_scopes
 
@@ -111,11 +112,13 @@ def find_connected_app(user, application_pk) -> object | None:
     return None
 
 
-def revoke_connected_app(user, application) -> int:
-    """Take back everything ``application`` holds for ``user`` and forget the consent; returns the
-    access tokens revoked."""
+def revoke_connected_app(user, application, request=None) -> int:
+    """Take back everything ``application`` holds for ``user`` and forget the consent; the client's
+    sessions for the user end (a logout token, written with the change: L3, E4). Returns the access
+    tokens revoked."""
     with transaction.atomic(using=router.db_for_write(get_access_token_model())):
         revoked = revoke_client_tokens(user, application)
         Consent.objects.filter(user=user, application=application).delete()
         ClientUsage.objects.filter(user=user, application=application).delete()
+        client_access_ended(user, application, request)
     return revoked

@@ -29,11 +29,13 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from oauth2_provider.settings import oauth2_settings
 
 from provider_app.app_settings import app_settings
+from provider_app.internal.backchannel_logout import session_sid
 from provider_app.internal.token_storage import state_of
 from provider_app.internal.tokens import digest
-from provider_app.models import AuthenticationContext
+from provider_app.models import AuthenticationContext, SignedInClient
 
 # --------------------------------------------------------------------------------------------------
 # What the browser session knows about how the user authenticated, and nothing secret.
@@ -132,7 +134,7 @@ def on_user_logged_in(sender, request, user, **kwargs) -> None:
 #: Attribute of a grant loaded by provider_app.internal.sql_rows: its context, loaded with it.
 PREFETCHED_CONTEXT = "provider_app_prefetched_context"
 
-SUPPORTED_CLAIMS = ["auth_time", "amr", "acr"]
+SUPPORTED_CLAIMS = ["auth_time", "amr", "acr", "sid"]
 # Contexts of codes never redeemed are removed after this long (codes live 60 s, P6).
 UNREDEEMED_LIFETIME = timedelta(hours=1)
 
@@ -150,7 +152,7 @@ def remember_for_code(request: HttpRequest, code: str) -> AuthenticationContext:
         user=user, id_token__isnull=True, created__lt=timezone.now() - UNREDEEMED_LIFETIME
     ).delete()
     return AuthenticationContext.objects.create(
-        user=user, code_digest=digest(code), auth_time=auth_time, amr=amr, acr=acr
+        user=user, code_digest=digest(code), auth_time=auth_time, amr=amr, acr=acr, sid=session_sid(request)
     )
 
 
@@ -174,10 +176,13 @@ def context_for_token_request(request) -> AuthenticationContext | None:
 
 
 def id_token_claims(context: AuthenticationContext | None) -> dict[str, Any]:
-    """The claims a context contributes; ``auth_time`` always, ``amr``/``acr`` when known."""
+    """The claims a context contributes; ``auth_time`` always, ``amr``/``acr``/``sid`` when known
+    (``sid``: the provider session, OIDC Back-Channel Logout 2.1, L1)."""
     if context is None:
         return {}
     claims: dict[str, Any] = {"auth_time": int(context.auth_time.timestamp())}
+    if context.sid:
+        claims["sid"] = context.sid
     if context.amr:
         claims["amr"] = list(context.amr)
     if context.acr:
@@ -196,3 +201,20 @@ def attach_to_id_token(context: AuthenticationContext | None, id_token, batch=No
         batch.update(AuthenticationContext, context.pk, id_token_id=id_token, code_digest=None)
         return
     AuthenticationContext.objects.filter(pk=context.pk).update(id_token=id_token, code_digest=None)
+
+
+def record_signed_in_client(context: AuthenticationContext | None, request, batch) -> None:
+    """An ID token for an authorization code was issued through the provider session
+    ``context.sid``: its client is signed in there, told by a logout token when the session ends
+    (OIDC BCL 2.5, :mod:`provider_app.internal.backchannel_logout`). Written with the token
+    response's rows; refreshes add nothing (the same session and client)."""
+    if context is None or not context.sid or not context.code_digest or request.client is None:
+        return
+    batch.insert(
+        SignedInClient(
+            sid=context.sid,
+            issuer=oauth2_settings.oidc_issuer(request),
+            user_id=context.user_id,
+            application=request.client,
+        )
+    )

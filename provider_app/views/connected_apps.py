@@ -31,7 +31,7 @@ class ConnectedAppsView(LoginRequiredMixin, TemplateView):
         if application is None:
             messages.error(request, "That application has no access to your account.")
         else:
-            revoked = revoke_connected_app(request.user, application)
+            revoked = revoke_connected_app(request.user, application, request)
             signals.announce(
                 signals.access_revoked,
                 sender=type(self),

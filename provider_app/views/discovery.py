@@ -45,6 +45,9 @@ class DiscoveryView(ConnectDiscoveryInfoView):
             "introspection_endpoint_auth_methods_supported": INTROSPECTION_AUTH_METHODS,
             # OIDC Discovery 3: the acr values ID tokens carry (provider_app.two_factor).
             "acr_values_supported": [app_settings.ACR_SINGLE_FACTOR, app_settings.ACR_MULTI_FACTOR],
+            # OIDC Back-Channel Logout 2.1 (L1): logout tokens, with sid (ID tokens carry it).
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
             "claims_parameter_supported": False,
             "request_parameter_supported": False,
             "request_uri_parameter_supported": False,

@@ -38,10 +38,11 @@ TOKEN_CACHE = {
 EXPECTED = {
     # The grant with its user and authentication context (one statement), then one transaction:
     # the code claimed, the ID token (with its context attached), access and refresh tokens, the
-    # code remembered for replay detection, the audit event. "db" also reads the client. Inside the
+    # code remembered for replay detection, the client signed in by the session (back-channel logout,
+    # L3), the audit event. "db" also reads the client. Inside the
     # test transaction an empty SAVEPOINT/RELEASE pair stands for DOT's ID-token transaction, which
     # no longer writes anything (provider_app.token_storage); in production it sends nothing.
-    "code_exchange": {"db": 13, "cached": 12},
+    "code_exchange": {"db": 14, "cached": 13},
     # Client, then one transaction: access token, audit event (no savepoint).
     "client_credentials": {"db": 5, "cached": 4},
     # Refresh token locked and rotated, family checks, new ID token, new tokens, audit event.
@@ -54,9 +55,9 @@ EXPECTED = {
     "api_me": {"db": 1, "cached": 0},
 }
 # On PostgreSQL the new rows of a token response (and the context's link) are written by one
-# statement (provider_app.row_batch): code exchange 7 writes (the code's claim included) -> 1,
+# statement (provider_app.row_batch): code exchange 8 writes (the code's claim included) -> 1,
 # client_credentials 2 -> 1, refresh 4 -> 1. Elsewhere they are saved row by row.
-FEWER_ON_POSTGRESQL = {"code_exchange": 6, "client_credentials": 1, "refresh": 3}
+FEWER_ON_POSTGRESQL = {"code_exchange": 7, "client_credentials": 1, "refresh": 3}
 
 
 def expected(name: str, mode: str) -> int:
