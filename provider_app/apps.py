@@ -95,7 +95,7 @@ class ProviderAppConfig(AppConfig):
         user_logged_out.connect(backchannel_logout.on_logged_out, dispatch_uid="provider_app_bcl_logged_out")
         pre_save.connect(
             backchannel_logout.user_will_change, sender=User, dispatch_uid="provider_app_bcl_pre"
-        )  # noqa: E501
+        )
         post_save.connect(backchannel_logout.user_changed, sender=User, dispatch_uid="provider_app_bcl_user")
 
         # The audit log: sign-in events (Django's signals).
