@@ -3,7 +3,8 @@
 
     python3 dev.py demo      set everything up (virtualenv, dependencies, database, demo data)
                              and run the demo on http://localhost:8000 (provider) and
-                             http://127.0.0.1:8000 (client)
+                             http://127.0.0.1:8000 (client), with the task worker that
+                             delivers the provider's outbox (logout tokens)
     python3 dev.py test      set everything up and run the whole test suite
                              (extra arguments go to pytest; DATABASE_URL selects PostgreSQL)
     python3 dev.py setup     only the virtualenv and dependencies
@@ -76,7 +77,16 @@ def demo(python: Path) -> None:
         "      accounts alice / alice-demo-password, admin / admin-demo-password\n",
         flush=True,
     )
-    run([str(python), "manage.py", "runserver", "127.0.0.1:8000"], DEMO_ENV)
+    # The task worker delivers the outbox (logout tokens to the demo client) beside the server.
+    print("+ manage.py db_worker (in the background)", flush=True)
+    worker = subprocess.Popen(
+        [str(python), "manage.py", "db_worker", "--no-reload"], cwd=ROOT, env={**os.environ, **DEMO_ENV}
+    )
+    try:
+        run([str(python), "manage.py", "runserver", "127.0.0.1:8000"], DEMO_ENV)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
 
 
 def test(python: Path, pytest_args: list[str]) -> None:

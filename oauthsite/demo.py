@@ -65,6 +65,17 @@ def seed_provider_client(*, new_secret: bool) -> DemoClient:
         secret = generate_client_secret()
         application.client_secret = secret
     application.save()
+    # OIDC Back-Channel Logout: signing out at the provider signs the user out of the demo client
+    # (the logout token is delivered by the task worker that `dev.py demo` runs).
+    from provider_app.models import ClientPolicy
+
+    ClientPolicy.objects.update_or_create(
+        application=application,
+        defaults={
+            "backchannel_logout_uri": f"{DEMO_CLIENT_ORIGIN}/client/{DEMO_PROVIDER_SLUG}/backchannel-logout/",
+            "backchannel_logout_session_required": True,
+        },
+    )
     return DemoClient(client_id=application.client_id, client_secret=secret)
 
 
