@@ -32,7 +32,6 @@ from django.utils.module_loading import import_string
 from oauth2_provider.settings import oauth2_settings
 
 from provider_app.app_settings import app_settings
-from provider_app.internal.backchannel_logout import session_sid
 from provider_app.internal.token_storage import state_of
 from provider_app.internal.tokens import digest
 from provider_app.models import AuthenticationContext, SignedInClient
@@ -42,6 +41,8 @@ from provider_app.models import AuthenticationContext, SignedInClient
 # --------------------------------------------------------------------------------------------------
 
 AUTHENTICATION_KEY = "provider_app.authentication"
+#: The provider session's ``sid`` (OIDC Back-Channel Logout 2.1; provider_app.internal.backchannel_logout).
+SID_KEY = "provider_app.sid"
 
 PASSWORD = "pwd"  # RFC 8176 2
 ONE_TIME_PASSWORD = "otp"  # RFC 8176 2 (RFC 6238 TOTP; recovery codes are one-time codes too)
@@ -106,6 +107,16 @@ def session_authentication(request: HttpRequest, user=None) -> SessionAuthentica
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def session_sid(request: HttpRequest) -> str:
+    """The sid of the request's provider session, created on first use: 256 random bits, never the
+    session key (OIDC BCL 2.1, 3: ID tokens carry it). ``login()`` of the same user keeps it;
+    ``logout()`` and another user's login empty the session, and with it the sid."""
+    sid = request.session.get(SID_KEY)
+    if not isinstance(sid, str) or not sid:
+        sid = request.session[SID_KEY] = secrets.token_urlsafe(32)
+    return sid
 
 
 def methods_for_backend(backend_path: str | None) -> tuple[str, ...]:

@@ -124,6 +124,13 @@ def test_l1_the_admin_takes_https_or_loopback_back_channel_logout_uris(uri, allo
     assert form.is_valid() is allowed, form.errors
 
 
+def test_l1_a_plain_http_uri_registered_around_the_admin_is_never_posted_to(client, user, application):
+    register(application, "http://rp.example.com/bcl")  # e.g. by code or a data migration
+    issue_tokens(client, user, application)
+    client.post("/account/logout/")
+    assert deliveries() == []
+
+
 def test_l1_the_admin_client_page_shows_the_registration(verified_admin_client, application):
     register(application, "https://rp.example.com/bcl", session_required=True)
     page = verified_admin_client.get(f"/admin/oauth2_provider/application/{application.pk}/change/")
