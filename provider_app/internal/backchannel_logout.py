@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import router, transaction
+from django.db.models import QuerySet
 from oauth2_provider.settings import oauth2_settings
 
 from provider_app.app_settings import app_settings
@@ -98,7 +98,7 @@ def user_changed(sender, instance, raw=False, **kwargs) -> None:
 # -- logout tokens through the outbox (L2) ---------------------------------------------------------------
 
 
-def _end(signed_in: Iterable[SignedInClient]) -> int:
+def _end(signed_in: QuerySet[SignedInClient]) -> int:
     """A logout token per (session, client) with a back-channel logout URI; the records go."""
     with transaction.atomic(using=router.db_for_write(OutboundDelivery)):
         rows = list(
