@@ -35,6 +35,11 @@ def test_seed_registers_the_demo_provider_on_the_client_side():
     assert secret_matches(application, provider.client_secret)
     assert application.redirect_uris == "http://127.0.0.1:8000/client/demo/callback/"
     assert application.post_logout_redirect_uris == "http://127.0.0.1:8000/client/logged-out/"
+    # Signing out at the provider signs the user out of the demo client (back-channel logout).
+    assert (
+        application.policy.backchannel_logout_uri == "http://127.0.0.1:8000/client/demo/backchannel-logout/"
+    )
+    assert application.policy.backchannel_logout_session_required
 
 
 def test_seed_again_keeps_the_secret():
