@@ -511,3 +511,27 @@ def test_l3_logout_of_a_session_that_signed_in_nowhere_sends_nothing(client, use
     client.post("/account/logout/")
     assert deliveries() == []
     assert backchannel_logout.user_sessions_ended(user) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_l8_the_database_worker_delivers_and_schedules_the_retry(user, rp, receiver):
+    """The real path: the commit enqueues a task in the database, ``db_worker`` runs it; a failed
+    attempt leaves a task for the next attempt, deferred (``run_after``) by the backoff."""
+    from django_tasks_db.models import DBTaskResult
+
+    browser = Client()
+    issue_tokens(browser, user, rp)
+    receiver.mode = "error"
+    browser.post("/account/logout/")
+    worker = ["db_worker", "--batch", "--no-startup-delay", "--no-reload"]
+    call_command(*worker, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    [delivery] = deliveries()
+    assert (delivery.state, delivery.attempts) == (OutboundDelivery.FAILED, 1)
+    retry = DBTaskResult.objects.order_by("enqueued_at").last()
+    assert retry.status == "READY" and retry.run_after == delivery.next_attempt_at
+    receiver.mode = "ok"
+    DBTaskResult.objects.filter(pk=retry.pk).update(run_after=timezone.now())  # the wait is over
+    OutboundDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    call_command(*worker, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert deliveries()[0].state == OutboundDelivery.DELIVERED
+    assert len(receiver.received) == 2 and len({claims_of(t)["jti"] for t in receiver.tokens()}) == 1
