@@ -168,9 +168,11 @@ def _post(delivery: OutboundDelivery) -> str | None:
             headers={"Content-Type": kind.content_type, "Accept": "application/json"},
             timeout=(timeout, timeout),
             allow_redirects=False,  # a redirect is not a delivery, and must not carry the token on
+            stream=True,  # only the status counts: a receiver's body is never read into memory
         )
     except requests.RequestException as error:
         return type(error).__name__
+    response.close()
     if response.status_code in DELIVERED_STATUSES:
         return None
     return f"HTTP {response.status_code}"

@@ -10,7 +10,8 @@ from urllib.parse import parse_qs
 
 
 class Receiver:
-    """``mode``: ``"ok"`` (200), ``"error"`` (500), ``"slow"`` (answers after ``delay`` seconds)."""
+    """``mode``: ``"ok"`` (200), ``"error"`` (500), ``"slow"`` (answers after ``delay`` seconds),
+    ``"endless"`` (200 announcing a gigabyte of body, of which it sends a few bytes, then stalls)."""
 
     def __init__(self) -> None:
         self.mode = "ok"
@@ -28,6 +29,14 @@ class Receiver:
                 if receiver.mode == "slow":
                     time.sleep(receiver.delay)
                 status = 500 if receiver.mode == "error" else 200
+                if receiver.mode == "endless":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(10**9))
+                    self.end_headers()
+                    self.wfile.write(b"{" * 100)
+                    self.wfile.flush()
+                    time.sleep(receiver.delay)
+                    return
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.send_header("Cache-Control", "no-store")

@@ -365,6 +365,16 @@ def test_l8_a_receiver_down_failing_slow_then_back_gets_the_token_once_in_effect
     assert outbox.deliver(delivery.pk) == OutboundDelivery.DELIVERED and len(receiver.received) == 3
 
 
+def test_l8_a_delivery_is_decided_by_the_status_line_and_never_reads_the_body(client, user, rp, receiver):
+    issue_tokens(client, user, rp)
+    client.post("/account/logout/")
+    [delivery] = deliveries()
+    receiver.mode, receiver.delay = "endless", 3.0
+    with override_settings(PROVIDER_APP_DELIVERY_TIMEOUT_SECONDS=0.5):
+        assert outbox.deliver(delivery.pk) == OutboundDelivery.DELIVERED
+    assert len(receiver.received) == 1
+
+
 def test_e5_the_backoff_doubles_up_to_its_cap():
     with override_settings(
         PROVIDER_APP_DELIVERY_BACKOFF_SECONDS=5, PROVIDER_APP_DELIVERY_MAX_BACKOFF_SECONDS=60
