@@ -27,7 +27,14 @@ from oauth2_provider.models import (
 
 from provider_app import audit
 from provider_app.internal.clients import generate_client_secret, is_redirect_uri_transport_allowed
-from provider_app.models import AuditEvent, ClientPolicy, Consent, ResourceServer, SigningKey
+from provider_app.models import (
+    AuditEvent,
+    ClientPolicy,
+    Consent,
+    ResourceServer,
+    SigningKey,
+    TokenExchangePolicy,
+)
 from provider_app.two_factor import admin as two_factor_admin  # noqa: F401  (devices, users' 2FA column)
 
 # --------------------------------------------------------------------------------------------------
@@ -233,6 +240,17 @@ class ResourceServerAdmin(admin.ModelAdmin):
     search_fields = ("name", "identifier")
     filter_horizontal = ("allowed_clients",)
     raw_id_fields = ("client",)
+
+
+@admin.register(TokenExchangePolicy)
+class TokenExchangePolicyAdmin(admin.ModelAdmin):
+    """RFC 8693 token exchange: which client may exchange tokens of which of its own audiences, for
+    which target audiences (X2). The policy is the authority for exchange targets."""
+
+    list_display = ("application", "updated")
+    search_fields = ("application__name", "application__client_id")
+    raw_id_fields = ("application",)
+    filter_horizontal = ("source_audiences", "target_audiences")
 
 
 @admin.register(SigningKey)

@@ -14,7 +14,7 @@ from provider_app.app_settings import app_settings
 from provider_app.internal.clients import authenticated_client, bearer_application
 from provider_app.internal.http import oauth_error
 from provider_app.internal.tokens import digest
-from provider_app.models import ClientPolicy, ResourceServer
+from provider_app.models import ClientPolicy, ExchangedToken, ResourceServer
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -96,6 +96,9 @@ def introspection_claims(token, request=None) -> dict:
         claims["sub"] = token.application.client_id  # client_credentials: the client (RFC 9068 2.2)
     if token.resource:
         claims["aud"] = token.resource
+    act = ExchangedToken.objects.filter(access_token_id=token.pk).values_list("act", flat=True).first()
+    if act:
+        claims["act"] = act  # RFC 8693 4.1 (X5): the acting client, nested for a chain
     return claims
 
 
