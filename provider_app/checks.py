@@ -302,7 +302,7 @@ def check_token_cache_backend(app_configs=None, **kwargs) -> list[checks.CheckMe
 
 def check_token_exchange_server(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """X1: discovery lists the token exchange grant; the server class must offer it."""
-    from provider_app.internal.token_exchange import Server
+    from provider_app.views.token import Server
 
     server_class = oauth2_settings.OAUTH2_SERVER_CLASS
     if isinstance(server_class, type) and issubclass(server_class, Server):
@@ -311,7 +311,7 @@ def check_token_exchange_server(app_configs=None, **kwargs) -> list[checks.Check
         checks.Warning(
             "OAUTH2_SERVER_CLASS does not offer RFC 8693 token exchange, which discovery lists.",
             hint=(
-                'Set OAUTH2_PROVIDER["OAUTH2_SERVER_CLASS"] to "provider_app.internal.token_exchange.Server" '
+                'Set OAUTH2_PROVIDER["OAUTH2_SERVER_CLASS"] to "provider_app.views.token.Server" '
                 "or a subclass (provider_app.conf.recommended_oauth2_provider_settings does)."
             ),
             id="provider_app.W034",

@@ -446,7 +446,7 @@ class ExchangedToken(models.Model):
         oauth2_settings.ACCESS_TOKEN_MODEL,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
-        related_name="+",
+        related_name="provider_app_exchange",  # read with the token (select_related), no extra query
     )
     #: The subject token's primary key (deleted with it: revoking it revokes this, X7).
     subject_token_id = models.BigIntegerField(db_index=True)

@@ -6,8 +6,8 @@
   ``token_type``, no refresh token). Whether this client may exchange this subject token for
   this target, with which scopes and for how long, is decided by the validator
   (:meth:`provider_app.oauth2_validator.ProviderOAuth2Validator.validate_token_exchange`).
-- :class:`Server`: oauthlib's OpenID Connect server with the grant added to its token endpoint;
-  DOT's ``OAUTH2_SERVER_CLASS`` (:func:`provider_app.conf.recommended_oauth2_provider_settings`).
+- The server that offers it is :class:`provider_app.views.token.Server`, DOT's
+  ``OAUTH2_SERVER_CLASS`` (:func:`provider_app.conf.recommended_oauth2_provider_settings`).
 - Lookups for the validator: the subject token by its SHA-256 (every token is stored hashed,
   P16), a client's exchange policy, its own audiences. They decide nothing.
 """
@@ -21,7 +21,6 @@ from typing import Any
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
-from oauthlib.openid import Server as OpenIDServer
 
 from provider_app.internal.tokens import digest
 from provider_app.models import ExchangedToken, ResourceServer, TokenExchangePolicy
@@ -129,15 +128,6 @@ def targets_of(request) -> list[str]:
     return list(dict.fromkeys(value for value in values if value is not None))
 
 
-class Server(OpenIDServer):
-    """oauthlib's OpenID Connect server, whose token endpoint also offers RFC 8693 token exchange."""
-
-    def __init__(self, request_validator, *args, **kwargs) -> None:
-        super().__init__(request_validator, *args, **kwargs)
-        self.token_exchange_grant = TokenExchangeGrant(request_validator)
-        self.grant_types[GRANT_TYPE] = self.token_exchange_grant
-
-
 # --------------------------------------------------------------------------------------------------
 # Lookups for the validator.
 # --------------------------------------------------------------------------------------------------
@@ -174,15 +164,18 @@ def find_subject_token(value: str):
     """The stored access token ``value`` names (by its SHA-256), with its user, or None."""
     return (
         get_access_token_model()
-        .objects.select_related("user", "application")
+        .objects.select_related("user", "application", "provider_app_exchange")
         .filter(token_checksum=digest(value))
         .first()
     )
 
 
 def exchange_of(access_token) -> ExchangedToken | None:
-    """The exchange that issued ``access_token``, if it was issued by one."""
-    return ExchangedToken.objects.filter(access_token_id=access_token.pk).first()
+    """The exchange that issued ``access_token``, if it was issued by one (read with the token)."""
+    try:
+        return access_token.provider_app_exchange
+    except ExchangedToken.DoesNotExist:
+        return None
 
 
 def family_of(access_token, exchange: ExchangedToken | None):

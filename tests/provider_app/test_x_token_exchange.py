@@ -16,10 +16,17 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from provider_app.audit import TOKEN_EXCHANGED
-from provider_app.internal.tokens import digest, revoke_client_tokens
+from provider_app.internal.tokens import digest, revoke_client_tokens, revoke_token_family
 from provider_app.models import AuditEvent, TokenExchangePolicy
 from tests.factories import ApplicationFactory
-from tests.oauth_helpers import basic_auth, client_credentials, introspect, issue_tokens, register_resource
+from tests.oauth_helpers import (
+    basic_auth,
+    client_credentials,
+    introspect,
+    issue_tokens,
+    post_refresh,
+    register_resource,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +74,8 @@ def chain(application):
 @pytest.fixture
 def user_token(client, user, chain):
     """The site's token response for service A (a JWT, with a refresh token)."""
-    return issue_tokens(client, user, chain.site, resource=A, scope=USER_SCOPE + " offline_access", logout=True)
+    scope = USER_SCOPE + " offline_access"
+    return issue_tokens(client, user, chain.site, resource=A, scope=scope, logout=True)
 
 
 def exchange(client, service, subject, target=A, *, secret=None, **data):
@@ -440,8 +448,6 @@ def test_x7_revoking_the_subject_token_revokes_the_exchanged_chain(client, chain
 
 
 def test_x7_refresh_token_reuse_revokes_the_exchanged_chain(client, chain, user_token):
-    from tests.oauth_helpers import post_refresh
-
     refreshed = post_refresh(client, chain.site, user_token["refresh_token"])
     assert refreshed.status_code == 200
     b_token, c_token = _exchanged_chain(client, chain, refreshed.json())
@@ -451,11 +457,9 @@ def test_x7_refresh_token_reuse_revokes_the_exchanged_chain(client, chain, user_
 
 
 def test_x7_a_subject_rotated_away_still_takes_its_exchanges_with_its_family(client, chain, user_token):
-    from provider_app.internal.tokens import revoke_token_family
-
     b_token, c_token = _exchanged_chain(client, chain, user_token)
-    family = get_refresh_token_model().objects.get(token_checksum=digest(user_token["refresh_token"])).token_family
-    from tests.oauth_helpers import post_refresh
+    refresh_token = get_refresh_token_model().objects.get(token_checksum=digest(user_token["refresh_token"]))
+    family = refresh_token.token_family
 
     assert post_refresh(client, chain.site, user_token["refresh_token"]).status_code == 200
     # The subject access token is gone (rotated); the exchanged ones live until the family goes.
