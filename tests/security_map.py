@@ -31,7 +31,6 @@ RULES: tuple[str, ...] = (
 
 # Rules the code does not implement yet, with the open issue that brings them.
 PENDING: dict[str, str] = {
-    **{f"X{n}": "issue 14" for n in range(1, 9)},
     **{f"L{n}": "issue 15" for n in (1, 2, 3, 7, 8)},  # the provider's side; L4-L6 (client_app) are done
     **{f"E{n}": "issue 15" for n in range(1, 7)},
 }
