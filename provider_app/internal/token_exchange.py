@@ -201,6 +201,21 @@ def allowed_target(policy: TokenExchangePolicy, identifier: str) -> ResourceServ
     return policy.target_audiences.filter(identifier=identifier).first()
 
 
+def allow_exchange(server: ResourceServer, target_identifiers: list[str]) -> TokenExchangePolicy:
+    """Let ``server``'s own client exchange tokens of ``server`` for the ``target_identifiers``
+    (registered resource servers): its policy, created if needed (the admin edits it too)."""
+    if server.client is None:
+        raise ValueError("Only a resource server with its own client (--client) may exchange tokens.")
+    targets = list(ResourceServer.objects.filter(identifier__in=target_identifiers))
+    missing = set(target_identifiers) - {target.identifier for target in targets}
+    if missing:
+        raise ValueError(f"No resource server with the identifier {sorted(missing)[0]!r}.")
+    policy, _ = TokenExchangePolicy.objects.get_or_create(application=server.client)
+    policy.source_audiences.add(server)
+    policy.target_audiences.add(*targets)
+    return policy
+
+
 def actors(act) -> list[str]:
     """The ``sub`` of each actor of an RFC 8693 ``act`` claim, the current actor first."""
     chain = []

@@ -518,3 +518,21 @@ def test_r1_a_service_account_token_has_the_client_as_sub_and_the_resource_as_au
     body = client_credentials(client, chain.svc_b, resource=C, scope="files:read").json()
     claims = _claims(body["access_token"])
     assert claims["sub"] == chain.svc_b.client_id and claims["aud"] == C and "act" not in claims
+
+
+def test_x2_the_command_gives_a_service_its_exchange_policy(client, chain, user_token):
+    from django.core.management import CommandError, call_command
+
+    chain.policy_a.delete()
+    with pytest.raises(CommandError, match="No resource server"):
+        call_command(
+            "provider_app_register_resource", "--identifier", A, "--name", "A", "--scopes", "notes:read",
+            "--client", chain.svc_a.client_id, "--may-exchange-for", "https://nowhere.example.com/",
+        )  # fmt: skip
+    assert not TokenExchangePolicy.objects.filter(application=chain.svc_a).exists()
+    call_command(
+        "provider_app_register_resource", "--identifier", A, "--name", "A",
+        "--scopes", "notes:read notes:write files:read", "--token-format", "jwt",
+        "--client", chain.svc_a.client_id, "--may-exchange-for", B,
+    )  # fmt: skip
+    assert exchange(client, chain.svc_a, user_token["access_token"], B).status_code == 200
