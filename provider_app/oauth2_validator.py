@@ -312,6 +312,8 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             state.code_claimed = True
         elif request.grant_type == "refresh_token":
             self._lock_refresh_token_for_rotation(request)
+        elif state.exchange is not None:
+            self._lock_subject_token(request, state.exchange.subject)
         # RFC 9068 / RFC 8707: a registered resource may want shorter-lived tokens.
         token["expires_in"] = resources.lifetime(request, token["expires_in"])
         result = super()._save_bearer_token(token, request, *args, **kwargs)
@@ -337,6 +339,12 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         locked = get_refresh_token_model().objects.select_for_update().filter(pk=refresh_token.pk).first()
         if locked is None or locked.revoked is not None:
             raise RefreshTokenReused(locked or refresh_token)
+
+    def _lock_subject_token(self, request, subject) -> None:
+        # X7: the subject token is locked until the exchanged token is stored, so a revocation
+        # either comes first (nothing is issued) or waits and then finds the exchanged token.
+        if not type(subject).objects.select_for_update().filter(pk=subject.pk).exists():
+            raise errors.InvalidGrantError(description="The subject token is not active.", request=request)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)

@@ -536,3 +536,19 @@ def test_x2_the_command_gives_a_service_its_exchange_policy(client, chain, user_
         "--client", chain.svc_a.client_id, "--may-exchange-for", B,
     )  # fmt: skip
     assert exchange(client, chain.svc_a, user_token["access_token"], B).status_code == 200
+
+
+def test_x7_a_subject_revoked_during_the_exchange_issues_nothing(client, chain, user_token, monkeypatch):
+    from provider_app.oauth2_validator import ProviderOAuth2Validator
+
+    validate = ProviderOAuth2Validator.validate_token_exchange
+
+    def revoked_meanwhile(self, request, targets):
+        validate(self, request, targets)
+        get_access_token_model().objects.filter(token_checksum=digest(user_token["access_token"])).delete()
+
+    monkeypatch.setattr(ProviderOAuth2Validator, "validate_token_exchange", revoked_meanwhile)
+    response = exchange(client, chain.svc_a, user_token["access_token"], B)
+    assert response.status_code == 400 and _error(response) == "invalid_grant"
+    assert not get_access_token_model().objects.filter(application=chain.svc_a).exists()
+    assert not AuditEvent.objects.filter(event=TOKEN_EXCHANGED).exists()
