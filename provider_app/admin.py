@@ -242,11 +242,33 @@ class ResourceServerAdmin(admin.ModelAdmin):
     raw_id_fields = ("client",)
 
 
+class TokenExchangePolicyForm(forms.ModelForm):
+    class Meta:
+        model = TokenExchangePolicy
+        fields = ["application", "source_audiences", "target_audiences"]
+
+    def clean(self):
+        cleaned = super().clean()
+        application = cleaned.get("application")
+        foreign = [
+            s
+            for s in cleaned.get("source_audiences") or ()
+            if s.client_id != getattr(application, "pk", None)
+        ]
+        if application is not None and foreign:
+            # X3: only tokens issued for the client's own audience are exchanged; say so now.
+            raise forms.ValidationError(
+                f"{foreign[0]} is not this client's own resource server (its client is another one)."
+            )
+        return cleaned
+
+
 @admin.register(TokenExchangePolicy)
 class TokenExchangePolicyAdmin(admin.ModelAdmin):
     """RFC 8693 token exchange: which client may exchange tokens of which of its own audiences, for
     which target audiences (X2). The policy is the authority for exchange targets."""
 
+    form = TokenExchangePolicyForm
     list_display = ("application", "updated")
     search_fields = ("application__name", "application__client_id")
     raw_id_fields = ("application",)

@@ -17,6 +17,9 @@ Rules that need what oauthlib's request does not carry are enforced where that i
 - consent remembered and ``prompt=consent``, ``iss`` on every authorization response (RFC 9207):
   ``AuthorizationView`` in :mod:`provider_app.views.authorize`;
 - who may introspect which token (RFC 7662 4, P22): ``may_see`` in :mod:`provider_app.views.introspect`;
+- the shape of a token exchange request and its client authentication (RFC 8693 2.1, 5; X1, X2):
+  ``TokenExchangeGrant`` in :mod:`provider_app.internal.token_exchange`; what it may issue is
+  decided below (:meth:`ProviderOAuth2Validator.validate_token_exchange`);
 - RP-initiated logout (P27): :mod:`provider_app.views.logout`; a bearer token in the Authorization
   header only (RFC 6750 2, RFC 9700 4.3.2): :mod:`provider_app.views.userinfo` and
   :mod:`provider_app.api.authentication`.

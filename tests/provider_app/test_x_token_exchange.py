@@ -552,3 +552,17 @@ def test_x7_a_subject_revoked_during_the_exchange_issues_nothing(client, chain, 
     assert response.status_code == 400 and _error(response) == "invalid_grant"
     assert not get_access_token_model().objects.filter(application=chain.svc_a).exists()
     assert not AuditEvent.objects.filter(event=TOKEN_EXCHANGED).exists()
+
+
+def test_x2_the_admin_edits_a_policy_and_refuses_a_foreign_source(verified_admin_client, chain):
+    url = f"/admin/provider_app/tokenexchangepolicy/{chain.policy_a.pk}/change/"
+    assert verified_admin_client.get(url).status_code == 200
+    form = {"application": chain.svc_a.pk, "source_audiences": [chain.b.pk], "target_audiences": [chain.c.pk]}
+    response = verified_admin_client.post(url, form)
+    assert (
+        response.status_code == 200
+        and "not this client&#x27;s own resource server" in response.content.decode()
+    )
+    form["source_audiences"] = [chain.a.pk]
+    assert verified_admin_client.post(url, form).status_code == 302
+    assert list(chain.policy_a.target_audiences.all()) == [chain.c]
