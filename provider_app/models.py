@@ -453,6 +453,11 @@ class ExchangedToken(models.Model):
     #: The subject token's refresh-token family, inherited along a chain (revoked with it, X7).
     token_family = models.UUIDField(null=True, blank=True, db_index=True)
     act = models.JSONField(help_text="The RFC 8693 4.1 act claim: the acting client, nested for a chain.")
+    authentication = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="auth_time, amr, acr of the user's authentication behind the subject token (R2).",
+    )
     source_audience = models.CharField(max_length=255)
     target_audience = models.CharField(max_length=255)
     expires = models.DateTimeField(db_index=True)

@@ -503,6 +503,8 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             target=target,
             token_family=token_exchange.family_of(subject, previous),
             lifetime_cap=remaining,
+            # R2 / RFC 9068 2.2.1: the user's authentication, as the subject token knew it.
+            authentication=token_exchange.authentication_of(subject, previous),
         )
 
     # == Bearer tokens and revocation (RFC 6750; RFC 7009) ============================================

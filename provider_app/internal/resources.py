@@ -136,6 +136,7 @@ def _jwt_access_token(request, server: ResourceServer) -> str:
         claims.update(_authentication_claims(request))
     exchange = state_of(request).exchange
     if exchange is not None:
+        claims.update(exchange.authentication)  # R2: the user's authentication behind the subject
         claims["act"] = exchange.act  # RFC 8693 4.1: the acting client, nested for a chain (X5)
     header = {"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}
     token = jwt.JWT(header=json.dumps(header), claims=json.dumps(claims))

@@ -15,15 +15,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
+from provider_app.internal.login import id_token_claims
 from provider_app.internal.tokens import digest
-from provider_app.models import ExchangedToken, ResourceServer, TokenExchangePolicy
+from provider_app.models import AuthenticationContext, ExchangedToken, ResourceServer, TokenExchangePolicy
 
 #: RFC 8693 2.1 / 3.
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -143,6 +144,8 @@ class Exchange:
     target: ResourceServer
     token_family: Any
     lifetime_cap: int
+    #: ``auth_time``, ``amr``, ``acr`` of the user's authentication (RFC 9068 2.2.1, R2).
+    authentication: dict = field(default_factory=dict)
 
     def record(self, access_token) -> ExchangedToken:
         return ExchangedToken(
@@ -150,6 +153,7 @@ class Exchange:
             subject_token_id=self.subject.pk,
             token_family=self.token_family,
             act=self.act,
+            authentication=self.authentication,
             source_audience=self.source,
             target_audience=self.target.identifier,
             expires=access_token.expires,
@@ -185,6 +189,16 @@ def family_of(access_token, exchange: ExchangedToken | None):
         return exchange.token_family
     refresh_token = get_refresh_token_model().objects.filter(access_token=access_token).first()
     return refresh_token.token_family if refresh_token is not None else None
+
+
+def authentication_of(access_token, exchange: ExchangedToken | None) -> dict:
+    """The authentication claims behind ``access_token``: those its exchange carried along, or those
+    recorded with its ID token (known for grants that carried ``openid``, as after a refresh)."""
+    if exchange is not None:
+        return dict(exchange.authentication or {})
+    if not access_token.id_token_id:
+        return {}
+    return id_token_claims(AuthenticationContext.objects.filter(id_token_id=access_token.id_token_id).first())
 
 
 def own_audiences(application) -> set[str]:

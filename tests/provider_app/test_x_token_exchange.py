@@ -566,3 +566,12 @@ def test_x2_the_admin_edits_a_policy_and_refuses_a_foreign_source(verified_admin
     form["source_audiences"] = [chain.a.pk]
     assert verified_admin_client.post(url, form).status_code == 302
     assert list(chain.policy_a.target_audiences.all()) == [chain.c]
+
+
+def test_r2_an_exchanged_jwt_carries_the_users_authentication_along_the_chain(client, chain, user_token):
+    original = _claims(user_token["access_token"])
+    assert "auth_time" in original
+    b_token = _a_to_b(client, chain, user_token)["access_token"]  # opaque: carried in its record
+    c_claims = _claims(exchange(client, chain.svc_b, b_token, C).json()["access_token"])
+    for name in ("auth_time", "amr", "acr"):
+        assert c_claims.get(name) == original.get(name)
