@@ -232,6 +232,46 @@ def create_refresh_tokens(client_id: str, count: int) -> list[str]:
     return bodies
 
 
+#: Scenario (8): the bench's resource server client ("ours-rs") exchanges the user's token for
+#: service A, its own audience, for one for service B (RFC 8693).
+EXCHANGE_SOURCE, EXCHANGE_TARGET = "https://a.bench.example/", "https://b.bench.example/"
+
+
+def create_exchange() -> dict:
+    """Services A (JWT, ``ours-rs`` its client) and B (opaque), the exchange policy A -> B, and a
+    subject token of the user for A; returns the token request's body."""
+    from django.db import transaction
+
+    from provider_app.internal.tokens import digest
+    from provider_app.models import ResourceServer, TokenExchangePolicy
+
+    service, user = _application("ours-rs"), _user()
+    with transaction.atomic():
+        source, _ = ResourceServer.objects.update_or_create(
+            identifier=EXCHANGE_SOURCE,
+            defaults={"name": "bench A", "scopes": "notes:read", "token_format": "jwt", "client": service},
+        )
+        target, _ = ResourceServer.objects.update_or_create(
+            identifier=EXCHANGE_TARGET, defaults={"name": "bench B", "scopes": "notes:read"}
+        )
+        policy, _ = TokenExchangePolicy.objects.get_or_create(application=service)
+        policy.source_audiences.add(source)
+        policy.target_audiences.add(target)
+        subject, _ = issue_access_token(_application("ours-code"), user, "notes:read", with_refresh=False)
+        from oauth2_provider.models import get_access_token_model
+
+        get_access_token_model().objects.filter(token_checksum=digest(subject)).update(
+            resource=[EXCHANGE_SOURCE]
+        )
+    body = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "subject_token": subject,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "resource": EXCHANGE_TARGET,
+    }
+    return {"body": urlencode(body)}
+
+
 def create_login_client(client_origin: str, issuer: str) -> dict:
     """Scenario (6): a client registered at the provider (consent already given by the benchmark
     user) and the same client registered in client_app, which reaches the provider over HTTP."""
@@ -283,6 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     bearer = sub.add_parser("bearer")
     bearer.add_argument("--client-id", required=True)
     bearer.add_argument("--scope", required=True)
+    sub.add_parser("exchange")
     login = sub.add_parser("login-client")
     login.add_argument("--client-origin", required=True)
     login.add_argument("--issuer", required=True)
@@ -298,6 +339,8 @@ def main(argv: list[str] | None = None) -> None:
         with open(args.out, "w") as out:
             out.write("\n".join(bodies) + "\n")
         json.dump({"written": len(bodies)}, sys.stdout)
+    elif args.command == "exchange":
+        json.dump(create_exchange(), sys.stdout)
     elif args.command == "login-client":
         json.dump(create_login_client(args.client_origin, args.issuer), sys.stdout)
     elif args.command == "bearer":

@@ -68,6 +68,7 @@ SCENARIOS = {
     "introspect": "(5) introspection by a resource server",
     "login": "(6) browser-like login through client_app",
     "service": "(7) a service (resource_app): GET with a bearer token",
+    "exchange": "(8) token: RFC 8693 token exchange (provider_app only)",
 }
 CONFIGS = {
     "ours": ("provider_app", "bench.settings_ours"),
@@ -438,6 +439,17 @@ class Harness:
             lambda: self.wrk("/o/token/", "post_fixed.lua", "/o/token/", body, self.basic(f"{prefix}-cc")),
         )
 
+    def measure_exchange(self, config: str) -> None:
+        # The same subject token every time: an exchange consumes nothing, each one issues a token.
+        if (config, "exchange") not in self.tokens:
+            self.tokens[(config, "exchange")] = self.fixtures(config, "exchange")["body"]
+        body, auth = self.tokens[(config, "exchange")], self.basic("ours-rs")
+        self.use(config)
+        self.check("/o/token/", body=body, headers={"Authorization": auth}, expect="issued_token_type")
+        self.measure(
+            config, "exchange", lambda: self.wrk("/o/token/", "post_fixed.lua", "/o/token/", body, auth)
+        )
+
     def measure_single_use(self, config: str, kind: str) -> None:
         # A code exchange or a refresh costs more than client_credentials: its best rate so far
         # bounds how many single-use bodies one measurement can consume.
@@ -538,6 +550,11 @@ class Harness:
             for _ in range(self.args.rounds):
                 for config in configs:
                     step(config)
+        if self.wanted("exchange"):
+            for _ in range(self.args.rounds):
+                for config in configs:
+                    if self.prefix(config) == "ours":  # stock DOT has no token exchange
+                        self.measure_exchange(config)
         for _ in range(self.args.rounds):
             for config in servers:
                 if self.wanted("me"):
@@ -795,7 +812,8 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         type=lambda v: {s.strip() for s in v.split(",") if s.strip()},
         default=set(),
-        help="measure only these scenarios (cc,code,refresh,me,introspect,login); floors always run",
+        help="measure only these scenarios (cc,code,refresh,me,introspect,login,service,exchange); "
+        "floors always run",
     )
     parser.add_argument("--json", type=Path, help="also write every measurement to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and database")

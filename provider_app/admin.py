@@ -42,6 +42,7 @@ from provider_app.models import (
     ResourceServer,
     SignedInClient,
     SigningKey,
+    TokenExchangePolicy,
 )
 from provider_app.two_factor import admin as two_factor_admin  # noqa: F401  (devices, users' 2FA column)
 
@@ -268,6 +269,39 @@ class ResourceServerAdmin(admin.ModelAdmin):
     search_fields = ("name", "identifier")
     filter_horizontal = ("allowed_clients",)
     raw_id_fields = ("client",)
+
+
+class TokenExchangePolicyForm(forms.ModelForm):
+    class Meta:
+        model = TokenExchangePolicy
+        fields = ["application", "source_audiences", "target_audiences"]
+
+    def clean(self):
+        cleaned = super().clean()
+        application = cleaned.get("application")
+        foreign = [
+            s
+            for s in cleaned.get("source_audiences") or ()
+            if s.client_id != getattr(application, "pk", None)
+        ]
+        if application is not None and foreign:
+            # X3: only tokens issued for the client's own audience are exchanged; say so now.
+            raise forms.ValidationError(
+                f"{foreign[0]} is not this client's own resource server (its client is another one)."
+            )
+        return cleaned
+
+
+@admin.register(TokenExchangePolicy)
+class TokenExchangePolicyAdmin(admin.ModelAdmin):
+    """RFC 8693 token exchange: which client may exchange tokens of which of its own audiences, for
+    which target audiences (X2). The policy is the authority for exchange targets."""
+
+    form = TokenExchangePolicyForm
+    list_display = ("application", "updated")
+    search_fields = ("application__name", "application__client_id")
+    raw_id_fields = ("application",)
+    filter_horizontal = ("source_audiences", "target_audiences")
 
 
 @admin.register(SigningKey)

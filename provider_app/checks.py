@@ -296,6 +296,30 @@ def check_token_cache_backend(app_configs=None, **kwargs) -> list[checks.CheckMe
 
 
 # --------------------------------------------------------------------------------------------------
+# Token exchange (RFC 8693): ``provider_app.W034``.
+# --------------------------------------------------------------------------------------------------
+
+
+def check_token_exchange_server(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """X1: discovery lists the token exchange grant; the server class must offer it."""
+    from provider_app.views.token import Server
+
+    server_class = oauth2_settings.OAUTH2_SERVER_CLASS
+    if isinstance(server_class, type) and issubclass(server_class, Server):
+        return []
+    return [
+        checks.Warning(
+            "OAUTH2_SERVER_CLASS does not offer RFC 8693 token exchange, which discovery lists.",
+            hint=(
+                'Set OAUTH2_PROVIDER["OAUTH2_SERVER_CLASS"] to "provider_app.views.token.Server" '
+                "or a subclass (provider_app.conf.recommended_oauth2_provider_settings does)."
+            ),
+            id="provider_app.W034",
+        )
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
 # System checks for two-factor (ids ``provider_app.E020``-``E029``), registered on import.
 # --------------------------------------------------------------------------------------------------
 
@@ -362,6 +386,7 @@ SECURITY_CHECKS = [
     check_login_throttling,
     check_axes_handler,
     check_refresh_grace_period,
+    check_token_exchange_server,
     check_token_cache_backend,
     check_two_factor_installed,
     check_delivery_task_backend,

@@ -21,6 +21,8 @@ SCOPES = {
 def recommended_oauth2_provider_settings(**overrides: Any) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "OAUTH2_VALIDATOR_CLASS": "provider_app.oauth2_validator.ProviderOAuth2Validator",
+        # oauthlib's OpenID Connect server plus RFC 8693 token exchange (provider_app.W034 otherwise).
+        "OAUTH2_SERVER_CLASS": "provider_app.views.token.Server",
         "SCOPES": SCOPES,
         "DEFAULT_SCOPES": ["openid"],
         "OIDC_ENABLED": True,

@@ -29,6 +29,7 @@ How the user authenticated for each authorization (provider_app.internal.login).
 Which clients each provider session signed in to (OIDC Back-Channel Logout, L1, L3).
 
 Deliveries to clients and services, written with the change and sent by a worker (L7, L8, E4-E6).
+Token exchange (RFC 8693): which client may exchange which tokens, and what each exchange issued.
 """
 
 from __future__ import annotations
@@ -490,3 +491,76 @@ class OutboundDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.target_url} ({self.state})"
+# Token exchange (RFC 8693): which client may exchange which tokens, and what each exchange issued.
+# --------------------------------------------------------------------------------------------------
+
+
+class TokenExchangePolicy(models.Model):
+    """What one client (a service) may do with the token exchange grant (RFC 8693; X2).
+
+    The policy is the authority for exchange targets: a target needs to be a registered resource
+    server listed here, not one whose ``allowed_clients`` name the client (those govern the other
+    grants). A client without a policy may not exchange (``unauthorized_client``).
+    """
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="token_exchange_policy"
+    )
+    source_audiences = models.ManyToManyField(
+        ResourceServer,
+        blank=True,
+        related_name="+",
+        help_text=(
+            "Tokens issued for these audiences may be exchanged by this client. Only the client's own "
+            "resource servers count (a token it was sent because it is that audience; RFC 8693 2.1)."
+        ),
+    )
+    target_audiences = models.ManyToManyField(
+        ResourceServer,
+        blank=True,
+        related_name="+",
+        help_text="The audiences this client may ask exchanged tokens for (RFC 8693 4.4 may_act).",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "token exchange policy"
+        verbose_name_plural = "token exchange policies"
+
+    def __str__(self) -> str:
+        return f"token exchange policy of {self.application}"
+
+
+class ExchangedToken(models.Model):
+    """What one token exchange issued: the access token, its ``act`` chain (RFC 8693 4.1), and its
+    link to the subject token, so that revoking the subject revokes it (X7).
+
+    No database constraint to the token tables: a revocation deletes the tokens (DOT's way), and
+    a constraint would cost every token deletion a lookup here. Rows go with their ``expires``
+    (``provider_app_cleartokens``); an access token deleted meanwhile leaves a row that names no token.
+    """
+
+    access_token = models.OneToOneField(
+        oauth2_settings.ACCESS_TOKEN_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="provider_app_exchange",  # read with the token (select_related), no extra query
+    )
+    #: The subject token's primary key (deleted with it: revoking it revokes this, X7).
+    subject_token_id = models.BigIntegerField(db_index=True)
+    #: The subject token's refresh-token family, inherited along a chain (revoked with it, X7).
+    token_family = models.UUIDField(null=True, blank=True, db_index=True)
+    act = models.JSONField(help_text="The RFC 8693 4.1 act claim: the acting client, nested for a chain.")
+    authentication = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="auth_time, amr, acr of the user's authentication behind the subject token (R2).",
+    )
+    source_audience = models.CharField(max_length=255)
+    target_audience = models.CharField(max_length=255)
+    expires = models.DateTimeField(db_index=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"exchange #{self.pk} for {self.target_audience}"

@@ -17,6 +17,9 @@ Rules that need what oauthlib's request does not carry are enforced where that i
 - consent remembered and ``prompt=consent``, ``iss`` on every authorization response (RFC 9207):
   ``AuthorizationView`` in :mod:`provider_app.views.authorize`;
 - who may introspect which token (RFC 7662 4, P22): ``may_see`` in :mod:`provider_app.views.introspect`;
+- the shape of a token exchange request and its client authentication (RFC 8693 2.1, 5; X1, X2):
+  ``TokenExchangeGrant`` in :mod:`provider_app.internal.token_exchange`; what it may issue is
+  decided below (:meth:`ProviderOAuth2Validator.validate_token_exchange`);
 - RP-initiated logout (P27): :mod:`provider_app.views.logout`; a bearer token in the Authorization
   header only (RFC 6750 2, RFC 9700 4.3.2): :mod:`provider_app.views.userinfo` and
   :mod:`provider_app.api.authentication`.
@@ -28,6 +31,7 @@ Subclass it to release more claims (override :meth:`get_additional_claims` and e
 from __future__ import annotations
 
 import json
+import time
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
@@ -45,11 +49,23 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from provider_app import signals
-from provider_app.audit import TOKEN_ISSUED, TOKEN_REFRESHED, record
-from provider_app.internal import clients, codes, login, resources, signing_keys
+from provider_app.audit import TOKEN_EXCHANGED, TOKEN_ISSUED, TOKEN_REFRESHED, record
+from provider_app.internal import clients, codes, login, resources, signing_keys, token_exchange
 from provider_app.internal.login_requirements import SILENT_AUTHORIZATION_META, SILENT_LOGIN_META
-from provider_app.internal.token_storage import TokenStorageMixin, in_one_transaction, row_batch, state_of
-from provider_app.internal.tokens import digest, family_of_access_token, note_token_use, revoke_token_family
+from provider_app.internal.token_storage import (
+    TokenStorageMixin,
+    in_one_transaction,
+    row_batch,
+    save_row,
+    state_of,
+)
+from provider_app.internal.tokens import (
+    digest,
+    family_of_access_token,
+    note_token_use,
+    revoke_exchanged_tokens,
+    revoke_token_family,
+)
 from provider_app.models import ResourceServer
 
 #: Parameters stored with the code, and their columns' lengths in DOT's Grant (a longer value would
@@ -221,6 +237,9 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
     def resolve_audience(self, request) -> resources.Audience:
         """The registered resource servers the access token of this token request is for (called by
         the token generator, :func:`provider_app.internal.resources.generate_access_token`)."""
+        exchange = state_of(request).exchange
+        if request.grant_type == token_exchange.GRANT_TYPE and exchange is not None:
+            return resources.Audience([exchange.target])  # RFC 8693 2.1: validate_token_exchange
         original = _refreshed_resources(request)
         if original is not None and not original and getattr(request, "resource", None):
             # RFC 8707 2.2 / R4: a refresh narrows the grant's resources; it never adds one to a grant
@@ -296,9 +315,14 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             state.code_claimed = True
         elif request.grant_type == "refresh_token":
             self._lock_refresh_token_for_rotation(request)
+        elif state.exchange is not None:
+            self._lock_subject_token(request, state.exchange.subject)
         # RFC 9068 / RFC 8707: a registered resource may want shorter-lived tokens.
         token["expires_in"] = resources.lifetime(request, token["expires_in"])
         result = super()._save_bearer_token(token, request, *args, **kwargs)
+        if state.exchange is not None:
+            # RFC 8693 4.1 / X7: the act chain and the link to the subject token, with the token.
+            save_row(state.exchange.record(state.issued_access_token), request)
         # A branch that created no access token (DOT updates it in place when refresh tokens are not
         # rotated): the ID token the response carries is stored all the same, unlinked as DOT does.
         self._store_pending_id_token(request)
@@ -318,6 +342,12 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         locked = get_refresh_token_model().objects.select_for_update().filter(pk=refresh_token.pk).first()
         if locked is None or locked.revoked is not None:
             raise RefreshTokenReused(locked or refresh_token)
+
+    def _lock_subject_token(self, request, subject) -> None:
+        # X7: the subject token is locked until the exchanged token is stored, so a revocation
+        # either comes first (nothing is issued) or waits and then finds the exchanged token.
+        if not type(subject).objects.select_for_update().filter(pk=subject.pk).exists():
+            raise errors.InvalidGrantError(description="The subject token is not active.", request=request)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
         valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
@@ -373,6 +403,10 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         )
 
     def _audit_issued(self, token, request) -> None:
+        exchange = state_of(request).exchange
+        if exchange is not None:
+            self._audit_exchanged(token, request, exchange)
+            return
         record(
             TOKEN_REFRESHED if request.grant_type == "refresh_token" else TOKEN_ISSUED,
             batch=row_batch(request),
@@ -382,6 +416,95 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             grant_type=request.grant_type,
             scope=token.get("scope", ""),
             with_refresh=bool(token.get("refresh_token")),
+        )
+
+    def _audit_exchanged(self, token, request, exchange) -> None:
+        # X8: who exchanged (the client), for whom (the user), the actor chain, from and to which
+        # audience; written with the token like token.issued.
+        record(
+            TOKEN_EXCHANGED,
+            batch=row_batch(request),
+            request=_audit_request(request),
+            user=request.user,
+            application=request.client,
+            grant_type=request.grant_type,
+            scope=token.get("scope", ""),
+            actors=" ".join(token_exchange.actors(exchange.act)),
+            source_audience=exchange.source,
+            target_audience=exchange.target.identifier,
+            subject_client_id=getattr(exchange.subject.application, "client_id", ""),
+        )
+
+    # == Token exchange (RFC 8693; X1-X8) =============================================================
+
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs) -> bool:
+        if grant_type != token_exchange.GRANT_TYPE:
+            return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+        # RFC 8693 5 / X2: only a confidential client the admin gave an exchange policy (else
+        # unauthorized_client; a public client failed authentication already: invalid_client).
+        if client.client_type != AbstractApplication.CLIENT_CONFIDENTIAL:
+            return False
+        state = state_of(request)
+        state.exchange_policy = token_exchange.policy_of(client)
+        return state.exchange_policy is not None
+
+    def validate_token_exchange(self, request, targets: list[str]) -> None:
+        """RFC 8693 2.1: whether the authenticated client may exchange this subject token for this
+        target, and what the new token holds (``request.user``, ``scopes``, ``resource``, the act
+        chain and the lifetime cap in the request's state). Called by
+        :class:`provider_app.internal.token_exchange.TokenExchangeGrant` once the parameters are
+        well-formed (X1) and the client authenticated with a policy (X2)."""
+        policy = state_of(request).exchange_policy
+        subject = token_exchange.find_subject_token(request.subject_token)
+        # X3 / RFC 8693 2.2.2 invalid_grant: the subject token is active (RFC 7662 2.2: unexpired,
+        # unrevoked: revoked tokens are deleted), issued to a user who is still active (P24) ...
+        if subject is None or subject.is_expired() or subject.user is None or not subject.user.is_active:
+            raise errors.InvalidGrantError(description="The subject token is not active.", request=request)
+        remaining = int(subject.expires.timestamp() - time.time())
+        if remaining < 1:
+            raise errors.InvalidGrantError(description="The subject token is not active.", request=request)
+        # ... and issued for the requesting client's own audience, one its policy lets it exchange.
+        audiences = set(subject.resource or ())
+        own = audiences & token_exchange.own_audiences(request.client)
+        if not own:
+            raise errors.InvalidGrantError(
+                description="The subject token was not issued for this client's audience.", request=request
+            )
+        sources = own & token_exchange.allowed_sources(policy)
+        if not sources:
+            raise errors.InvalidGrantError(
+                description="This client may not exchange tokens of this audience.", request=request
+            )
+        # RFC 8693 2.1 resource/audience: one target, which the policy names (4.4 may_act), else
+        # invalid_target (RFC 8693 2.2.2). The policy is the authority: the target's
+        # allowed_clients govern the other grants, not this one.
+        if not targets:
+            raise errors.InvalidRequestError(
+                description="Name the target service with resource or audience.", request=request
+            )
+        if len(targets) > 1:
+            raise _invalid_target(request, "Ask for one target per exchange.")
+        target = token_exchange.allowed_target(policy, _checked_resources(request, targets)[0])
+        if target is None:
+            raise _invalid_target(request, "The target is unknown, or this client may not ask for it.")
+        request.scopes = _exchanged_scopes(request, subject, target)
+        request.user = subject.user
+        request.resource = [target.identifier]
+        # X5 / RFC 8693 4.1: sub stays the user; act names this client, over the subject's own act.
+        previous = token_exchange.exchange_of(subject)
+        act = {"sub": request.client.client_id}
+        if previous is not None:
+            act["act"] = previous.act
+        # X4: no longer than the subject token; X7: the subject's family, inherited along a chain.
+        state_of(request).exchange = token_exchange.Exchange(
+            subject=subject,
+            act=act,
+            source=sorted(sources)[0],
+            target=target,
+            token_family=token_exchange.family_of(subject, previous),
+            lifetime_cap=remaining,
+            # R2 / RFC 9068 2.2.1: the user's authentication, as the subject token knew it.
+            authentication=token_exchange.authentication_of(subject, previous),
         )
 
     # == Bearer tokens and revocation (RFC 6750; RFC 7009) ============================================
@@ -396,7 +519,15 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
 
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs) -> None:
         # RFC 7009 2.1: DOT revokes only the caller's own tokens; say that a revocation was asked.
+        # X7: what was exchanged from the revoked token (or from its refresh token's family) goes too.
+        lookup = {"token_checksum": digest(token), "application_id": getattr(request.client, "pk", None)}
+        access_tokens = get_access_token_model().objects.filter(**lookup)
+        refresh_tokens = get_refresh_token_model().objects.filter(**lookup)
+        access_token_ids = list(access_tokens.values_list("pk", flat=True))
+        families = list(refresh_tokens.values_list("token_family", flat=True))
         super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if lookup["application_id"] is not None:
+            revoke_exchanged_tokens(access_token_ids=access_token_ids, token_families=families)
         signals.announce(
             signals.access_revoked,
             sender=type(self),
@@ -543,6 +674,27 @@ def _refreshed_resources(request) -> list[str] | None:
         return None
     refresh_token = getattr(request, "refresh_token_instance", None)
     return list(getattr(refresh_token, "resource", None) or []) if refresh_token is not None else None
+
+
+def _exchanged_scopes(request, subject, target: ResourceServer) -> list[str]:
+    """X4 / RFC 8693 2.1 scope: only narrows the subject token's; by default the subject's scopes the
+    target understands. Else RFC 6749 5.2 invalid_scope."""
+    subject_scopes = subject.scope.split()
+    if not request.scope:
+        scopes = [scope for scope in subject_scopes if scope in target.scope_set()]
+        if not scopes:
+            raise errors.InvalidScopeError(
+                description="The subject token has no scope the target understands.", request=request
+            )
+        return scopes
+    scopes = list(dict.fromkeys(request.scope.split()))
+    if not set(scopes) <= set(subject_scopes):
+        raise errors.InvalidScopeError(
+            description="An exchange may only narrow the subject token's scopes.", request=request
+        )
+    if resources.foreign_scopes(target, scopes):
+        raise errors.InvalidScopeError(description="The target does not understand a scope.", request=request)
+    return scopes
 
 
 def _audit_request(request) -> SimpleNamespace:

@@ -31,7 +31,6 @@ RULES: tuple[str, ...] = (
 
 # Rules the code does not implement yet, with the open issue that brings them.
 PENDING: dict[str, str] = {
-    **{f"X{n}": "issue 14" for n in range(1, 9)},
     # E1-E3: revocation events to resource servers (Security Event Tokens through the outbox).
     **{f"E{n}": "issue 15" for n in range(1, 4)},
 }

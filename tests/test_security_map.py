@@ -29,6 +29,6 @@ def test_a_rule_without_tests_is_reported_unless_pending():
     assert security_map.problems(found) == []
     del found["P3"]
     assert security_map.problems(found) == ["P3 has no test named after it (test_p3_...)"]
-    found["X1"] = {"f.py": ["test_x1_x"]}
-    expected = "X1 has tests now: remove it from PENDING in tests/security_map.py"
+    found["E1"] = {"f.py": ["test_e1_x"]}
+    expected = "E1 has tests now: remove it from PENDING in tests/security_map.py"
     assert expected in security_map.problems(found)

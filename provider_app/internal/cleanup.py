@@ -27,6 +27,8 @@ from oauth2_provider.models import (
 )
 from oauth2_provider.settings import oauth2_settings
 
+from provider_app.models import ExchangedToken
+
 DEFAULT_BATCH_SIZE = 2000
 
 
@@ -92,6 +94,8 @@ def expired_token_querysets(now=None) -> list[tuple[str, models.QuerySet]]:
             get_id_token_model().objects.filter(access_token__isnull=True, expires__lt=now),
         ),
         ("expired grants", get_grant_model().objects.filter(expires__lt=now)),
+        # RFC 8693 records: an exchanged token lives no longer than its record (X4, X7).
+        ("expired token exchanges", ExchangedToken.objects.filter(expires__lt=now)),
     ]
     return querysets
 

@@ -16,7 +16,8 @@ token's), then applies the registry (:class:`~provider_app.models.ResourceServer
 A JWT access token (RFC 9068 2, R1) has header ``typ: at+jwt`` and the ID tokens' key (RS256,
 ``kid`` its thumbprint, published in the JWKS); claims ``iss``, ``exp``, ``aud``, ``sub`` (the
 client for client_credentials), ``client_id``, ``iat``, ``jti``, ``scope``, and ``auth_time``,
-``acr``, ``amr`` when the authentication is known (R2). It is stored like every token: its SHA-256
+``acr``, ``amr`` when the authentication is known (R2), ``act`` for an exchanged token (RFC 8693
+4.1). It is stored like every token: its SHA-256
 only (P16); revocation, rotation and family rules apply unchanged.
 
 DOT's ``SCOPES_BACKEND_CLASS``: the settings' scopes plus those of registered resource servers.
@@ -104,9 +105,13 @@ def generate_access_token(request) -> str:
 
 
 def lifetime(request, default: int) -> int:
-    """Seconds the access token of this request lives (the strictest of its resources' lifetimes)."""
-    audience = state_of(request).audience
-    return audience.lifetime(default) if audience is not None else default
+    """Seconds the access token of this request lives (the strictest of its resources' lifetimes;
+    for an exchanged token, no longer than its subject token: the validator's cap, RFC 8693 X4)."""
+    state = state_of(request)
+    seconds = state.audience.lifetime(default) if state.audience is not None else default
+    if state.exchange is not None:
+        seconds = min(seconds, state.exchange.lifetime_cap)
+    return seconds
 
 
 @sensitive_variables("key")
@@ -129,6 +134,10 @@ def _jwt_access_token(request, server: ResourceServer) -> str:
         claims["scope"] = " ".join(request.scopes)
     if user is not None:
         claims.update(_authentication_claims(request))
+    exchange = state_of(request).exchange
+    if exchange is not None:
+        claims.update(exchange.authentication)  # R2: the user's authentication behind the subject
+        claims["act"] = exchange.act  # RFC 8693 4.1: the acting client, nested for a chain (X5)
     header = {"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}
     token = jwt.JWT(header=json.dumps(header), claims=json.dumps(claims))
     token.make_signed_token(key)

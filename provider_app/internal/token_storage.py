@@ -64,6 +64,10 @@ class TokenRequestState:
     issued_refresh_token: models.Model | None = None
     #: The rows of this token response, written when its transaction ends.
     row_batch: RowBatch | None = None
+    #: RFC 8693: the requesting client's exchange policy, and the exchange the validator accepted
+    #: (``internal.token_exchange.Exchange``), written with the new access token.
+    exchange_policy: models.Model | None = None
+    exchange: Any = None
 
 
 _STATE = "provider_app_state"

@@ -9,6 +9,10 @@ call gives 256 bits in 43 URL-safe characters, which is what RFC 9700 asks of a 
 
 Token families: everything issued from one authorization code, revoked together (P5, P8).
 
+A token issued by RFC 8693 token exchange goes with its subject token (X7): it is linked to the
+subject's access token and inherits the subject's family (:class:`~provider_app.models.ExchangedToken`),
+so revoking either (and, along a chain A → B → C, what was exchanged from it) revokes it.
+
 DOT gives every refresh token issued from a code a ``token_family`` UUID that rotation keeps
 (RFC 9700 4.14.2). Revoking a family here revokes its refresh tokens, deletes every access token
 bound to one of them or minted from one of them, and the ID tokens those access tokens carried.
@@ -43,7 +47,7 @@ from oauth2_provider.models import (
     revoke_access_token,
 )
 
-from provider_app.models import ClientUsage
+from provider_app.models import ClientUsage, ExchangedToken
 
 # --------------------------------------------------------------------------------------------------
 # Access and refresh token values: 256 random bits (DOT's ``ACCESS_TOKEN_GENERATOR``).
@@ -85,6 +89,11 @@ def revoke_token_family(token_family: uuid.UUID | None, *, access_token_ids: Ite
                 source_refresh_token_id__in=family.values("pk")
             )
         access_tokens = AccessToken.objects.filter(doomed)
+        # X7: and what was exchanged from the family or from these tokens.
+        exchanged = exchanged_from(
+            list(access_tokens.values_list("pk", flat=True)), [token_family] if token_family else []
+        )
+        access_tokens = AccessToken.objects.filter(doomed | Q(pk__in=exchanged))
         id_token_ids = [pk for pk in access_tokens.values_list("id_token_id", flat=True) if pk]
         doomed_ids = list(access_tokens.values_list("pk", flat=True))
         if token_family:
@@ -97,6 +106,30 @@ def revoke_token_family(token_family: uuid.UUID | None, *, access_token_ids: Ite
         AccessToken.objects.filter(pk__in=doomed_ids).delete()
         get_id_token_model().objects.filter(pk__in=id_token_ids).delete()
     return len(doomed_ids)
+
+
+def exchanged_from(access_token_ids: Iterable[int], token_families: Iterable[uuid.UUID] = ()) -> set[int]:
+    """The access tokens exchanged (RFC 8693) from these tokens or families, along whole chains."""
+    found: set[int] = set()
+    subjects = {pk for pk in access_token_ids if pk is not None}
+    families = {family for family in token_families if family}
+    if not subjects and not families:
+        return found
+    condition = Q(subject_token_id__in=subjects) | Q(token_family__in=families)
+    while True:
+        new = set(ExchangedToken.objects.filter(condition).values_list("access_token_id", flat=True)) - found
+        if not new:
+            return found
+        found |= new
+        condition = Q(subject_token_id__in=new)
+
+
+def revoke_exchanged_tokens(*, access_token_ids: Iterable[int] = (), token_families: Iterable = ()) -> int:
+    """Revoke what was exchanged from these access tokens or families (X7); returns how many."""
+    doomed = exchanged_from(access_token_ids, token_families)
+    if not doomed:
+        return 0
+    return revoke_token_family(None, access_token_ids=doomed)
 
 
 def family_of_access_token(access_token) -> uuid.UUID | None:
@@ -115,6 +148,12 @@ def revoke_client_tokens(user, application) -> int:
         ):
             refresh_token.revoke()
         access_tokens = list(AccessToken.objects.filter(user=user, application=application))
+        families = get_refresh_token_model().objects.filter(user=user, application=application)
+        # X7: what was exchanged from this client's tokens goes with them.
+        revoke_exchanged_tokens(
+            access_token_ids=[t.pk for t in access_tokens],
+            token_families=set(families.values_list("token_family", flat=True)),
+        )
         for access_token in access_tokens:
             revoke_access_token(access_token)
         get_id_token_model().objects.filter(user=user, application=application).delete()

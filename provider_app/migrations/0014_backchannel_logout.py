@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     # The token-exchange migration (0013) is written beside this one; the chain is fixed at merge.
     dependencies = [
-        ('provider_app', '0012_signing_key'),
+        ('provider_app', '0013_token_exchange_policy'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         migrations.swappable_dependency(oauth2_settings.APPLICATION_MODEL),
     ]

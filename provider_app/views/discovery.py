@@ -29,7 +29,12 @@ class DiscoveryView(ConnectDiscoveryInfoView):
     :meth:`corrections` so that discovery keeps matching what is enforced.
     """
 
-    grant_types_supported = ["authorization_code", "refresh_token", "client_credentials"]
+    grant_types_supported = [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",  # RFC 8693 (internal.token_exchange)
+    ]
 
     def corrections(self, request: HttpRequest) -> dict[str, Any]:
         return {

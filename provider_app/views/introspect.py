@@ -13,6 +13,7 @@ from oauth2_provider.settings import oauth2_settings
 from provider_app.app_settings import app_settings
 from provider_app.internal.clients import authenticated_client, bearer_application
 from provider_app.internal.http import oauth_error
+from provider_app.internal.token_exchange import exchange_of
 from provider_app.internal.tokens import digest
 from provider_app.models import ClientPolicy, ResourceServer
 
@@ -46,7 +47,7 @@ class IntrospectTokenView(View):
         checksum = digest(token_value)
         return (
             get_access_token_model()
-            .objects.select_related("application", "user")
+            .objects.select_related("application", "user", "provider_app_exchange")
             .filter(token_checksum=checksum)
             .first()
         )
@@ -96,6 +97,9 @@ def introspection_claims(token, request=None) -> dict:
         claims["sub"] = token.application.client_id  # client_credentials: the client (RFC 9068 2.2)
     if token.resource:
         claims["aud"] = token.resource
+    exchange = exchange_of(token)  # read with the token (IntrospectTokenView._find)
+    if exchange is not None:
+        claims["act"] = exchange.act  # RFC 8693 4.1 (X5): the acting client, nested for a chain
     return claims
 
 

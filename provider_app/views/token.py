@@ -1,4 +1,5 @@
-"""The token endpoint (RFC 6749 3.2): DOT's view, without a lookup nobody needs."""
+"""The token endpoint (RFC 6749 3.2): DOT's view, without a lookup nobody needs, and the oauthlib
+server behind it, which also offers RFC 8693 token exchange."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.signals import app_authorized
+from oauthlib.openid import Server as OpenIDServer
+
+from provider_app.internal.token_exchange import GRANT_TYPE, TokenExchangeGrant
 
 #: RFC 6749 5.1/5.2: every token endpoint answer is JSON and never cached.
 TOKEN_RESPONSE_HEADERS = {
@@ -14,6 +18,18 @@ TOKEN_RESPONSE_HEADERS = {
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
 }
+
+
+class Server(OpenIDServer):
+    """DOT's ``OAUTH2_SERVER_CLASS``: oauthlib's OpenID Connect server, whose token endpoint also
+    offers RFC 8693 token exchange (:class:`provider_app.internal.token_exchange.TokenExchangeGrant`).
+    DOT builds one per request; it lives beside the view so that a token request runs no more of
+    provider_app's modules than before (tests/provider_app/test_structure.py)."""
+
+    def __init__(self, request_validator, *args, **kwargs) -> None:
+        super().__init__(request_validator, *args, **kwargs)
+        self.token_exchange_grant = TokenExchangeGrant(request_validator)
+        self.grant_types[GRANT_TYPE] = self.token_exchange_grant
 
 
 class TokenView(dot_views.TokenView):

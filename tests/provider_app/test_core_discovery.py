@@ -70,6 +70,7 @@ def test_p17_every_listed_grant_type_works(client, user, metadata):
         "authorization_code",
         "refresh_token",
         "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",  # tests/provider_app/test_x_token_exchange.py
     }
     application = ApplicationFactory()
     _request, response = _code_flow(client, user, application)
@@ -88,7 +89,6 @@ def test_p17_every_listed_grant_type_works(client, user, metadata):
         ("implicit", "implicit"),
         ("urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:device_code"),
         ("urn:ietf:params:oauth:grant-type:jwt-bearer", "authorization-code"),
-        ("urn:ietf:params:oauth:grant-type:token-exchange", "authorization-code"),
     ],
 )
 def test_p17_grant_types_left_out_are_refused(client, user, metadata, grant_type, grant):

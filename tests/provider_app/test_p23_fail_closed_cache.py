@@ -97,9 +97,7 @@ def _raw_entry_exists(server: RedisServer, token) -> bool:
     return any(server.client().scan_iter(match=f"*{token_cache.KEY_PREFIX}{token_cache.checksum(token)}"))
 
 
-def test_p23_restart_from_a_snapshot_older_than_the_revocation(
-    redis_server, token, application
-):
+def test_p23_restart_from_a_snapshot_older_than_the_revocation(redis_server, token, application):
     with _caches_on(redis_server):
         _served_from_the_cache(token)
         redis_server.snapshot()  # Redis's save rules wrote the entry to disk ...
@@ -111,9 +109,7 @@ def test_p23_restart_from_a_snapshot_older_than_the_revocation(
         assert _me(token).status_code == 401
 
 
-def test_p23_failover_to_a_replica_that_missed_the_revocation(
-    redis_server, tmp_path, token, application
-):
+def test_p23_failover_to_a_replica_that_missed_the_revocation(redis_server, tmp_path, token, application):
     replica = RedisServer(tmp_path / "replica").start()
     try:
         replica.client().replicaof("127.0.0.1", redis_server.port)
@@ -147,9 +143,7 @@ def test_p23_a_flush_cannot_let_a_reader_put_back_a_row_read_before_the_revocati
 
 
 @pytest.mark.django_db(transaction=True)
-def test_p23_while_redis_is_down_revocation_logout_and_refresh_succeed(
-    redis_server, user
-):
+def test_p23_while_redis_is_down_revocation_logout_and_refresh_succeed(redis_server, user):
     application, signed_out_of = ApplicationFactory(), ApplicationFactory()
     with _caches_on(redis_server, PROVIDER_APP_LOGOUT_REVOKES_CLIENT_TOKENS=True):
         browser = Client()
@@ -186,9 +180,7 @@ def test_p23_while_redis_is_down_revocation_logout_and_refresh_succeed(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_p23_a_revocation_while_redis_hangs_is_applied_before_the_entry_is_served_again(
-    redis_server, user
-):
+def test_p23_a_revocation_while_redis_hangs_is_applied_before_the_entry_is_served_again(redis_server, user):
     """Redis stops answering (no restart, same run, the entry stays) while a token is revoked."""
     application = ApplicationFactory()
     token, _ = issue_access_token(application, user, "openid profile", with_refresh=True)
@@ -224,9 +216,7 @@ def _another_process_looks(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_p23_a_user_deactivated_outside_a_transaction_while_the_write_fails(
-    redis_server, user, monkeypatch
-):
+def test_p23_a_user_deactivated_outside_a_transaction_while_the_write_fails(redis_server, user, monkeypatch):
     application = ApplicationFactory()
     token, _ = issue_access_token(application, user, "openid profile", with_refresh=True)
     with _caches_on(redis_server):
@@ -261,9 +251,7 @@ def test_p23_a_client_secret_changed_while_the_write_fails(redis_server, monkeyp
         assert not PendingCacheInvalidation.objects.exists()
 
 
-def test_p23_a_failed_invalidation_never_fails_the_revocation(
-    redis_server, token, application, monkeypatch
-):
+def test_p23_a_failed_invalidation_never_fails_the_revocation(redis_server, token, application, monkeypatch):
     with _caches_on(redis_server):
         _served_from_the_cache(token)
         _failing_invalidation(monkeypatch)

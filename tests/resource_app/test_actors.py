@@ -1,6 +1,6 @@
 """RFC 8693 ``act`` at the resource: the chain of services acting for the user is exposed to views,
 and a view can require or refuse an actor; only the current actor decides (the resource's part of
-X5; these tests take the rule's id once the provider's part of X5 lands)."""
+X5; the provider's part is in tests/provider_app/test_x_token_exchange.py)."""
 
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ def _acting(*actors: str) -> dict:
 
 
 @pytest.mark.parametrize("url", ALLOWING)
-def test_act_the_chain_is_exposed_current_actor_first(client, provider, url):
+def test_x5_the_chain_is_exposed_current_actor_first(client, provider, url):
     response = _get(client, url, mint(_acting("notes-service", "web-client")))
     assert response.status_code == 200, response.content
     assert response.json() == {"sub": "user-42", "actors": ["notes-service", "web-client"]}
 
 
 @pytest.mark.parametrize("url", ALLOWING)
-def test_act_a_view_requiring_an_actor_refuses_other_callers(client, provider, url):
+def test_x5_a_view_requiring_an_actor_refuses_other_callers(client, provider, url):
     for claims in (_acting("reports-service"), {}):  # another service, or the web client directly
         response = _get(client, url, mint(claims))
         assert response.status_code == 403, claims
@@ -45,12 +45,12 @@ def test_act_a_view_requiring_an_actor_refuses_other_callers(client, provider, u
 
 
 @pytest.mark.parametrize("url", ALLOWING)
-def test_act_only_the_current_actor_decides(client, provider, url):
+def test_x5_only_the_current_actor_decides(client, provider, url):
     # notes-service earlier in the chain does not make a call by reports-service acceptable
     assert _get(client, url, mint(_acting("reports-service", "notes-service"))).status_code == 403
 
 
-def test_act_a_refused_actor_is_refused_anywhere_it_is_current(client, provider):
+def test_x5_a_refused_actor_is_refused_anywhere_it_is_current(client, provider):
     assert _get(client, "/no-reports/", mint(_acting("reports-service"))).status_code == 403
     assert _get(client, "/no-reports/", mint(_acting("notes-service", "reports-service"))).status_code == 200
     assert _get(client, "/no-reports/", mint()).status_code == 200
@@ -69,12 +69,12 @@ def test_act_a_refused_actor_is_refused_anywhere_it_is_current(client, provider)
     ],
     ids=["string", "no-sub", "empty-sub", "number-sub", "nested-list", "eleven-deep"],
 )
-def test_act_a_malformed_act_refuses_the_token(client, provider, act):
+def test_x5_a_malformed_act_refuses_the_token(client, provider, act):
     response = _get(client, "/notes/", mint({"act": act}))
     assert response.status_code == 401 and 'error="invalid_token"' in response["WWW-Authenticate"]
 
 
-def test_act_introspection_answers_carry_the_chain_too(client, provider, settings):
+def test_x5_introspection_answers_carry_the_chain_too(client, provider, settings):
     settings.RESOURCE_APP_MODE = "introspection"
     provider.introspection = {
         "active": True, "iss": ISSUER, "aud": AUDIENCE, "sub": "user-42", "client_id": "notes-service",

@@ -2,14 +2,20 @@
 
     python manage.py provider_app_register_resource --identifier https://notes.example.com/ \\
         --name Notes --scopes "notes:read notes:write" --token-format jwt \\
-        --access-token-lifetime 300 --allow-client <client_id> --client <the service's client_id>
+        --access-token-lifetime 300 --allow-client <client_id> --client <the service's client_id> \\
+        --may-exchange-for https://files.example.com/
+
+``--may-exchange-for`` (repeatable) gives the service's own client an RFC 8693 token exchange policy:
+it may exchange tokens issued for this resource for tokens for that one (the admin edits it too).
 """
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from provider_app.internal.resources import register
+from provider_app.internal.token_exchange import allow_exchange
 from provider_app.models import ResourceServer
 
 
@@ -30,21 +36,31 @@ class Command(BaseCommand):
             "--allow-client", action="append", default=[], help="client_id allowed to ask (repeatable)"
         )
         parser.add_argument("--client", default=None, help="the service's own client_id (may introspect)")
+        parser.add_argument(
+            "--may-exchange-for",
+            action="append",
+            default=[],
+            help="a registered audience the service's client may exchange this audience's tokens for "
+            "(RFC 8693; repeatable)",
+        )
 
     def handle(self, *args, **options) -> None:
         lifetime = options["access_token_lifetime"]
         if lifetime is not None and lifetime <= 0:
             raise CommandError("--access-token-lifetime must be positive.")
         try:
-            server, created = register(
-                identifier=options["identifier"],
-                name=options["name"],
-                scopes=options["scopes"],
-                token_format=options["token_format"],
-                access_token_lifetime=lifetime,
-                allowed_client_ids=options["allow_client"],
-                client_id=options["client"],
-            )
+            with transaction.atomic():
+                server, created = register(
+                    identifier=options["identifier"],
+                    name=options["name"],
+                    scopes=options["scopes"],
+                    token_format=options["token_format"],
+                    access_token_lifetime=lifetime,
+                    allowed_client_ids=options["allow_client"],
+                    client_id=options["client"],
+                )
+                if options["may_exchange_for"]:
+                    allow_exchange(server, options["may_exchange_for"])
         except ValueError as error:
             raise CommandError(str(error)) from None
         verb = "Created" if created else "Updated"
