@@ -4,7 +4,8 @@
     python3 dev.py demo      set everything up (virtualenv, dependencies, database, demo data)
                              and run the demo on http://localhost:8000 (provider) and
                              http://127.0.0.1:8000 (client), with the task worker that
-                             delivers the provider's outbox (logout tokens)
+                             delivers the provider's outbox (logout tokens) and the demo's
+                             services (notes on :8001, files on :8002)
     python3 dev.py test      set everything up and run the whole test suite
                              (extra arguments go to pytest; DATABASE_URL selects PostgreSQL)
     python3 dev.py setup     only the virtualenv and dependencies
@@ -69,24 +70,58 @@ def ensure_node_packages() -> None:
         stamp.write_text(digest)
 
 
+# The demo's services (services/, seeded by oauthsite.demo): name, port, settings module.
+DEMO_SERVICES = (("notes", 8001), ("files", 8002))
+
+
+def service_env(name: str) -> dict[str, str]:
+    """The environment of one demo service: where the provider is, and its own client (whose secret
+    seed_demo generated once into .demo/)."""
+    secret = (ROOT / ".demo" / f"{name}_service_secret").read_text()
+    return {
+        "DJANGO_SETTINGS_MODULE": f"services.{name}.settings",
+        "SERVICE_DEBUG": "1",
+        "SERVICE_ISSUER": DEMO_ENV["PROVIDER_APP_ISSUER"],
+        "SERVICE_CLIENT_ID": f"{name}-service",
+        "SERVICE_CLIENT_SECRET": secret,
+        "SERVICE_DATABASE": str(ROOT / ".demo" / f"{name}.sqlite3"),
+    }
+
+
+def start_services(python: Path) -> list[subprocess.Popen]:
+    processes = []
+    for name, port in DEMO_SERVICES:
+        env = {**os.environ, **service_env(name)}
+        command = [str(python), "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"]
+        processes.append(subprocess.Popen(command, cwd=ROOT, env=env))
+    return processes
+
+
 def demo(python: Path) -> None:
     run([str(python), "manage.py", "migrate", "--noinput"], DEMO_ENV)
     run([str(python), "manage.py", "seed_demo"], DEMO_ENV)
     print(
         "\nDemo: client  http://127.0.0.1:8000/client/   provider  http://localhost:8000/\n"
+        "      services notes http://127.0.0.1:8001/ (JWT), files http://127.0.0.1:8002/ (introspection)\n"
         "      accounts alice / alice-demo-password, admin / admin-demo-password\n",
         flush=True,
     )
-    # The task worker delivers the outbox (logout tokens to the demo client) beside the server.
-    print("+ manage.py db_worker (in the background)", flush=True)
-    worker = subprocess.Popen(
-        [str(python), "manage.py", "db_worker", "--no-reload"], cwd=ROOT, env={**os.environ, **DEMO_ENV}
-    )
+    # Beside the server: the task worker that delivers the outbox (logout tokens to the demo
+    # client) and the demo's services.
+    print("+ manage.py db_worker and the services (in the background)", flush=True)
+    background = [
+        subprocess.Popen(
+            [str(python), "manage.py", "db_worker", "--no-reload"], cwd=ROOT, env={**os.environ, **DEMO_ENV}
+        ),
+        *start_services(python),
+    ]
     try:
         run([str(python), "manage.py", "runserver", "127.0.0.1:8000"], DEMO_ENV)
     finally:
-        worker.terminate()
-        worker.wait(timeout=10)
+        for process in background:
+            process.terminate()
+        for process in background:
+            process.wait(timeout=10)
 
 
 def test(python: Path, pytest_args: list[str]) -> None:

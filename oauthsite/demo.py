@@ -1,5 +1,6 @@
-"""Demo data: accounts, the demo client registered at the provider, and (once client_app has its
-models) the same client registered on the client side. Safe to run again: nothing is duplicated."""
+"""Demo data: accounts, the demo client registered at the provider, the same client registered on
+the client side, and the demo's two services (resource servers with their own clients). Safe to run
+again: nothing is duplicated."""
 
 from __future__ import annotations
 
@@ -127,3 +128,79 @@ def seed_both_sides() -> DemoClient:
         client = seed_provider_client(new_secret=True)
     seed_client_provider(client.client_secret)
     return client
+
+
+# The demo's services (services/): resource servers at the provider, each with its own client.
+@dataclass(frozen=True)
+class DemoService:
+    name: str
+    port: int
+    token_format: str
+    scopes: str
+
+    @property
+    def audience(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def client_id(self) -> str:
+        return f"{self.name}-service"
+
+    @property
+    def secret_file(self) -> str:
+        return f"{self.name}_service_secret"
+
+
+# notes understands files:read too: a user's token for notes may carry it, and only then may notes
+# get a files token for that user (an exchange only narrows the subject token's scopes, X4).
+NOTES = DemoService("notes", 8001, "jwt", "notes:read files:read")
+FILES = DemoService("files", 8002, "opaque", "files:read")
+DEMO_SERVICES = (NOTES, FILES)
+
+
+def service_secret(service: DemoService, demo_dir) -> str:
+    """The service's client secret, generated once into the demo folder (git-ignored, mode 600);
+    the provider keeps its hash, the service process reads it from its environment."""
+    from oauthsite.secrets import read_secret
+
+    return read_secret(
+        f"DEMO_{service.name.upper()}_SERVICE_SECRET",
+        demo_dir=demo_dir,
+        file_name=service.secret_file,
+        generate=generate_client_secret,
+    )
+
+
+@transaction.atomic
+def seed_services(demo_dir) -> None:
+    """Each service registered as a resource server with its own confidential client (which may
+    introspect tokens for its audience); the demo client may ask tokens for the notes service, and
+    the notes service may exchange them for files tokens (RFC 8693)."""
+    from provider_app.models import ResourceServer, TokenExchangePolicy
+
+    Application = get_application_model()
+    for service in DEMO_SERVICES:
+        application = Application.objects.filter(client_id=service.client_id).first() or Application(
+            client_id=service.client_id
+        )
+        application.name = f"{service.name.title()} service (demo)"
+        application.client_type = Application.CLIENT_CONFIDENTIAL
+        application.authorization_grant_type = Application.GRANT_CLIENT_CREDENTIALS
+        application.redirect_uris = ""
+        application.client_secret = service_secret(service, demo_dir)  # stored hashed
+        application.save()
+        server, _ = ResourceServer.objects.update_or_create(
+            identifier=service.audience,
+            defaults={
+                "name": f"{service.name.title()} (demo service)",
+                "scopes": service.scopes,
+                "token_format": service.token_format,
+                "client": application,
+            },
+        )
+        if service is NOTES:
+            server.allowed_clients.add(Application.objects.get(client_id=DEMO_CLIENT_ID))
+    notes = ResourceServer.objects.get(identifier=NOTES.audience)
+    policy, _ = TokenExchangePolicy.objects.get_or_create(application=notes.client)
+    policy.source_audiences.set([notes])
+    policy.target_audiences.set(ResourceServer.objects.filter(identifier=FILES.audience))

@@ -14,6 +14,12 @@ from oauthsite import demo
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def demo_dir(tmp_path, settings):
+    settings.DEMO_DIR = tmp_path
+    return tmp_path
+
+
 def seed() -> str:
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
@@ -47,7 +53,8 @@ def test_seed_again_keeps_the_secret():
     secret = Provider.objects.get().client_secret
     assert "new secret" not in seed()
     assert Provider.objects.get().client_secret == secret
-    assert Provider.objects.count() == 1 and get_application_model().objects.count() == 1
+    assert Provider.objects.count() == 1
+    assert get_application_model().objects.filter(client_id=demo.DEMO_CLIENT_ID).count() == 1
 
 
 def test_seed_rotates_on_both_sides_when_the_client_lacks_the_secret():
@@ -60,3 +67,27 @@ def test_seed_rotates_on_both_sides_when_the_client_lacks_the_secret():
     assert provider.client_secret and provider.client_secret != old_secret
     assert secret_matches(application, provider.client_secret)
     assert not secret_matches(application, old_secret)
+
+
+def test_seed_registers_the_demo_services_with_their_own_clients(demo_dir):
+    from provider_app.models import ResourceServer, TokenExchangePolicy
+
+    seed()
+    seed()  # again: nothing duplicated, the secrets kept
+    Application = get_application_model()
+    demo_client = Application.objects.get(client_id=demo.DEMO_CLIENT_ID)
+    for service in demo.DEMO_SERVICES:
+        server = ResourceServer.objects.get(identifier=service.audience)
+        application = Application.objects.get(client_id=service.client_id)
+        secret = (demo_dir / service.secret_file).read_text()
+        assert server.client == application  # it may introspect tokens for its audience
+        assert server.token_format == service.token_format
+        assert application.client_type == Application.CLIENT_CONFIDENTIAL
+        assert secret_matches(application, secret) and application.client_secret != secret
+        assert (demo_dir / service.secret_file).stat().st_mode & 0o077 == 0
+        assert list(server.allowed_clients.all()) == ([demo_client] if service is demo.NOTES else [])
+    assert ResourceServer.objects.count() == len(demo.DEMO_SERVICES)
+    policy = TokenExchangePolicy.objects.get()  # the notes service may call files for the user
+    assert policy.application.client_id == demo.NOTES.client_id
+    assert [s.identifier for s in policy.source_audiences.all()] == [demo.NOTES.audience]
+    assert [s.identifier for s in policy.target_audiences.all()] == [demo.FILES.audience]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from oauthsite import demo
@@ -19,3 +20,6 @@ class Command(BaseCommand):
         rotated = " (new secret stored on both sides)" if client.client_secret else ""
         self.stdout.write(self.style.SUCCESS(f"Demo client ready: {client.client_id}{rotated}"))
         self.stdout.write(self.style.SUCCESS(f"Demo provider registered in client_app: {demo.DEMO_ISSUER}"))
+        demo.seed_services(getattr(settings, "DEMO_DIR", None))
+        services = ", ".join(f"{s.name} {s.audience}" for s in demo.DEMO_SERVICES)
+        self.stdout.write(self.style.SUCCESS(f"Demo services registered at the provider: {services}"))

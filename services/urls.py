@@ -1,0 +1,5 @@
+from django.urls import path
+
+from services import views
+
+urlpatterns = [path("api/whoami/", views.whoami, name="whoami")]
