@@ -68,6 +68,7 @@ SCENARIOS = {
     "introspect": "(5) introspection by a resource server",
     "login": "(6) browser-like login through client_app",
     "service": "(7) a service (resource_app): GET with a bearer token",
+    "service-call": "(7b) a service (resource_app) readies a call to another for the user",
     "exchange": "(8) token: RFC 8693 token exchange (provider_app only)",
 }
 CONFIGS = {

@@ -2,7 +2,12 @@
 introspection without cache, each a gunicorn of its own (bench/settings_service.py) in front of
 the provider_app server the harness already runs. Each is measured against the DRF floor of the
 same service server, round by round, and the service's calls to the provider during the measured
-runs are counted (bench/urls_service.py counts them in every worker)."""
+runs are counted (bench/urls_service.py counts them in every worker).
+
+(7b) The same service in introspection mode (its cache on) preparing a call to another service for
+the user: the user's token exchanged for one for the other service (RFC 8693,
+resource_app.calls.for_user) and kept by the process: after the first exchange per worker, the
+path costs no request to the provider, which the count of calls shows."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ SERVICES = {
     "svc-introspect-nocache": ("https://bench.invalid/files/", "opaque", "introspection", 0),
 }
 SETTINGS = "bench.settings_service"
+CALLING = "svc-call"
 
 
 def run(harness, configs: dict, server_of: dict) -> None:
@@ -64,6 +70,43 @@ def run(harness, configs: dict, server_of: dict) -> None:
             )
         finally:
             harness.stop_server(server)
+    _run_calling_service(harness, configs, server_of, issuer)
+
+
+def _run_calling_service(harness, configs: dict, server_of: dict, issuer: str) -> None:
+    """(7b): service A (the bench's ``ours-rs`` client, fixtures.create_exchange) calls B for the user."""
+    from urllib.parse import parse_qs
+
+    from bench.fixtures import EXCHANGE_SOURCE, EXCHANGE_TARGET
+
+    form = parse_qs(harness.fixtures("ours", "exchange")["body"])
+    bearer = {"Authorization": f"Bearer {form['subject_token'][0]}"}
+    configs[CALLING] = ("a service calling another for the user, exchanged token kept", SETTINGS)
+    server_of[CALLING] = CALLING
+    harness.ports[CALLING] = _free_port()
+    harness.use(CALLING)
+    env = {
+        "BENCH_PROVIDER_ISSUER": issuer,
+        "BENCH_SERVICE_AUDIENCE": EXCHANGE_SOURCE,
+        "BENCH_SERVICE_MODE": "introspection",
+        "BENCH_SERVICE_CACHE_SECONDS": "30",
+        "BENCH_SERVICE_CLIENT_ID": harness.clients["ours-rs"]["client_id"],
+        "BENCH_SERVICE_CLIENT_SECRET": harness.clients["ours-rs"]["client_secret"],
+        "BENCH_CALL_AUDIENCE": EXCHANGE_TARGET,
+    }
+    server = harness.start_server(CALLING, extra_env=env)
+    try:
+        harness.check("/bench/service-call", headers=bearer, expect="ready")
+        harness.wrk("/bench/service-call", "report.lua", headers=bearer, duration=1)  # every worker warm
+        before = _provider_calls(harness)
+        for _ in range(harness.args.rounds):
+            harness.measure_floors(CALLING)
+            harness.measure(
+                CALLING, "service-call", lambda: harness.wrk("/bench/service-call", "report.lua", headers=bearer)
+            )
+        harness.extra.setdefault("service_calls", {})[CALLING] = _provider_calls(harness) - before
+    finally:
+        harness.stop_server(server)
 
 
 def _revocation_latency(harness, config: str, token: str, bearer: dict, limit: float) -> str:
