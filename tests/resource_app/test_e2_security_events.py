@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from jwcrypto.jwk import JWK
 
 from resource_app.models import ReceivedEvent, Revocation
-from tests.resource_app.conftest import AUDIENCE, ISSUER, SESSION_REVOKED, mint, mint_set
+from tests.resource_app.conftest import AUDIENCE, ISSUER, SESSION_REVOKED, mint, mint_set, sign, signing_key
+from tests.resource_app.test_robustness import _segment, json_values
 
 pytestmark = pytest.mark.django_db
 
@@ -180,17 +181,6 @@ def test_e2_the_provider_unreachable_is_503_so_that_it_retries(client, provider)
     assert response.status_code == 503 and response["Retry-After"]
 
 
-def _segment(value) -> str:
-    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
-json_values = st.recursive(
-    scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=10,
-)
 subjects = st.fixed_dictionaries(
     {"format": st.sampled_from(["jwt_id", "iss_sub", "x"]), "iss": st.just(ISSUER) | json_values},
     optional={"jti": json_values, "sub": json_values},
@@ -224,3 +214,22 @@ def test_e2_events_of_any_shape_never_cause_a_500(client, provider, claims, unsi
                 "invalid_issuer",
                 "invalid_audience",
             )
+
+
+def test_e2_the_event_documented_for_the_provider_is_accepted(client, provider):
+    """docs/microservices.md shows the exact SET a provider sends: it must stay one we act on."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "microservices.md").read_text()
+    example = doc.split("A worked example.", 1)[1]
+    blocks = [block.split("```", 1)[0] for block in example.split("```json\n")[1:3]]
+    header, claims = (json.loads(block) for block in blocks)
+    assert header["typ"] == "secevent+jwt" and header["alg"] == "RS256"
+    documented_issuer, documented_audience = claims["iss"], claims["aud"]
+    now = int(time.time())
+    text = json.dumps(claims).replace(documented_issuer, ISSUER).replace(documented_audience, AUDIENCE)
+    claims = json.loads(text)
+    claims["iat"] = claims["events"][SESSION_REVOKED]["event_timestamp"] = now
+    response = push(client, sign(claims, signing_key(), {"typ": header["typ"]}))
+    assert response.status_code == 202, response.content
+    assert Revocation.objects.get().value == claims["sub_id"]["jti"]
