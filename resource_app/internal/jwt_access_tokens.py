@@ -186,13 +186,13 @@ def _check_claims(claims: dict[str, Any], now: float | None = None) -> None:
     if not isinstance(audiences, list) or app_settings.AUDIENCE not in audiences:  # step 3
         raise InvalidToken("The token is not meant for this service.")
     exp = claims.get("exp")
-    if not number(exp) or exp + leeway <= now:  # step 5
+    if not _number(exp) or exp + leeway <= now:  # step 5
         raise InvalidToken("The token expired.")
     nbf = claims.get("nbf")
-    if nbf is not None and (not number(nbf) or nbf - leeway > now):  # RFC 7519 4.1.5
+    if nbf is not None and (not _number(nbf) or nbf - leeway > now):  # RFC 7519 4.1.5
         raise InvalidToken("The token is not valid yet.")
     iat = claims.get("iat")
-    if not number(iat) or iat - leeway > now:  # RFC 9068 2.2: required, not in the future
+    if not _number(iat) or iat - leeway > now:  # RFC 9068 2.2: required, not in the future
         raise InvalidToken("The token's issue time is not plausible.")
     for name in ("sub", "client_id", "jti"):  # RFC 9068 2.2: required
         value = claims.get(name)
@@ -202,5 +202,5 @@ def _check_claims(claims: dict[str, Any], now: float | None = None) -> None:
         raise InvalidToken("The token's scope is malformed.")
 
 
-def number(value: Any) -> bool:
+def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
