@@ -26,3 +26,6 @@ RESOURCE_APP_MODE = os.environ.get("BENCH_SERVICE_MODE", "jwt")
 RESOURCE_APP_CLIENT_ID = os.environ.get("BENCH_SERVICE_CLIENT_ID", "")
 RESOURCE_APP_CLIENT_SECRET = os.environ.get("BENCH_SERVICE_CLIENT_SECRET", "")
 RESOURCE_APP_INTROSPECTION_CACHE_SECONDS = int(os.environ.get("BENCH_SERVICE_CACHE_SECONDS", "30"))
+# This service receives no revocation events (its database is an unmigrated :memory:); the E3
+# benchmark (issue 15) gives it a migrated database and the receiver, and turns the deny-list on.
+RESOURCE_APP_DENY_LIST = os.environ.get("BENCH_SERVICE_DENY_LIST", "") == "1"

@@ -137,6 +137,35 @@ class AppSettings:
         return int(self._setting("CALL_MAX_RESPONSE_BYTES", 10 * 1024 * 1024))
 
     @property
+    def DENY_LIST(self) -> bool:
+        """Check every accepted token against the deny-list written by revocation events (E3). Off
+        only for a service that receives no events (it then needs no database table)."""
+        return bool(self._setting("DENY_LIST", True))
+
+    @property
+    def DENY_LIST_SYNC_SECONDS(self) -> float:
+        """Each worker reads the deny-list rows recorded since its last look at most this often."""
+        return float(self._setting("DENY_LIST_SYNC_SECONDS", 0.5))
+
+    @property
+    def DENY_LIST_SECONDS(self) -> int:
+        """How long an entry is kept: at least the longest access-token lifetime of this audience
+        (a Security Event Token does not carry the revoked token's ``exp``)."""
+        return int(self._setting("DENY_LIST_SECONDS", 86400))
+
+    @property
+    def EVENTS_MAX_AGE(self) -> int:
+        """Seconds after its ``iat`` a Security Event Token is still accepted (the provider's
+        retries must fit in it; older ones are refused as ``invalid_request``)."""
+        return int(self._setting("EVENTS_MAX_AGE", 86400))
+
+    @property
+    def EVENTS_AUTHORIZATION(self) -> str:
+        """Optional: a bearer value the provider must send with each event (``Authorization:
+        Bearer ...``), on top of the event's signature; empty: the signature alone authenticates."""
+        return str(self._setting("EVENTS_AUTHORIZATION", ""))
+
+    @property
     def REALM(self) -> str:
         """The ``realm`` of RFC 6750 challenges."""
         return str(self._setting("REALM", "api"))

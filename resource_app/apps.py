@@ -5,6 +5,7 @@ from django.apps import AppConfig
 
 class ResourceAppConfig(AppConfig):
     name = "resource_app"
+    default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "OAuth resource server"
 
     def ready(self) -> None:

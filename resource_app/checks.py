@@ -1,11 +1,12 @@
-"""System checks: ``resource_app.E001``-``E004`` (configuration a service cannot run without)."""
+"""System checks: ``resource_app.E001``-``E005`` (configuration a service cannot run without) and
+``W001`` (a deny-list that forgets revocations while the revoked tokens may still be valid)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from resource_app.app_settings import MODES, app_settings
 from resource_app.internal.jwt_access_tokens import ASYMMETRIC
@@ -60,4 +61,29 @@ def check_settings(app_configs=None, **kwargs) -> list[Error]:
                 id="resource_app.E004",
             )
         )
-    return errors
+    return errors + _deny_list_checks()
+
+
+# provider_app's default access-token lifetime (DOT's ACCESS_TOKEN_EXPIRE_SECONDS in its
+# recommended settings); a service cannot see the lifetimes of its provider, only be told.
+USUAL_TOKEN_LIFETIME = 3600
+
+
+def _deny_list_checks() -> list[Error | Warning]:
+    if app_settings.DENY_LIST_SYNC_SECONDS <= 0 or app_settings.DENY_LIST_SECONDS <= 0:
+        return [
+            Error(
+                "RESOURCE_APP_DENY_LIST_SYNC_SECONDS and RESOURCE_APP_DENY_LIST_SECONDS must be positive.",
+                id="resource_app.E005",
+            )
+        ]
+    if app_settings.DENY_LIST_SECONDS < USUAL_TOKEN_LIFETIME:
+        return [
+            Warning(
+                "RESOURCE_APP_DENY_LIST_SECONDS is shorter than an hour: a revoked token that lives "
+                "longer is accepted again once its entry is gone.",
+                hint="Set it at least to the longest access-token lifetime of this audience at the provider.",
+                id="resource_app.W001",
+            )
+        ]
+    return []

@@ -51,6 +51,11 @@ class ProviderUnavailable(TokenRefused):
     error = "temporarily_unavailable"
 
 
+class DenyListUnavailable(ProviderUnavailable):
+    """This worker's copy of the deny-list could not be refreshed from the database for longer
+    than its bound (E3): 503 rather than accept a token that may have been revoked."""
+
+
 class ServiceCallError(Exception):
     """A call to another service could not be prepared or did not complete (:mod:`resource_app.calls`)."""
 

@@ -1,9 +1,11 @@
 """The one entry point: :func:`authenticate` a request, or :func:`validate_token` a token string.
 
 ``RESOURCE_APP_MODE`` decides how: ``"jwt"`` checks an RFC 9068 JWT access token locally against
-the provider's keys (no call per request; a revoked token is accepted until it expires),
-``"introspection"`` asks the provider (RFC 7662) with a short cache (revocation seen within
-``RESOURCE_APP_INTROSPECTION_CACHE_SECONDS``; every cache miss is a call). See docs/resource-server.md.
+the provider's keys (no call per request; a revoked token is accepted until it expires unless the
+provider sends a revocation event), ``"introspection"`` asks the provider (RFC 7662) with a short
+cache (revocation seen within ``RESOURCE_APP_INTROSPECTION_CACHE_SECONDS``; every cache miss is a
+call). In every mode an accepted token is then looked up in the deny-list that revocation events
+fill (E3, :mod:`resource_app.internal.deny_list`). See docs/resource-server.md.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from resource_app.app_settings import app_settings
 from resource_app.exceptions import ActorNotAllowed, InsufficientScope, InvalidToken, TokenRefused
 from resource_app.internal import introspection, jwt_access_tokens
+from resource_app.internal.deny_list import deny_list
 from resource_app.internal.requests_tokens import bearer_token
 from resource_app.tokens import ValidatedToken
 
@@ -27,8 +30,11 @@ def validate_token(raw: str) -> ValidatedToken:
         if mode == "auto":
             mode = "jwt" if jwt_access_tokens.looks_like_jwt(raw) else "introspection"
         if mode == "introspection":
-            return introspection.validate(raw)
-        return jwt_access_tokens.validate(raw)
+            token = introspection.validate(raw)
+        else:
+            token = jwt_access_tokens.validate(raw)  # also when kept verified in this process
+        deny_list.check(token)  # E3: a token revoked by an event is refused in every mode
+        return token
     except TokenRefused:
         raise
     except (ValueError, TypeError, KeyError, UnicodeError, RecursionError, OverflowError):

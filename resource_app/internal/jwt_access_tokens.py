@@ -88,19 +88,41 @@ _verified = VerifiedTokens()
 
 
 def _validate(raw: str) -> ValidatedToken:
+    # RFC 9068 4 step 1 (R5): typed at+jwt, so an ID token is never taken for an access token.
+    claims = verified_claims(raw, ACCESS_TOKEN_TYPES, "The token is not a JWT access token.")
+    _check_claims(claims)
+    return ValidatedToken.from_claims(claims, mode="jwt")
+
+
+class WrongType(InvalidToken):
+    """The JWT's ``typ`` is not the one expected (RFC 8725 3.11: explicit typing)."""
+
+
+class KeyNotAccepted(InvalidToken):
+    """The algorithm is not on the allow-list, or no key of the provider fits the header."""
+
+
+class SignatureInvalid(InvalidToken):
+    """No key of the provider verifies the signature."""
+
+
+def verified_claims(raw: str, types: set[str], wrong_type: str) -> dict[str, Any]:
+    """The claims of a compact JWS of one of ``types`` signed by the provider, with an algorithm of
+    the allow-list (asymmetric only); the claims themselves are the caller's to check. Used for
+    access tokens here and for Security Event Tokens (:mod:`resource_app.internal.security_events`)."""
     header = _header(raw)
     typ = header.get("typ")
-    if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:  # RFC 9068 4 step 1 (R5)
-        raise InvalidToken("The token is not a JWT access token.")
+    if not isinstance(typ, str) or typ.lower() not in types:  # media types: case-insensitive
+        raise WrongType(wrong_type)
     alg = header.get("alg")
     allowed = [a for a in app_settings.ALGORITHMS if a in ASYMMETRIC]
     if not isinstance(alg, str) or alg not in allowed:  # RFC 9068 4 step 4, RFC 8725 3.1 (R6)
-        raise InvalidToken("The token is signed with an algorithm this service does not accept.")
+        raise KeyNotAccepted("The token is signed with an algorithm this service does not accept.")
     kid = header.get("kid")
     keys = [k for k in key_cache.keys_for(kid if isinstance(kid, str) else None) if _fits(k, alg)]
-    claims = _verified_claims(raw, alg, keys)
-    _check_claims(claims)
-    return ValidatedToken.from_claims(claims, mode="jwt")
+    if not keys:
+        raise KeyNotAccepted("No key of the provider matches the token.")
+    return _verified_claims(raw, alg, keys)
 
 
 def looks_like_jwt(raw: str) -> bool:
@@ -133,8 +155,6 @@ def _fits(key, alg: str) -> bool:
 
 
 def _verified_claims(raw: str, alg: str, keys) -> dict[str, Any]:
-    if not keys:
-        raise InvalidToken("No key of the provider matches the token.")
     token = JWS()
     token.allowed_algs = [alg]
     try:
@@ -153,7 +173,7 @@ def _verified_claims(raw: str, alg: str, keys) -> dict[str, Any]:
         if not isinstance(claims, dict):
             raise InvalidToken("The token's claims are malformed.")
         return claims
-    raise InvalidToken("The token's signature is not valid.")  # RFC 9068 4 step 4
+    raise SignatureInvalid("The token's signature is not valid.")  # RFC 9068 4 step 4
 
 
 def _check_claims(claims: dict[str, Any], now: float | None = None) -> None:

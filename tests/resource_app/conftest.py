@@ -16,6 +16,7 @@ from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 
 from resource_app.internal import metadata
+from resource_app.internal.deny_list import deny_list
 from resource_app.internal.jwks import key_cache
 from resource_app.internal.jwt_access_tokens import _verified as verified_tokens
 
@@ -53,12 +54,40 @@ def mint(claims: dict | None = None, *, key: JWK | None = None, header: dict | N
     }
     for name in drop:
         body.pop(name, None)
-    protected = {
-        "alg": "RS256" if key.get("kty") == "RSA" else "ES256",
-        "typ": "at+jwt",
-        "kid": key.get("kid"),
+    return sign(body, key, {"typ": "at+jwt", **(header or {})})
+
+
+SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
+
+
+def mint_set(
+    subject: dict | None = None,
+    claims: dict | None = None,
+    *,
+    event: dict | None = None,
+    key: JWK | None = None,
+    header: dict | None = None,
+    drop=(),
+) -> str:
+    """A revocation event as the provider sends it (docs/microservices.md): a CAEP session-revoked
+    Security Event Token whose ``sub_id`` is ``subject`` (default: one access token's jti)."""
+    now = int(time.time())
+    body = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "jti": uuid.uuid4().hex,
+        "sub_id": subject or {"format": "jwt_id", "iss": ISSUER, "jti": uuid.uuid4().hex},
+        "events": {SESSION_REVOKED: {"event_timestamp": now, **(event or {})}},
+        **(claims or {}),
     }
-    protected.update(header or {})
+    for name in drop:
+        body.pop(name, None)
+    return sign(body, key or signing_key(), {"typ": "secevent+jwt", **(header or {})})
+
+
+def sign(body: dict, key: JWK, header: dict) -> str:
+    protected = {"alg": "RS256" if key.get("kty") == "RSA" else "ES256", "kid": key.get("kid"), **header}
     protected = {k: v for k, v in protected.items() if v is not None}
     token = JWS(json.dumps(body))
     token.add_signature(key, alg=protected["alg"], protected=json_encode(protected))
@@ -115,6 +144,7 @@ def provider(settings):
     key_cache.forget()
     metadata.forget()
     verified_tokens.forget()
+    deny_list.forget()
     caches["resource-tests"].clear()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         yield FakeProvider(mocked)

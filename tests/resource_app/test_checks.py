@@ -31,3 +31,9 @@ def test_an_audience_and_a_mode_are_needed(settings):
     assert _ids({"RESOURCE_APP_MODE": "both"}, settings) == ["resource_app.E003"]
     changes = {"RESOURCE_APP_MODE": "introspection", "RESOURCE_APP_CLIENT_SECRET": ""}
     assert _ids(changes, settings) == ["resource_app.E003"]
+
+
+def test_e3_the_deny_list_keeps_entries_at_least_as_long_as_tokens_usually_live(settings):
+    assert _ids({"RESOURCE_APP_DENY_LIST_SECONDS": 600}, settings) == ["resource_app.W001"]
+    assert _ids({"RESOURCE_APP_DENY_LIST_SECONDS": 3600}, settings) == []
+    assert _ids({"RESOURCE_APP_DENY_LIST_SYNC_SECONDS": 0}, settings) == ["resource_app.E005"]

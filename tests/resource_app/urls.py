@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views import View
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -94,4 +94,5 @@ urlpatterns = [
     path("files-for-notes/", FilesForNotesView.as_view()),
     path("plain/files-for-notes/", plain_files_for_notes),
     path("no-reports/", NoReportsView.as_view()),
+    path("events/", include("resource_app.urls")),  # revocation events (RFC 8935)
 ]

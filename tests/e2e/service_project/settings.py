@@ -31,3 +31,6 @@ RESOURCE_APP_CLIENT_ID = os.environ.get("SERVICE_CLIENT_ID", "")
 RESOURCE_APP_CLIENT_SECRET = os.environ.get("SERVICE_CLIENT_SECRET", "")
 # The tests revoke a token and expect the next request refused: no introspection cache here.
 RESOURCE_APP_INTROSPECTION_CACHE_SECONDS = 0
+# This project receives no revocation events and its database (:memory:) is never migrated, so the
+# deny-list, which lives in a table, is off (a service with the receiver keeps it on).
+RESOURCE_APP_DENY_LIST = False

@@ -1,0 +1,124 @@
+"""E3: every worker refuses a revoked token soon after the provider's event reached any one of them.
+
+The receiver (:mod:`resource_app.internal.security_events`) writes :class:`~resource_app.models.Revocation`
+rows in the service's database; each worker keeps a copy in memory (a dict lookup per request) and
+refreshes it at most every ``RESOURCE_APP_DENY_LIST_SYNC_SECONDS`` with one indexed query for the
+rows recorded since its last look. A worker whose copy could not be refreshed for ten intervals
+answers 503 instead of accepting (fail closed): a failing database never turns a refusal into an
+acceptance.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from resource_app.app_settings import app_settings
+from resource_app.exceptions import DenyListUnavailable, InvalidToken
+from resource_app.tokens import ValidatedToken
+
+logger = logging.getLogger("resource_app")
+
+# Rows are read again for this long after the newest one seen: a row whose transaction began
+# earlier may commit after a later one was read (its recorded_at is then older than the cursor).
+OVERLAP = timedelta(seconds=10)
+# The copy may be this many sync intervals old before requests are answered 503.
+STALE_INTERVALS = 10
+PRUNE_SECONDS = 60
+
+Entry = tuple[str, str, "float | None", datetime, datetime]  # kind, value, revoked_before, recorded, expires
+
+
+class DenyList:
+    """One worker's copy of the deny-list. ``clock`` (monotonic seconds) is replaceable in tests."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.forget()
+
+    def forget(self) -> None:
+        self._jtis: dict[str, float] = {}  # jti -> expiry (epoch seconds)
+        self._subjects: dict[str, tuple[float, float]] = {}  # sub -> (revoked_before, expiry)
+        self._cursor: datetime | None = None
+        self._synced_at = float("-inf")
+        self._attempted_at = float("-inf")
+        self._pruned_at = float("-inf")
+
+    def check(self, token: ValidatedToken) -> None:
+        """Refuse a revoked token (``invalid_token``), or answer 503 when the copy is too old to
+        decide (:class:`~resource_app.exceptions.DenyListUnavailable`)."""
+        if not app_settings.DENY_LIST:
+            return
+        interval = app_settings.DENY_LIST_SYNC_SECONDS
+        now = self.clock()
+        if now - self._attempted_at >= interval:
+            self.sync(now)
+        if now - self._synced_at > STALE_INTERVALS * interval:
+            raise DenyListUnavailable("The service cannot tell whether the token was revoked.")
+        if self.is_revoked(token):
+            raise InvalidToken("The token was revoked.")
+
+    def is_revoked(self, token: ValidatedToken) -> bool:
+        jti = token.claims.get("jti")
+        if isinstance(jti, str) and jti in self._jtis:
+            return True
+        entry = self._subjects.get(token.subject)
+        if entry is None:
+            return False
+        iat = token.claims.get("iat")
+        # A JWT always has iat (RFC 9068 2.2, checked). An introspected token without one was
+        # vouched for by the provider a moment ago, after the revocation: it stands.
+        return isinstance(iat, int | float) and not isinstance(iat, bool) and iat <= entry[0]
+
+    def sync(self, now: float | None = None) -> None:
+        """Read the rows recorded since the last look; on failure keep the copy (and its age)."""
+        now = self.clock() if now is None else now
+        if not self._lock.acquire(blocking=False):
+            return  # another thread of this worker is reading them now
+        try:
+            self._attempted_at = now
+            self.apply(self._read())
+            self._synced_at = now
+            if now - self._pruned_at >= PRUNE_SECONDS:
+                self._prune()
+                self._pruned_at = now
+        except Exception:  # any failure of the database: keep what we have, decide by its age
+            logger.warning("resource_app: the deny-list could not be read", exc_info=True)
+        finally:
+            self._lock.release()
+
+    def _read(self) -> list[Entry]:
+        from resource_app.models import Revocation  # models load after the app registry
+
+        rows = Revocation.objects.filter(expires_at__gt=timezone.now())
+        if self._cursor is not None:
+            rows = rows.filter(recorded_at__gte=self._cursor - OVERLAP)
+        return list(rows.values_list("kind", "value", "revoked_before", "recorded_at", "expires_at"))
+
+    def apply(self, entries: Iterable[Entry]) -> None:
+        """Add entries to this copy (the receiver also calls it, so its own worker needs no sync)."""
+        from resource_app.models import Revocation
+
+        for kind, value, revoked_before, recorded_at, expires_at in entries:
+            expiry = expires_at.timestamp()
+            if kind == Revocation.JTI:
+                self._jtis[value] = max(expiry, self._jtis.get(value, expiry))
+            elif kind == Revocation.SUBJECT and revoked_before is not None:
+                before, until = self._subjects.get(value, (revoked_before, expiry))
+                self._subjects[value] = (max(before, revoked_before), max(until, expiry))
+            if self._cursor is None or recorded_at > self._cursor:
+                self._cursor = recorded_at
+
+    def _prune(self) -> None:
+        wall = time.time()
+        self._jtis = {jti: until for jti, until in self._jtis.items() if until > wall}
+        self._subjects = {sub: entry for sub, entry in self._subjects.items() if entry[1] > wall}
+
+
+deny_list = DenyList()
