@@ -92,6 +92,10 @@ def start_services(python: Path) -> list[subprocess.Popen]:
     processes = []
     for name, port in DEMO_SERVICES:
         env = {**os.environ, **service_env(name)}
+        # Each service's own database: resource_app's deny-list of revoked tokens.
+        subprocess.run(
+            [str(python), "-m", "django", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+        )
         command = [str(python), "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"]
         processes.append(subprocess.Popen(command, cwd=ROOT, env=env))
     return processes

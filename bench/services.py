@@ -102,7 +102,9 @@ def _run_calling_service(harness, configs: dict, server_of: dict, issuer: str) -
         for _ in range(harness.args.rounds):
             harness.measure_floors(CALLING)
             harness.measure(
-                CALLING, "service-call", lambda: harness.wrk("/bench/service-call", "report.lua", headers=bearer)
+                CALLING,
+                "service-call",
+                lambda: harness.wrk("/bench/service-call", "report.lua", headers=bearer),
             )
         harness.extra.setdefault("service_calls", {})[CALLING] = _provider_calls(harness) - before
     finally:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -49,7 +51,7 @@ class Service:
 
 
 @pytest.fixture
-def chain(provider_issuer, user):
+def chain(provider_issuer, user, tmp_path):
     """A (notes, JWT) -> B (files, introspection) -> C (archive, JWT), registered at the provider,
     each with its own confidential client; the exchange policy lets A call B and B call C."""
     a = Service("notes", "services.notes.settings", "jwt", "notes:read files:read", "notes:read", "jwt")
@@ -69,7 +71,7 @@ def chain(provider_issuer, user):
         )  # fmt: skip
     allow_exchange(a.client, source=a.audience, targets=[b.audience])
     allow_exchange(b.client, source=b.audience, targets=[c.audience])
-    return Chain(provider_issuer, user, web, a, b, c)
+    return Chain(provider_issuer, user, web, a, b, c, tmp_path)
 
 
 def allow_exchange(client, *, source: str, targets: list[str]) -> None:
@@ -89,6 +91,7 @@ class Chain:
     a: Service
     b: Service
     c: Service
+    databases: Path
 
     def user_token(self, resource: str, scope: str) -> str:
         """A user's access token for ``resource`` from a code flow at the live provider's issuer."""
@@ -111,8 +114,11 @@ class Chain:
                     "SERVICE_CLIENT_SECRET": service.client.raw_secret,
                     "SERVICE_NEXT_AUDIENCE": following.audience if following else "",
                     "SERVICE_NEXT_SCOPE": following.needs if following else "",
+                    "SERVICE_DATABASE": str(self.databases / f"{service.name}.sqlite3"),
                     **overrides.get(service.name, {}),
                 }  # fmt: skip
+                migrate = [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"]
+                subprocess.run(migrate, env=env, cwd=ROOT, check=True)  # its deny-list (resource_app)
                 command = [
                     sys.executable,
                     "-m",
