@@ -6,9 +6,29 @@ Use it as ``from client_app.app_settings import app_settings`` (allauth's patter
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+
+T = TypeVar("T")
+
+
+class Setting(Generic[T]):
+    """One ``CLIENT_APP_<NAME>`` setting with its default, read on every access (``override_settings``
+    works) and passed through ``kind`` (``None``: as given)."""
+
+    def __init__(self, kind: Callable[[Any], T] | None, default: Any) -> None:
+        self.kind, self.default = kind, default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type) -> T:
+        if instance is None:
+            return self  # the class attribute, for introspection
+        value = getattr(settings, owner.prefix + self.name, self.default)
+        return self.kind(value) if self.kind is not None else value
 
 
 class AppSettings:
@@ -27,114 +47,74 @@ class AppSettings:
             keys = [key.strip() for key in keys.split(",")]
         return [key for key in keys if key]
 
-    @property
-    def ADAPTER(self) -> str:
-        """Dotted path of the adapter class that decides sign-up, linking and user fields."""
-        return self._setting("ADAPTER", "client_app.adapter.DefaultAdapter")
+    #: Dotted path of the adapter class that decides sign-up, linking and user fields.
+    ADAPTER = Setting(None, "client_app.adapter.DefaultAdapter")
 
-    @property
-    def HTTP_TIMEOUT(self) -> float | tuple[float, float]:
-        """Timeout in seconds (or a (connect, read) pair) of every call to a provider."""
-        return self._setting("HTTP_TIMEOUT", (5.0, 10.0))
+    #: Timeout in seconds (or a (connect, read) pair) of every call to a provider.
+    HTTP_TIMEOUT = Setting(None, (5.0, 10.0))
 
-    @property
-    def ALLOW_LOOPBACK_ENDPOINTS(self) -> bool:
-        """Provider endpoints on this machine (http or https, loopback addresses) are allowed
-        outside DEBUG too: a provider beside the site, tests (C13)."""
-        return bool(self._setting("ALLOW_LOOPBACK_ENDPOINTS", False))
+    #: Provider endpoints on this machine (http or https, loopback addresses) are allowed outside
+    #: DEBUG too: a provider beside the site, tests (C13).
+    ALLOW_LOOPBACK_ENDPOINTS = Setting(bool, False)
 
-    @property
-    def ALLOW_PRIVATE_ENDPOINTS(self) -> bool:
-        """Provider endpoints may resolve to private or link-local addresses (a provider inside the
-        company network); they stay https (C13)."""
-        return bool(self._setting("ALLOW_PRIVATE_ENDPOINTS", False))
+    #: Provider endpoints may resolve to private or link-local addresses (a provider inside the
+    #: company network); they stay https (C13).
+    ALLOW_PRIVATE_ENDPOINTS = Setting(bool, False)
 
-    @property
-    def HTTP_DEADLINE(self) -> float:
-        """Seconds one call to a provider may take in all, however slowly the answer trickles in
-        (C14); the connect and read timeouts are capped by it."""
-        return float(self._setting("HTTP_DEADLINE", 15.0))
+    #: Seconds one call to a provider may take in all, however slowly the answer trickles in (C14);
+    #: the connect and read timeouts are capped by it.
+    HTTP_DEADLINE = Setting(float, 15.0)
 
-    @property
-    def HTTP_MAX_RESPONSE_BYTES(self) -> int:
-        """The largest answer read from a provider (C14); a longer one is refused unread."""
-        return int(self._setting("HTTP_MAX_RESPONSE_BYTES", 1024 * 1024))
+    #: The largest answer read from a provider (C14); a longer one is refused unread.
+    HTTP_MAX_RESPONSE_BYTES = Setting(int, 1024 * 1024)
 
-    @property
-    def METADATA_CACHE_SECONDS(self) -> int:
-        """How long discovery documents and JWKS stay in Django's cache."""
-        return int(self._setting("METADATA_CACHE_SECONDS", 3600))
+    #: How long discovery documents and JWKS stay in Django's cache.
+    METADATA_CACHE_SECONDS = Setting(int, 3600)
 
-    @property
-    def CACHE_ALIAS(self) -> str:
-        """The Django cache that holds discovery documents and JWKS."""
-        return self._setting("CACHE_ALIAS", "default")
+    #: The Django cache that holds discovery documents and JWKS.
+    CACHE_ALIAS = Setting(None, "default")
 
-    @property
-    def PENDING_LOGIN_SECONDS(self) -> int:
-        """How long a started login may take before its state expires (C1)."""
-        return int(self._setting("PENDING_LOGIN_SECONDS", 600))
+    #: How long a started login may take before its state expires (C1).
+    PENDING_LOGIN_SECONDS = Setting(int, 600)
 
-    @property
-    def CLOCK_SKEW_SECONDS(self) -> int:
-        """Leeway for ``exp`` and ``iat`` of ID tokens (C5)."""
-        return int(self._setting("CLOCK_SKEW_SECONDS", 60))
+    #: Leeway for ``exp`` and ``iat`` of ID tokens (C5).
+    CLOCK_SKEW_SECONDS = Setting(int, 60)
 
-    @property
-    def ID_TOKEN_MAX_AGE_SECONDS(self) -> int:
-        """An ID token whose ``iat`` is older than this is refused (it should be brand new)."""
-        return int(self._setting("ID_TOKEN_MAX_AGE_SECONDS", 600))
+    #: An ID token whose ``iat`` is older than this is refused (it should be brand new).
+    ID_TOKEN_MAX_AGE_SECONDS = Setting(int, 600)
 
-    @property
-    def JWKS_REFRESH_COOLDOWN_SECONDS(self) -> int:
-        """Seconds between two fetches of a provider's keys caused by an unknown ``kid``."""
-        return int(self._setting("JWKS_REFRESH_COOLDOWN_SECONDS", 30))
+    #: Seconds between two fetches of a provider's keys caused by an unknown ``kid``.
+    JWKS_REFRESH_COOLDOWN_SECONDS = Setting(int, 30)
 
-    @property
-    def LOGOUT_TOKEN_MAX_AGE_SECONDS(self) -> int:
-        """How old (by ``iat``) a back-channel logout token may be when it arrives."""
-        return int(self._setting("LOGOUT_TOKEN_MAX_AGE_SECONDS", 300))
+    #: How old (by ``iat``) a back-channel logout token may be when it arrives.
+    LOGOUT_TOKEN_MAX_AGE_SECONDS = Setting(int, 300)
 
-    @property
-    def LINK_BY_VERIFIED_EMAIL(self) -> bool:
-        """Opt-in: link a first login to an existing user by e-mail, only if the provider is marked
-        ``trust_email_verified`` and the claims say ``email_verified: true`` (C6)."""
-        return bool(self._setting("LINK_BY_VERIFIED_EMAIL", False))
+    #: Opt-in: link a first login to an existing user by e-mail, only if the provider is marked
+    #: ``trust_email_verified`` and the claims say ``email_verified: true`` (C6).
+    LINK_BY_VERIFIED_EMAIL = Setting(bool, False)
 
-    @property
-    def SIGNUP_ENABLED(self) -> bool:
-        """Whether a first login may create a local user (the adapter may refuse more)."""
-        return bool(self._setting("SIGNUP_ENABLED", True))
+    #: Whether a first login may create a local user (the adapter may refuse more).
+    SIGNUP_ENABLED = Setting(bool, True)
 
     @property
     def LOGIN_REDIRECT_URL(self) -> str:
         """Where a login ends when no safe ``next`` was given."""
         return self._setting("LOGIN_REDIRECT_URL", getattr(settings, "LOGIN_REDIRECT_URL", "/"))
 
-    @property
-    def LOGOUT_REDIRECT_URL(self) -> str | None:
-        """Where a local logout ends (the app's logged-out page when None)."""
-        return self._setting("LOGOUT_REDIRECT_URL", None)
+    #: Where a local logout ends (the app's logged-out page when None).
+    LOGOUT_REDIRECT_URL = Setting(None, None)
 
-    @property
-    def AUTHENTICATION_BACKEND(self) -> str:
-        """The backend recorded in the session for users logged in by client_app."""
-        return self._setting("AUTHENTICATION_BACKEND", "django.contrib.auth.backends.ModelBackend")
+    #: The backend recorded in the session for users logged in by client_app.
+    AUTHENTICATION_BACKEND = Setting(None, "django.contrib.auth.backends.ModelBackend")
 
-    @property
-    def TOKEN_REFRESH_MARGIN_SECONDS(self) -> int:
-        """An access token this close to expiry is refreshed before use."""
-        return int(self._setting("TOKEN_REFRESH_MARGIN_SECONDS", 30))
+    #: An access token this close to expiry is refreshed before use.
+    TOKEN_REFRESH_MARGIN_SECONDS = Setting(int, 30)
 
-    @property
-    def REFERRER_POLICY(self) -> str:
-        """Referrer-Policy of client_app's pages; ``no-referrer`` would break CSRF (Origin: null)."""
-        return self._setting("REFERRER_POLICY", "same-origin")
+    #: Referrer-Policy of client_app's pages; ``no-referrer`` would break CSRF (Origin: null).
+    REFERRER_POLICY = Setting(None, "same-origin")
 
-    @property
-    def USER_AGENT(self) -> str:
-        """User-Agent of the calls to providers."""
-        return self._setting("USER_AGENT", "django-client-app/0.1")
+    #: User-Agent of the calls to providers.
+    USER_AGENT = Setting(None, "django-client-app/0.1")
 
 
 app_settings = AppSettings()

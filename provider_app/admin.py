@@ -271,6 +271,16 @@ class ResourceServerAdmin(admin.ModelAdmin):
     raw_id_fields = ("client",)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that provider_app alone writes: the admin lists them and never adds or edits one."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class TokenExchangePolicyForm(forms.ModelForm):
     class Meta:
         model = TokenExchangePolicy
@@ -305,7 +315,7 @@ class TokenExchangePolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(ReadOnlyAdmin):
     """The signing keys: kid, state and dates; never the private part. Rotation runs through
     ``manage.py provider_app_signing_keys`` (provider_app.internal.signing_keys)."""
 
@@ -313,12 +323,6 @@ class SigningKeyAdmin(admin.ModelAdmin):
     list_filter = ("state",)
     fields = ("kid", "state", "created", "activated_at", "retire_after")
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # A key still signing, or still needed for tokens it signed, is never deleted here
@@ -341,7 +345,7 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: audit rows are written by :func:`provider_app.audit.record`, never by hand."""
 
     list_display = ("created", "event", "username", "client_id", "ip_address")
@@ -350,12 +354,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "created"
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
     list_select_related = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Retention is an operations task (delete old rows in SQL or a scheduled job), not a click.

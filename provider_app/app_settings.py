@@ -7,9 +7,30 @@ django-oauth-toolkit's own options stay in ``OAUTH2_PROVIDER`` (see :mod:`provid
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+
+T = TypeVar("T")
+
+
+class Setting(Generic[T]):
+    """One ``PROVIDER_APP_<NAME>`` setting with its default, read on every access (``override_settings``
+    works) and passed through ``kind`` (``None``: as given)."""
+
+    def __init__(self, kind: Callable[[Any], T] | None, default: Any) -> None:
+        self.kind, self.default = kind, default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type) -> T:
+        if instance is None:
+            return self  # the class attribute, for introspection
+        value = getattr(settings, owner.prefix + self.name, self.default)
+        return self.kind(value) if self.kind is not None else value
+
 
 # REFEDS assurance profiles, registered and widely understood acr values (OIDC Core 2, acr).
 ACR_SINGLE_FACTOR = "https://refeds.org/profile/sfa"
@@ -24,15 +45,11 @@ class AppSettings:
     def _setting(self, name: str, default: Any) -> Any:
         return getattr(settings, self.prefix + name, default)
 
-    @property
-    def REQUIRE_TWO_FACTOR(self) -> bool:
-        """Every authorization needs a second factor (users without a device are led to enrol)."""
-        return bool(self._setting("REQUIRE_TWO_FACTOR", False))
+    #: Every authorization needs a second factor (users without a device are led to enrol).
+    REQUIRE_TWO_FACTOR = Setting(bool, False)
 
-    @property
-    def TWO_FACTOR_LOGIN_TIMEOUT(self) -> int:
-        """Seconds between the password step and the second-factor step before the login expires."""
-        return int(self._setting("TWO_FACTOR_LOGIN_TIMEOUT", 300))
+    #: Seconds between the password step and the second-factor step before the login expires.
+    TWO_FACTOR_LOGIN_TIMEOUT = Setting(int, 300)
 
     @property
     def TOTP_ENCRYPTION_KEYS(self) -> list[str]:
@@ -41,21 +58,17 @@ class AppSettings:
         keys = self._setting("TOTP_ENCRYPTION_KEYS", [])
         return [k.strip() for k in keys.split(",")] if isinstance(keys, str) else list(keys)
 
-    @property
-    def TWO_FACTOR_RECENT_AUTHENTICATION(self) -> int:
-        """Seconds an authentication counts as recent for the two-factor self-service pages."""
-        return int(self._setting("TWO_FACTOR_RECENT_AUTHENTICATION", 600))
+    #: Seconds an authentication counts as recent for the two-factor self-service pages.
+    TWO_FACTOR_RECENT_AUTHENTICATION = Setting(int, 600)
 
     @property
     def TWO_FACTOR_ISSUER(self) -> str:
         """The issuer label authenticator apps show next to the account (otpauth:// URI)."""
         return str(self._setting("TWO_FACTOR_ISSUER", "") or getattr(settings, "OTP_TOTP_ISSUER", "") or "")
 
-    @property
-    def LOGOUT_REVOKES_CLIENT_TOKENS(self) -> bool:
-        """RP-initiated logout also revokes the tokens of the client whose ID token is the hint
-        (never another client's, and only when the hint belongs to the user who confirmed)."""
-        return bool(self._setting("LOGOUT_REVOKES_CLIENT_TOKENS", False))
+    #: RP-initiated logout also revokes the tokens of the client whose ID token is the hint (never
+    #: another client's, and only when the hint belongs to the user who confirmed).
+    LOGOUT_REVOKES_CLIENT_TOKENS = Setting(bool, False)
 
     @property
     def DEFAULT_AUDIENCE(self) -> str:
@@ -63,20 +76,14 @@ class AppSettings:
         means the issuer (the provider's own API, ``/api/me`` and UserInfo)."""
         return str(self._setting("DEFAULT_AUDIENCE", "") or "")
 
-    @property
-    def RECOVERY_CODE_COUNT(self) -> int:
-        """How many single-use recovery codes one enrolment (or regeneration) issues."""
-        return int(self._setting("RECOVERY_CODE_COUNT", 10))
+    #: How many single-use recovery codes one enrolment (or regeneration) issues.
+    RECOVERY_CODE_COUNT = Setting(int, 10)
 
-    @property
-    def ACR_SINGLE_FACTOR(self) -> str:
-        """The ``acr`` value of a session authenticated with one factor (password)."""
-        return str(self._setting("ACR_SINGLE_FACTOR", ACR_SINGLE_FACTOR))
+    #: The ``acr`` value of a session authenticated with one factor (password).
+    ACR_SINGLE_FACTOR = Setting(str, ACR_SINGLE_FACTOR)
 
-    @property
-    def ACR_MULTI_FACTOR(self) -> str:
-        """The ``acr`` value of a session authenticated with two factors; asking for it steps up."""
-        return str(self._setting("ACR_MULTI_FACTOR", ACR_MULTI_FACTOR))
+    #: The ``acr`` value of a session authenticated with two factors; asking for it steps up.
+    ACR_MULTI_FACTOR = Setting(str, ACR_MULTI_FACTOR)
 
     @property
     def ACR_MULTI_FACTOR_ALIASES(self) -> list[str]:
@@ -90,40 +97,26 @@ class AppSettings:
 
     # Security hardening (docs/security.md) ------------------------------------------------------
 
-    @property
-    def REDEEMED_CODE_RETENTION_SECONDS(self) -> int:
-        """How long the hash of a redeemed authorization code is kept to detect its replay (P5)."""
-        return int(self._setting("REDEEMED_CODE_RETENTION_SECONDS", 24 * 3600))
+    #: How long the hash of a redeemed authorization code is kept to detect its replay (P5).
+    REDEEMED_CODE_RETENTION_SECONDS = Setting(int, 24 * 3600)
 
-    @property
-    def LOGIN_ACCOUNT_FAILURE_LIMIT(self) -> int:
-        """Failed sign-ins on one username before it waits (P20)."""
-        return int(self._setting("LOGIN_ACCOUNT_FAILURE_LIMIT", 5))
+    #: Failed sign-ins on one username before it waits (P20).
+    LOGIN_ACCOUNT_FAILURE_LIMIT = Setting(int, 5)
 
-    @property
-    def LOGIN_IP_FAILURE_LIMIT(self) -> int:
-        """Failed sign-ins from one IP address (any username) before it waits (P20)."""
-        return int(self._setting("LOGIN_IP_FAILURE_LIMIT", 20))
+    #: Failed sign-ins from one IP address (any username) before it waits (P20).
+    LOGIN_IP_FAILURE_LIMIT = Setting(int, 20)
 
-    @property
-    def LOGIN_FIRST_DELAY_SECONDS(self) -> int:
-        """The first wait once a limit is reached; it doubles with each further failure (P20)."""
-        return int(self._setting("LOGIN_FIRST_DELAY_SECONDS", 60))
+    #: The first wait once a limit is reached; it doubles with each further failure (P20).
+    LOGIN_FIRST_DELAY_SECONDS = Setting(int, 60)
 
-    @property
-    def LOGIN_MAX_DELAY_SECONDS(self) -> int:
-        """The longest wait, so that nobody can lock a real user out for good (P20)."""
-        return int(self._setting("LOGIN_MAX_DELAY_SECONDS", 15 * 60))
+    #: The longest wait, so that nobody can lock a real user out for good (P20).
+    LOGIN_MAX_DELAY_SECONDS = Setting(int, 15 * 60)
 
-    @property
-    def LOGIN_KNOWN_DEVICE_DAYS(self) -> int:
-        """Days a browser stays a known device for an account after a sign-in there (0: off, P20)."""
-        return int(self._setting("LOGIN_KNOWN_DEVICE_DAYS", 180))
+    #: Days a browser stays a known device for an account after a sign-in there (0: off, P20).
+    LOGIN_KNOWN_DEVICE_DAYS = Setting(int, 180)
 
-    @property
-    def PASSWORD_RESET_URL(self) -> str:
-        """Where the lockout page sends users who forgot their password ("" shows a hint instead)."""
-        return str(self._setting("PASSWORD_RESET_URL", ""))
+    #: Where the lockout page sends users who forgot their password ("" shows a hint instead).
+    PASSWORD_RESET_URL = Setting(str, "")
 
     @property
     def TOKEN_CACHE(self) -> str | None:
@@ -135,10 +128,8 @@ class AppSettings:
         """The project set ``PROVIDER_APP_TOKEN_CACHE`` (then it is used even in front of SQLite)."""
         return hasattr(settings, self.prefix + "TOKEN_CACHE")
 
-    @property
-    def TOKEN_CACHE_TTL(self) -> int:
-        """Seconds a cached token or client lives at most (revocation deletes it at once)."""
-        return int(self._setting("TOKEN_CACHE_TTL", 300))
+    #: Seconds a cached token or client lives at most (revocation deletes it at once).
+    TOKEN_CACHE_TTL = Setting(int, 300)
 
     @property
     def TOKEN_CACHE_RECHECK(self) -> float:
@@ -148,30 +139,20 @@ class AppSettings:
         """
         return float(self._setting("TOKEN_CACHE_RECHECK", 1.0))
 
-    @property
-    def TOKEN_CACHE_ALLOW_LOCAL(self) -> bool:
-        """Use a process-local cache (LocMemCache) anyway: only for a single-process server."""
-        return bool(self._setting("TOKEN_CACHE_ALLOW_LOCAL", False))
+    #: Use a process-local cache (LocMemCache) anyway: only for a single-process server.
+    TOKEN_CACHE_ALLOW_LOCAL = Setting(bool, False)
 
-    @property
-    def TOKEN_LOCAL_CACHE(self) -> bool:
-        """Keep validated tokens in each process too, invalidated by Redis pub/sub (Redis cache only)."""
-        return bool(self._setting("TOKEN_LOCAL_CACHE", True))
+    #: Keep validated tokens in each process too, invalidated by Redis pub/sub (Redis cache only).
+    TOKEN_LOCAL_CACHE = Setting(bool, True)
 
-    @property
-    def TOKEN_LOCAL_CACHE_SIZE(self) -> int:
-        """Tokens each process keeps at most (the oldest go first)."""
-        return int(self._setting("TOKEN_LOCAL_CACHE_SIZE", 10_000))
+    #: Tokens each process keeps at most (the oldest go first).
+    TOKEN_LOCAL_CACHE_SIZE = Setting(int, 10_000)
 
-    @property
-    def TOKEN_LOCAL_CACHE_TTL(self) -> float:
-        """Seconds a token lives in a process at most (invalidation messages drop it at once)."""
-        return float(self._setting("TOKEN_LOCAL_CACHE_TTL", 60))
+    #: Seconds a token lives in a process at most (invalidation messages drop it at once).
+    TOKEN_LOCAL_CACHE_TTL = Setting(float, 60)
 
-    @property
-    def TOKEN_LOCAL_CACHE_LIVENESS(self) -> float:
-        """Seconds without a PONG on the invalidation channel after which local entries are not used."""
-        return float(self._setting("TOKEN_LOCAL_CACHE_LIVENESS", 2))
+    #: Seconds without a PONG on the invalidation channel after which local entries are not used.
+    TOKEN_LOCAL_CACHE_LIVENESS = Setting(float, 2)
 
     @property
     def LOGOUT_TOKEN_LIFETIME_SECONDS(self) -> int:

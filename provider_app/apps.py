@@ -30,7 +30,7 @@ class ProviderAppConfig(AppConfig):
         from django.core.signals import setting_changed
         from django.db.models.signals import post_delete, post_save, pre_save
         from django_otp.plugins.otp_totp.models import TOTPDevice
-        from oauth2_provider.models import get_access_token_model, get_application_model
+        from oauth2_provider.models import get_application_model
 
         from provider_app import audit, signals
         from provider_app.internal import (
@@ -38,14 +38,15 @@ class ProviderAppConfig(AppConfig):
             clients,
             local_cache,
             login,
-            row_batch,
+            storage,
             token_cache,
         )
         from provider_app.two_factor import seeds
         from provider_app.two_factor.models import EncryptedTOTPDevice
         from provider_app.two_factor.signals import drop_recovery_codes_without_device
 
-        Application, AccessToken, User = get_application_model(), get_access_token_model(), get_user_model()
+        Application = get_application_model()
+        User = get_user_model()
 
         # Clients: every save is checked (P13, P16); a changed client leaves the caches (P15).
         clients.install_client_secret_validator(Application)
@@ -55,19 +56,11 @@ class ProviderAppConfig(AppConfig):
         post_delete.connect(clients.client_changed, sender=Application, dispatch_uid="provider_app_cc_delete")
 
         # Bearer tokens: a changed or deleted token, or a changed user, leaves the caches (P23).
-        pre_save.connect(
-            token_cache.access_token_will_change, sender=AccessToken, dispatch_uid="provider_app_tc_pre"
-        )
-        post_save.connect(
-            token_cache.access_token_saved, sender=AccessToken, dispatch_uid="provider_app_tc_save"
-        )
-        post_delete.connect(
-            token_cache.access_token_deleted, sender=AccessToken, dispatch_uid="provider_app_tc_delete"
-        )
-        post_save.connect(token_cache.user_changed, sender=User, dispatch_uid="provider_app_tc_user_save")
+        # Disconnected again while no token cache is used: they would do nothing (token_cache.py).
+        token_cache.connect_receivers()
         # Both react to a changed token only: a new row (written in one statement by the token
         # response's row batch) needs neither.
-        row_batch.ignore_on_insert("provider_app_tc_pre", "provider_app_tc_save")
+        storage.ignore_on_insert("provider_app_tc_pre", "provider_app_tc_save")
         # What a process decided once starts over when a test changes the settings.
         setting_changed.connect(token_cache.on_setting_changed, dispatch_uid="provider_app_token_cache_state")
         setting_changed.connect(local_cache.on_setting_changed, dispatch_uid="provider_app_token_local_cache")

@@ -78,7 +78,7 @@ def record(event: str, *, request=None, user=None, application=None, batch=None,
     that look like credentials are redacted anyway.
 
     By default it never raises: the row is inserted in a savepoint and a database error is logged.
-    With ``batch`` (a :class:`provider_app.internal.row_batch.RowBatch`) the row is added to it and written
+    With ``batch`` (a :class:`provider_app.internal.storage.RowBatch`) the row is added to it and written
     with the caller's other rows, in the caller's transaction and without a savepoint: a database
     error propagates, so what the caller writes with it (the tokens of a token response) is rolled
     back rather than stored without its event.

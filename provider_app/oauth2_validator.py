@@ -2,11 +2,11 @@
 
 Every protocol decision provider_app adds to DOT's is a method of :class:`ProviderOAuth2Validator`,
 in sections by spec, with the section cited at the line that enforces it. What the methods hand off
-decides nothing: storage (:mod:`provider_app.internal.token_storage`, one transaction and one batch
-of rows), lookups and caches (:mod:`provider_app.internal.clients`, :mod:`~provider_app.internal.codes`),
+decides nothing: storage (:mod:`provider_app.internal.storage`, one transaction and one batch
+of rows), lookups and caches (:mod:`provider_app.internal.clients`, :mod:`~provider_app.internal.tokens`),
 the signing keys (:mod:`~provider_app.internal.signing_keys`), what was recorded at login
 (:mod:`~provider_app.internal.login`). State between the steps of one request is one
-:class:`~provider_app.internal.token_storage.TokenRequestState`.
+:class:`~provider_app.internal.storage.TokenRequestState`.
 
 Rules that need what oauthlib's request does not carry are enforced where that is, one hop away:
 
@@ -50,15 +50,9 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from provider_app import signals
 from provider_app.audit import TOKEN_EXCHANGED, TOKEN_ISSUED, TOKEN_REFRESHED, record
-from provider_app.internal import clients, codes, login, resources, signing_keys, token_exchange
+from provider_app.internal import clients, login, resources, signing_keys, token_exchange, tokens
 from provider_app.internal.login_requirements import SILENT_AUTHORIZATION_META, SILENT_LOGIN_META
-from provider_app.internal.token_storage import (
-    TokenStorageMixin,
-    in_one_transaction,
-    row_batch,
-    save_row,
-    state_of,
-)
+from provider_app.internal.storage import TokenStorageMixin, in_one_transaction, row_batch, save_row, state_of
 from provider_app.internal.tokens import (
     digest,
     family_of_access_token,
@@ -147,7 +141,7 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         return super()._create_authorization_code(request, {**code, "code": digest(code["code"])}, expires)
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
-        grant = codes.find_grant_for_request(code, request, client)
+        grant = tokens.find_grant_for_request(code, request, client)
         if grant is None:
             # RFC 6749 4.1.2: a code used more than once revokes what it issued (P5).
             self._answer_code_replay(code, request)
@@ -171,7 +165,7 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         validated = state_of(request).grant
         if validated is not None:
             return validated
-        return codes.find_grant(code, client if client is not None else getattr(request, "client", None))
+        return tokens.find_grant(code, client if client is not None else getattr(request, "client", None))
 
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, *args, **kwargs) -> bool:
         # RFC 6749 4.1.3: the redirect_uri of the token request is the authorization request's.
@@ -192,18 +186,18 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
 
     def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
         # OIDC Core 3.1.3: whether the code was issued for "openid" decides OAuth or OpenID Connect.
-        grant = state_of(request).grant or codes.find_grant_for_request(code, request)
+        grant = state_of(request).grant or tokens.find_grant_for_request(code, request)
         return grant.scope.split() if grant is not None and grant.scope else []
 
     def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
-        grant = state_of(request).grant or codes.find_grant_for_request(code, request)
+        grant = state_of(request).grant or tokens.find_grant_for_request(code, request)
         return (grant.nonce or None) if grant is not None else None
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
         # RFC 6749 4.1.2: a code is used once. It was deleted with the token insert (_save_bearer_token).
         if state_of(request).code_claimed:
             return
-        grant = codes.find_grant(code, request.client)
+        grant = tokens.find_grant(code, request.client)
         if grant is None or not type(grant).objects.filter(pk=grant.pk).delete()[0]:
             raise errors.InvalidGrantError(request=request)
 
@@ -296,7 +290,7 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             return in_one_transaction(
                 request, lambda: self._save_bearer_token(token, request, *args, **kwargs)
             )
-        except codes.CodeAlreadyRedeemed:
+        except tokens.CodeAlreadyRedeemed:
             # RFC 6749 4.1.2: lost the race for the code. The transaction rolled back (the signed ID
             # token with it); the winner's tokens are committed and linked to the code: a replay.
             self._answer_code_replay(request.code, request)
@@ -311,7 +305,7 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         if request.grant_type == "authorization_code" and state.grant is not None:
             # RFC 6749 4.1.2: the code is consumed with the token insert; of concurrent requests
             # exactly one deletes it, the others write nothing (CodeAlreadyRedeemed).
-            codes.claim_grant(state.grant, request=request)
+            tokens.claim_grant(state.grant, request=request)
             state.code_claimed = True
         elif request.grant_type == "refresh_token":
             self._lock_refresh_token_for_rotation(request)
@@ -328,7 +322,7 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         self._store_pending_id_token(request)
         if state.code_claimed:
             # P5: remember the redeemed code with what it issued, so that a replay revokes it.
-            codes.remember_redemption(state.grant, *self._issued_tokens(token, request), request=request)
+            tokens.remember_redemption(state.grant, *self._issued_tokens(token, request), request=request)
         # Written with the tokens (no savepoint): a token is never issued without its audit event.
         self._audit_issued(token, request)
         return result
@@ -382,7 +376,7 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         return access_token, None
 
     def _answer_code_replay(self, code: str, request) -> None:
-        redemption = codes.handle_replay(code)
+        redemption = tokens.handle_replay(code)
         if redemption is not None:
             signals.announce(
                 signals.code_replayed,

@@ -4,7 +4,7 @@ The check is DOT's (``OAuth2Validator.validate_bearer_token``) without going thr
 every API request: the token's SHA-256 is looked up in this process's copy
 (:mod:`provider_app.internal.local_cache`, with Redis), then in the shared token cache
 (:mod:`provider_app.internal.token_cache`), else in the database with one prepared query that also loads the
-user (:mod:`provider_app.internal.sql_rows`).
+user (:mod:`provider_app.internal.storage`).
 A revoked token is refused at once on every worker: revocation deletes the shared entry and
 publishes the checksum, which every process reads before its next lookup.
 """
@@ -18,7 +18,7 @@ from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AbstractApplication, get_application_model
 from rest_framework.request import Request
 
-from provider_app.internal import sql_rows, token_cache, tokens
+from provider_app.internal import storage, token_cache, tokens
 
 INVALID = "The access token is invalid."
 EXPIRED = "The access token expired."
@@ -63,7 +63,7 @@ def validate_bearer_token(token: str, request) -> tuple[models.Model | None, str
             return None, EXPIRED
         access_token = token_cache.access_token_from_entry(found.entry)  # fresh instances per request
     else:
-        access_token = sql_rows.access_token_by_checksum(token_checksum)
+        access_token = storage.access_token_by_checksum(token_checksum)
         if access_token is None:
             return None, INVALID
         if access_token.is_expired():

@@ -47,7 +47,7 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauthlib.common import Request as OauthlibRequest
 
-from provider_app.internal import compat, sql_rows, token_cache
+from provider_app.internal import compat, storage, token_cache
 from provider_app.internal.tokens import digest
 
 # --------------------------------------------------------------------------------------------------
@@ -293,6 +293,8 @@ CLIENTS = token_cache.CachedRows(KEY_PREFIX, local_prefix=KEY_PREFIX)
 def load_application(client_id, request, load_from_database):
     """The validator's client lookup: from the caches when they may be served, else
     ``load_from_database`` (DOT's ``_load_application``), whose row is then cached."""
+    if token_cache.process_state.get("alias", "") is None:
+        return load_from_database(client_id, request)  # no token cache: the layer is not entered
     cache = token_cache.readable_cache()
     if cache is None or not client_id or getattr(request, "client", None) is not None:
         return load_from_database(client_id, request)
@@ -311,7 +313,7 @@ def _application(values: dict) -> models.Model:
     templates = values.get(token_cache.TEMPLATES)
     if templates is None:  # built once per entry, copied for each request
         Application = get_application_model()
-        application = sql_rows.instance(Application, router.db_for_read(Application), values)
+        application = storage.instance(Application, router.db_for_read(Application), values)
         templates = values[token_cache.TEMPLATES] = (application,)
     return token_cache.copy_instance(templates[0])
 

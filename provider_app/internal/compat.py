@@ -38,7 +38,7 @@ def _require(condition: bool, what: str) -> None:
 
 
 # -- Django: signal receivers ------------------------------------------------------------------------
-# row_batch writes a row in one SQL statement only if no foreign receiver listens to its save
+# storage.RowBatch writes a row in one SQL statement only if no foreign receiver listens to its save
 # signals. Signal.receivers entries start with (receiver key, sender id) in Django 5.2 and 6.x.
 
 _require(callable(getattr(dispatcher, "_make_id", None)), "django.dispatch.dispatcher._make_id")

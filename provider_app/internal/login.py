@@ -32,7 +32,7 @@ from django.utils.module_loading import import_string
 from oauth2_provider.settings import oauth2_settings
 
 from provider_app.app_settings import app_settings
-from provider_app.internal.token_storage import state_of
+from provider_app.internal.storage import PREFETCHED_CONTEXT, state_of
 from provider_app.internal.tokens import digest
 from provider_app.models import AuthenticationContext, SignedInClient
 
@@ -142,9 +142,6 @@ def on_user_logged_in(sender, request, user, **kwargs) -> None:
 # ``auth_time``, ``amr`` and ``acr`` in the ID token (OIDC Core 2, RFC 8176; P19).
 # --------------------------------------------------------------------------------------------------
 
-#: Attribute of a grant loaded by provider_app.internal.sql_rows: its context, loaded with it.
-PREFETCHED_CONTEXT = "provider_app_prefetched_context"
-
 SUPPORTED_CLAIMS = ["auth_time", "amr", "acr", "sid"]
 # Contexts of codes never redeemed are removed after this long (codes live 60 s, P6).
 UNREDEEMED_LIFETIME = timedelta(hours=1)
@@ -172,7 +169,7 @@ def context_for_token_request(request) -> AuthenticationContext | None:
     if getattr(request, "grant_type", None) == "authorization_code" and getattr(request, "code", None):
         grant = state_of(request).grant
         if grant is not None and hasattr(grant, PREFETCHED_CONTEXT) and grant.user_id == request.user.pk:
-            return getattr(grant, PREFETCHED_CONTEXT)  # loaded with the grant (internal.sql_rows)
+            return getattr(grant, PREFETCHED_CONTEXT)  # loaded with the grant (internal.storage)
         return (
             AuthenticationContext.objects.filter(code_digest=digest(request.code), user=request.user)
             .order_by("-pk")
@@ -204,7 +201,7 @@ def id_token_claims(context: AuthenticationContext | None) -> dict[str, Any]:
 def attach_to_id_token(context: AuthenticationContext | None, id_token, batch=None) -> None:
     """The ID token now carries this context: a refresh finds it through the token (OIDC Core 12.2).
 
-    With ``batch`` (the token response's :class:`provider_app.internal.row_batch.RowBatch`, which holds the
+    With ``batch`` (the token response's :class:`provider_app.internal.storage.RowBatch`, which holds the
     ID token row) the link is written with it."""
     if context is None:
         return

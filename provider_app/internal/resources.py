@@ -47,7 +47,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from provider_app.internal import compat, signing_keys
 from provider_app.internal.clients import is_loopback_host
-from provider_app.internal.token_storage import state_of
+from provider_app.internal.storage import state_of
 from provider_app.internal.tokens import generate_token
 from provider_app.models import ResourceServer
 

@@ -42,12 +42,13 @@ from django.core.cache import BaseCache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.db import connections, models, router, transaction
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
 from provider_app.app_settings import app_settings
-from provider_app.internal import cache_outbox, compat, local_cache, shared_cache, sql_rows
-from provider_app.internal.sql_rows import USER_FIELDS_NOT_CACHED
+from provider_app.internal import cache_outbox, compat, local_cache, shared_cache, storage
+from provider_app.internal.storage import USER_FIELDS_NOT_CACHED
 from provider_app.internal.tokens import digest
 
 logger = logging.getLogger(__name__)
@@ -65,12 +66,14 @@ def token_cache() -> BaseCache | None:
 
     Left at its default, the cache is not used in front of SQLite: there the database is a file
     read inside the process, and a cache round trip would cost more than the query it replaces.
-    The decision is made once per process (again after ``override_settings``).
+    The decision is made once per process (again after ``override_settings``). Without a cache the
+    receivers that keep it true are disconnected (:func:`connect_receivers`): they would do nothing.
     """
     try:
-        alias = _process_state["alias"]
+        alias = process_state["alias"]
     except KeyError:
-        alias = _process_state["alias"] = _token_cache_alias()
+        alias = process_state["alias"] = _token_cache_alias()
+        connect_receivers(connected=bool(alias))
     return caches[alias] if alias else None
 
 
@@ -92,21 +95,42 @@ def _token_cache_alias() -> str | None:
 
 
 # What this process decided once: the token cache alias, the token and user models. Tests change
-# settings; every setting_changed starts over.
-_process_state: dict[str, Any] = {}
+# settings; every setting_changed starts over. ``process_state.get("alias", "") is None`` reads
+# "no token cache" without a call into this module (clients.load_application on every token request).
+process_state: dict[str, Any] = {}
 
 
 def _models() -> tuple[type[models.Model], type[models.Model]]:
     try:
-        return _process_state["models"]
+        return process_state["models"]
     except KeyError:
-        found = _process_state["models"] = (get_access_token_model(), get_user_model())
+        found = process_state["models"] = (get_access_token_model(), get_user_model())
         return found
 
 
 def on_setting_changed(**kwargs) -> None:
-    _process_state.clear()
+    process_state.clear()
     cache_outbox.forget_state()
+    # Connected until the next decision (a receiver without a cache does nothing): a cache may be
+    # in use again, and the decision cannot be made now (Django may not have reset the caches yet).
+    connect_receivers()
+
+
+def connect_receivers(*, connected: bool = True) -> None:
+    """Connect (or disconnect) the receivers that take changed tokens and users out of the caches
+    (P23). Connected by ``AppConfig.ready()``; disconnected once :func:`token_cache` decides that
+    no cache is used, so that writing a token does not enter this module (the code exchange)."""
+    AccessToken, User = get_access_token_model(), get_user_model()
+    for signal, receiver, sender, uid in (
+        (pre_save, access_token_will_change, AccessToken, "provider_app_tc_pre"),
+        (post_save, access_token_saved, AccessToken, "provider_app_tc_save"),
+        (post_delete, access_token_deleted, AccessToken, "provider_app_tc_delete"),
+        (post_save, user_changed, User, "provider_app_tc_user_save"),
+    ):
+        if connected:
+            signal.connect(receiver, sender=sender, dispatch_uid=uid)
+        else:
+            signal.disconnect(sender=sender, dispatch_uid=uid)
 
 
 def readable_cache() -> BaseCache | None:
@@ -262,7 +286,7 @@ TEMPLATES = "_instances"
 
 
 def _from_db(model: type[models.Model], values: dict) -> models.Model:
-    return sql_rows.instance(model, router.db_for_read(model), values)
+    return storage.instance(model, router.db_for_read(model), values)
 
 
 def copy_instance(instance: models.Model) -> models.Model:
@@ -270,7 +294,7 @@ def copy_instance(instance: models.Model) -> models.Model:
     copied = instance.__class__.__new__(instance.__class__)
     copied.__dict__.update(instance.__dict__)
     copied._state = compat.fresh_model_state(instance._state.db)
-    names, mutable = sql_rows.attnames(instance.__class__), _mutable_positions(instance.__class__)
+    names, mutable = storage.attnames(instance.__class__), _mutable_positions(instance.__class__)
     for index in mutable:
         value = copied.__dict__.get(names[index])
         if isinstance(value, list | dict):

@@ -129,7 +129,7 @@ MOVED = [
     ("provider_app.token_generator", "generate_token", "provider_app.internal.tokens"),
     ("provider_app.token_cache", "invalidate_checksums", "provider_app.internal.token_cache"),
     ("provider_app.token_local_cache", "flush_all", "provider_app.internal.token_cache"),
-    ("provider_app.row_batch", "RowBatch", "provider_app.internal.row_batch"),
+    ("provider_app.row_batch", "RowBatch", "provider_app.internal.storage"),
     ("provider_app.two_factor.claims", "code_digest", "provider_app.internal.tokens:digest"),
     ("provider_app.two_factor.requirements", "requirement_for", "provider_app.internal.login_requirements"),
     (

@@ -41,7 +41,7 @@ EXPECTED = {
     # code remembered for replay detection, the client signed in by the session (back-channel logout,
     # L3), the audit event. "db" also reads the client. Inside the
     # test transaction an empty SAVEPOINT/RELEASE pair stands for DOT's ID-token transaction, which
-    # no longer writes anything (provider_app.token_storage); in production it sends nothing.
+    # no longer writes anything (provider_app.internal.storage); in production it sends nothing.
     "code_exchange": {"db": 14, "cached": 13},
     # Client, then one transaction: access token, audit event (no savepoint).
     "client_credentials": {"db": 5, "cached": 4},
@@ -55,7 +55,7 @@ EXPECTED = {
     "api_me": {"db": 1, "cached": 0},
 }
 # On PostgreSQL the new rows of a token response (and the context's link) are written by one
-# statement (provider_app.row_batch): code exchange 8 writes (the code's claim included) -> 1,
+# statement (provider_app.internal.storage): code exchange 8 writes (the code's claim included) -> 1,
 # client_credentials 2 -> 1, refresh 4 -> 1. Elsewhere they are saved row by row.
 FEWER_ON_POSTGRESQL = {"code_exchange": 7, "client_credentials": 1, "refresh": 3}
 

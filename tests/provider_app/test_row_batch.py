@@ -1,4 +1,4 @@
-"""provider_app.row_batch: the rows of a token response written together.
+"""provider_app.internal.storage: the rows of a token response written together.
 
 On PostgreSQL a batch is one statement; elsewhere, or when someone else listens to the save
 signals, it is Model.save() row after row. Both must store exactly what the ORM stores.
@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken, set_token_value
 
-from provider_app.internal.row_batch import RowBatch, delete_by_pk
+from provider_app.internal.storage import RowBatch, delete_by_pk
 from provider_app.models import AuditEvent, AuthenticationContext, RedeemedCode
 
 pytestmark = pytest.mark.django_db

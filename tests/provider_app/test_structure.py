@@ -152,7 +152,7 @@ def test_private_apis_of_dependencies_are_reached_only_through_compat():
 
 #: provider_app files one authorization-code exchange runs without the token cache (20 before issue 12
 #: on SQLite); on PostgreSQL the one-statement write also runs internal/compat.py's two shims.
-CODE_EXCHANGE_FILES = {"sqlite": 16, "postgresql": 17}
+CODE_EXCHANGE_FILES = {"sqlite": 12, "postgresql": 13}
 
 
 def files_run_by(call) -> set[str]:

@@ -1,4 +1,4 @@
-"""A token response is written in one transaction (provider_app.token_storage).
+"""A token response is written in one transaction (provider_app.internal.storage).
 
 The ID token row is inserted with the access token, so a request that fails after oauthlib signed
 the ID token stores nothing; the audit event is part of the same transaction, so a token is never
@@ -16,8 +16,8 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 
-from provider_app.internal import codes
-from provider_app.internal.codes import claim_grant
+from provider_app.internal import tokens
+from provider_app.internal.tokens import claim_grant
 from provider_app.models import AuditEvent, AuthenticationContext, RedeemedCode
 from tests.oauth_helpers import exchange, post_refresh, signed_in_code
 
@@ -64,7 +64,7 @@ def test_p5_code_lost_to_a_concurrent_redemption_stores_no_id_token(client, user
         Grant.objects.filter(pk=grant.pk).delete()  # the winner's claim, committed meanwhile
         return claim_grant(grant, **kwargs)
 
-    monkeypatch.setattr(codes, "claim_grant", another_request_redeemed_it_first)
+    monkeypatch.setattr(tokens, "claim_grant", another_request_redeemed_it_first)
     response = exchange(client, application, request, code)
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
     assert response["Content-Type"] == "application/json" and response["Cache-Control"] == "no-store"
@@ -128,7 +128,7 @@ def _token_issued_event(client, user, application):
 
 
 def test_token_issued_event_row_is_complete(client, user, application):
-    # Written with the tokens (provider_app.row_batch; on PostgreSQL one statement): every column
+    # Written with the tokens (provider_app.internal.storage; on PostgreSQL one statement): every column
     # as the ORM would.
     event = _token_issued_event(client, user, application)
     assert event.user == user and event.username == user.get_username()
@@ -182,7 +182,7 @@ def test_code_exchange_sends_its_rows_without_a_transaction_round_trip(
     # it goes alone, after DOT's transaction that sent nothing, as one self-contained statement.
     from django.db import connection
 
-    from provider_app.internal.row_batch import RowBatch
+    from provider_app.internal.storage import RowBatch
 
     request, code = signed_in_code(client, user, application, logout=True)
     flushed_in_transaction = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from provider_app.internal.codes import clear_expired_redemptions
+from provider_app.internal.tokens import clear_expired_redemptions
 
 
 class Command(BaseCommand):
