@@ -24,11 +24,10 @@ from oauth2_provider.models import (
     get_access_token_model,
     get_application_model,
     get_refresh_token_model,
-    revoke_access_token,
 )
 
 from provider_app import audit
-from provider_app.internal import backchannel_logout, outbox
+from provider_app.internal import backchannel_logout, outbox, tokens
 from provider_app.internal.clients import (
     generate_client_secret,
     is_backchannel_logout_uri_allowed,
@@ -197,10 +196,9 @@ class ApplicationAdmin(admin.ModelAdmin):
     # P25: an action that changes data is offered only to staff who may change clients.
     @admin.action(description="Revoke every token of the selected clients", permissions=["change"])
     def revoke_all_tokens(self, request, queryset) -> None:
-        count = 0
-        for access_token in get_access_token_model().objects.filter(application__in=queryset):
-            revoke_access_token(access_token)
-            count += 1
+        # Their refresh tokens, and the tokens other services got by exchanging theirs (X7).
+        count = tokens.revoke_access_tokens(get_access_token_model().objects.filter(application__in=queryset))
+        tokens.revoke_refresh_tokens(get_refresh_token_model().objects.filter(application__in=queryset))
         for application in queryset:
             audit.record(audit.TOKEN_REVOKED, request=request, application=application, by="admin")
         self.message_user(
@@ -221,7 +219,9 @@ class AccessTokenAdmin(dot_admin.access_token_admin_class):
 
     @admin.action(description="Revoke selected access tokens", permissions=["change"])
     def revoke_tokens(self, request, queryset):
-        return super().revoke_tokens(request, queryset)
+        # With their refresh tokens and what was exchanged from them (X7), not DOT's token by token.
+        count = tokens.revoke_access_tokens(queryset)
+        self.message_user(request, f"Revoked {count} access tokens.", messages.SUCCESS)
 
 
 class RefreshTokenAdmin(dot_admin.refresh_token_admin_class):
@@ -229,7 +229,11 @@ class RefreshTokenAdmin(dot_admin.refresh_token_admin_class):
 
     @admin.action(description="Revoke selected refresh tokens", permissions=["change"])
     def revoke_tokens(self, request, queryset):
-        return super().revoke_tokens(request, queryset)
+        # Each with its family and what was exchanged from it (P8, X7).
+        count = tokens.revoke_refresh_tokens(queryset)
+        self.message_user(
+            request, f"Revoked the selected refresh tokens and {count} access tokens.", messages.SUCCESS
+        )
 
 
 for model, model_admin in (

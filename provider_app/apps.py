@@ -28,7 +28,7 @@ class ProviderAppConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
         from django.core.signals import setting_changed
-        from django.db.models.signals import post_delete, post_save, pre_save
+        from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
         from django_otp.plugins.otp_totp.models import TOTPDevice
         from oauth2_provider.models import get_application_model
 
@@ -40,6 +40,7 @@ class ProviderAppConfig(AppConfig):
             login,
             storage,
             token_cache,
+            tokens,
         )
         from provider_app.two_factor import seeds
         from provider_app.two_factor.models import EncryptedTOTPDevice
@@ -54,6 +55,10 @@ class ProviderAppConfig(AppConfig):
         pre_save.connect(clients.client_will_change, sender=Application, dispatch_uid="provider_app_cc_pre")
         post_save.connect(clients.client_changed, sender=Application, dispatch_uid="provider_app_cc_save")
         post_delete.connect(clients.client_changed, sender=Application, dispatch_uid="provider_app_cc_delete")
+        # X7: a deleted client's tokens go (cascade), and the tokens exchanged from them too.
+        pre_delete.connect(
+            tokens.application_deleting, sender=Application, dispatch_uid="provider_app_x7_delete"
+        )
 
         # Bearer tokens: a changed or deleted token, or a changed user, leaves the caches (P23).
         # Disconnected again while no token cache is used: they would do nothing (token_cache.py).

@@ -103,14 +103,16 @@ def revoke_token_family(token_family: uuid.UUID | None, *, access_token_ids: Ite
             doomed |= Q(pk__in=family.values("access_token_id")) | Q(
                 source_refresh_token_id__in=family.values("pk")
             )
-        access_tokens = AccessToken.objects.filter(doomed)
-        # X7: and what was exchanged from the family or from these tokens.
-        exchanged = exchanged_from(
-            list(access_tokens.values_list("pk", flat=True)), [token_family] if token_family else []
-        )
-        access_tokens = AccessToken.objects.filter(doomed | Q(pk__in=exchanged))
-        id_token_ids = [pk for pk in access_tokens.values_list("id_token_id", flat=True) if pk]
-        doomed_ids = list(access_tokens.values_list("pk", flat=True))
+        # X7: and what was exchanged from the family or from these tokens, each row locked before
+        # its exchanges are looked up (an exchange in flight holds its subject's lock until its
+        # token is stored: the lookup waits for it, then sees it).
+        doomed_ids = _locked(AccessToken.objects.filter(doomed))
+        doomed_ids |= exchanged_from(doomed_ids, [token_family] if token_family else [], lock=True)
+        id_token_ids = [
+            pk
+            for pk in AccessToken.objects.filter(pk__in=doomed_ids).values_list("id_token_id", flat=True)
+            if pk
+        ]
         if token_family:
             # DOT's set-based revocation of the refresh tokens (and the access tokens they hold).
             RefreshToken.revoke_family(token_family)
@@ -123,8 +125,12 @@ def revoke_token_family(token_family: uuid.UUID | None, *, access_token_ids: Ite
     return len(doomed_ids)
 
 
-def exchanged_from(access_token_ids: Iterable[int], token_families: Iterable[uuid.UUID] = ()) -> set[int]:
-    """The access tokens exchanged (RFC 8693) from these tokens or families, along whole chains."""
+def exchanged_from(
+    access_token_ids: Iterable[int], token_families: Iterable[uuid.UUID] = (), *, lock: bool = False
+) -> set[int]:
+    """The access tokens exchanged (RFC 8693) from these tokens or families, along whole chains.
+    ``lock``: each level's rows are locked before the next level is looked up (inside a
+    transaction), so that an exchange from one of them that is in flight is waited for and found."""
     found: set[int] = set()
     subjects = {pk for pk in access_token_ids if pk is not None}
     families = {family for family in token_families if family}
@@ -133,18 +139,61 @@ def exchanged_from(access_token_ids: Iterable[int], token_families: Iterable[uui
     condition = Q(subject_token_id__in=subjects) | Q(token_family__in=families)
     while True:
         new = set(ExchangedToken.objects.filter(condition).values_list("access_token_id", flat=True)) - found
+        if lock and new:
+            _locked(get_access_token_model().objects.filter(pk__in=new))  # rows gone since are fine
         if not new:
             return found
         found |= new
         condition = Q(subject_token_id__in=new)
 
 
+def _locked(access_tokens) -> set[int]:
+    """Lock these access tokens (in the caller's transaction); their primary keys."""
+    return set(access_tokens.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
 def revoke_exchanged_tokens(*, access_token_ids: Iterable[int] = (), token_families: Iterable = ()) -> int:
-    """Revoke what was exchanged from these access tokens or families (X7); returns how many."""
-    doomed = exchanged_from(access_token_ids, token_families)
-    if not doomed:
-        return 0
-    return revoke_token_family(None, access_token_ids=doomed)
+    """Revoke what was exchanged from these access tokens or families (X7); returns how many. The
+    subjects are locked first: an exchange from one of them that is in flight is waited for."""
+    AccessToken = get_access_token_model()
+    access_token_ids = [pk for pk in access_token_ids if pk is not None]
+    with transaction.atomic(using=router.db_for_write(AccessToken)):
+        _locked(AccessToken.objects.filter(pk__in=access_token_ids))
+        doomed = exchanged_from(access_token_ids, token_families, lock=True)
+        if not doomed:
+            return 0
+        return revoke_token_family(None, access_token_ids=doomed)
+
+
+def revoke_access_tokens(access_tokens) -> int:
+    """Revoke these access tokens (a queryset), their refresh tokens and what was exchanged from
+    them (X7): the admin's revocations go through here; returns how many access tokens died."""
+    return revoke_token_family(None, access_token_ids=list(access_tokens.values_list("pk", flat=True)))
+
+
+def revoke_refresh_tokens(refresh_tokens) -> int:
+    """Revoke these refresh tokens (a queryset) with their families (P8): each one's grant ends,
+    with every access token minted from it and what was exchanged from those (X7)."""
+    count = 0
+    for refresh_token in refresh_tokens.filter(revoked__isnull=True):
+        if refresh_token.token_family:
+            count += revoke_token_family(refresh_token.token_family)
+        else:
+            count += revoke_token_family(None, access_token_ids=[refresh_token.access_token_id])
+            refresh_token.revoke()
+    return count
+
+
+def application_deleting(sender, instance, **kwargs) -> None:
+    """``pre_delete`` of the client model: its tokens go with it (cascade), and so do the tokens
+    exchanged from them (X7), which belong to other clients and would otherwise outlive them."""
+    access_token_ids = (
+        get_access_token_model().objects.filter(application=instance).values_list("pk", flat=True)
+    )
+    families = (
+        get_refresh_token_model().objects.filter(application=instance).values_list("token_family", flat=True)
+    )
+    revoke_exchanged_tokens(access_token_ids=list(access_token_ids), token_families=set(families))
 
 
 def family_of_access_token(access_token) -> uuid.UUID | None:

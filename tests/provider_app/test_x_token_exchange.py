@@ -474,6 +474,46 @@ def test_x7_taking_access_back_from_the_site_revokes_the_exchanged_chain(client,
     _assert_revoked(client, chain, b_token, c_token)
 
 
+def _admin_action(browser, model: str, action: str, pks, **extra):
+    response = browser.post(
+        f"/admin/oauth2_provider/{model}/", {"action": action, "_selected_action": list(pks), **extra}
+    )
+    assert response.status_code == 302, response.content[:500]
+
+
+def test_x7_the_admins_revoke_every_token_of_a_client_takes_the_exchanged_chain(
+    client, chain, user_token, verified_admin_client
+):
+    b_token, c_token = _exchanged_chain(client, chain, user_token)
+    _admin_action(verified_admin_client, "application", "revoke_all_tokens", [chain.site.pk])
+    _assert_revoked(client, chain, b_token, c_token)
+
+
+def test_x7_the_admins_access_token_revocation_takes_the_exchanged_chain(
+    client, chain, user_token, verified_admin_client
+):
+    b_token, c_token = _exchanged_chain(client, chain, user_token)
+    subject = get_access_token_model().objects.get(token_checksum=digest(user_token["access_token"]))
+    _admin_action(verified_admin_client, "accesstoken", "revoke_tokens", [subject.pk])
+    _assert_revoked(client, chain, b_token, c_token)
+
+
+def test_x7_the_admins_refresh_token_revocation_takes_the_family_and_the_exchanged_chain(
+    client, chain, user_token, verified_admin_client
+):
+    b_token, c_token = _exchanged_chain(client, chain, user_token)
+    refresh_token = get_refresh_token_model().objects.get(token_checksum=digest(user_token["refresh_token"]))
+    _admin_action(verified_admin_client, "refreshtoken", "revoke_tokens", [refresh_token.pk])
+    _assert_revoked(client, chain, b_token, c_token)
+    assert not get_access_token_model().objects.filter(token_checksum=digest(user_token["access_token"]))
+
+
+def test_x7_deleting_the_client_takes_the_tokens_exchanged_from_its_tokens(client, chain, user_token):
+    b_token, c_token = _exchanged_chain(client, chain, user_token)
+    chain.site.delete()
+    _assert_revoked(client, chain, b_token, c_token)
+
+
 def test_x7_revoking_an_exchanged_token_leaves_its_subject(client, chain, user_token):
     b_token, c_token = _exchanged_chain(client, chain, user_token)
     response = client.post(
@@ -575,3 +615,57 @@ def test_r2_an_exchanged_jwt_carries_the_users_authentication_along_the_chain(cl
     c_claims = _claims(exchange(client, chain.svc_b, b_token, C).json()["access_token"])
     for name in ("auth_time", "amr", "acr"):
         assert c_claims.get(name) == original.get(name)
+
+
+@pytest.mark.postgres  # two transactions at once, row locks: what PostgreSQL really does
+@pytest.mark.django_db(transaction=True)
+def test_x7_a_family_revoked_while_an_exchange_is_being_stored_takes_the_new_token(
+    client, chain, user_token, monkeypatch
+):
+    import threading
+    import time
+
+    from django.db import connection
+    from django.test import Client
+
+    from provider_app.oauth2_validator import ProviderOAuth2Validator
+
+    lock_subject = ProviderOAuth2Validator._lock_subject_token
+    locked, revoking = threading.Event(), threading.Event()
+
+    def slow_after_the_lock(self, request, subject):
+        lock_subject(self, request, subject)
+        locked.set()  # the exchange holds the subject's row lock, its token not yet stored ...
+        assert revoking.wait(10)
+        time.sleep(0.5)  # ... while the revocation starts: it must wait for this one, then see it
+
+    monkeypatch.setattr(ProviderOAuth2Validator, "_lock_subject_token", slow_after_the_lock)
+    family = (
+        get_refresh_token_model().objects.get(token_checksum=digest(user_token["refresh_token"])).token_family
+    )
+    answers = []
+
+    def exchanging():
+        try:
+            answers.append(exchange(Client(), chain.svc_a, user_token["access_token"], B))
+        finally:
+            connection.close()
+
+    def revoking_the_family():
+        try:
+            assert locked.wait(10)
+            revoking.set()
+            revoke_token_family(family)  # what refresh-token reuse detection does (P8)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=exchanging), threading.Thread(target=revoking_the_family)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    [answer] = answers
+    assert answer.status_code == 200  # the exchange committed first ...
+    exchanged = answer.json()["access_token"]
+    assert not _active(client, chain.svc_b, exchanged)  # ... and the revocation found its token
+    assert not get_access_token_model().objects.filter(token_checksum=digest(exchanged)).exists()
