@@ -488,6 +488,10 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         previous = token_exchange.exchange_of(subject)
         act = {"sub": request.client.client_id}
         if previous is not None:
+            if len(token_exchange.actors(previous.act)) >= token_exchange.MAX_ACTORS:
+                raise errors.InvalidGrantError(
+                    description="The chain of services acting for the user is too long.", request=request
+                )
             act["act"] = previous.act
         # X4: no longer than the subject token; X7: the subject's family, inherited along a chain.
         state_of(request).exchange = token_exchange.Exchange(
@@ -686,7 +690,9 @@ def _exchanged_scopes(request, subject, target: ResourceServer) -> list[str]:
         raise errors.InvalidScopeError(
             description="An exchange may only narrow the subject token's scopes.", request=request
         )
-    if resources.foreign_scopes(target, scopes):
+    if not set(scopes) <= target.scope_set():
+        # Identity scopes too (openid, profile...): an exchanged token is for the target only, never
+        # a way to mint UserInfo access for the acting service.
         raise errors.InvalidScopeError(description="The target does not understand a scope.", request=request)
     return scopes
 

@@ -183,18 +183,26 @@ def context_for_token_request(request) -> AuthenticationContext | None:
     return AuthenticationContext.objects.filter(id_token=id_token).first()
 
 
-def id_token_claims(context: AuthenticationContext | None) -> dict[str, Any]:
-    """The claims a context contributes; ``auth_time`` always, ``amr``/``acr``/``sid`` when known
-    (``sid``: the provider session, OIDC Back-Channel Logout 2.1, L1)."""
+def authentication_claims(context: AuthenticationContext | None) -> dict[str, Any]:
+    """How the user authenticated: ``auth_time`` always, ``amr``/``acr`` when known. What RFC 9068
+    2.2.1 lets a JWT access token carry (and an exchanged one, along a chain)."""
     if context is None:
         return {}
     claims: dict[str, Any] = {"auth_time": int(context.auth_time.timestamp())}
-    if context.sid:
-        claims["sid"] = context.sid
     if context.amr:
         claims["amr"] = list(context.amr)
     if context.acr:
         claims["acr"] = context.acr
+    return claims
+
+
+def id_token_claims(context: AuthenticationContext | None) -> dict[str, Any]:
+    """The claims a context contributes to an ID token: :func:`authentication_claims` and ``sid``
+    (the provider session, OIDC Back-Channel Logout 2.1, L1). ``sid`` goes to the client only: an
+    access token never carries it, so no resource server learns the session handle."""
+    claims = authentication_claims(context)
+    if context is not None and context.sid:
+        claims["sid"] = context.sid
     return claims
 
 

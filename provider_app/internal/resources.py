@@ -146,9 +146,9 @@ def _jwt_access_token(request, server: ResourceServer) -> str:
 
 def _authentication_claims(request) -> dict:
     """``auth_time``, ``acr``, ``amr`` of the authentication behind this grant (RFC 9068 2.2.1, R2)."""
-    from provider_app.internal.login import context_for_token_request, id_token_claims
+    from provider_app.internal.login import authentication_claims, context_for_token_request
 
-    return id_token_claims(context_for_token_request(request))
+    return authentication_claims(context_for_token_request(request))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -22,12 +22,16 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
-from provider_app.internal.login import id_token_claims
+from provider_app.internal.login import authentication_claims
 from provider_app.internal.tokens import digest
 from provider_app.models import AuthenticationContext, ExchangedToken, ResourceServer, TokenExchangePolicy
 
 #: RFC 8693 2.1 / 3.
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
+#: The longest chain of services acting for one user (RFC 8693 4.1 nested ``act``): an exchange that
+#: would nest deeper is refused (two services allowed to call each other could otherwise grow a
+#: token by one level per hop). resource_app refuses chains longer than 10.
+MAX_ACTORS = 5
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
 #: Parameters that may appear once (RFC 6749 3.2; RFC 8693 2.1 lets resource and audience repeat,
@@ -198,7 +202,9 @@ def authentication_of(access_token, exchange: ExchangedToken | None) -> dict:
         return dict(exchange.authentication or {})
     if not access_token.id_token_id:
         return {}
-    return id_token_claims(AuthenticationContext.objects.filter(id_token_id=access_token.id_token_id).first())
+    return authentication_claims(
+        AuthenticationContext.objects.filter(id_token_id=access_token.id_token_id).first()
+    )
 
 
 def own_audiences(application) -> set[str]:

@@ -12,6 +12,19 @@ from oauthlib.openid import Server as OpenIDServer
 
 from provider_app.internal.token_exchange import GRANT_TYPE, TokenExchangeGrant
 
+#: Credentials a token request may carry: masked in Django's error reports (never in a log or an
+#: e-mail to the admins): passwords, client secrets, codes and verifiers, refresh tokens, and the
+#: bearer tokens an exchange presents (RFC 8693 subject_token and actor_token).
+SENSITIVE_PARAMETERS = (
+    "password",
+    "client_secret",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "subject_token",
+    "actor_token",
+)
+
 #: RFC 6749 5.1/5.2: every token endpoint answer is JSON and never cached.
 TOKEN_RESPONSE_HEADERS = {
     "Content-Type": "application/json",
@@ -32,6 +45,7 @@ class Server(OpenIDServer):
         self.grant_types[GRANT_TYPE] = self.token_exchange_grant
 
 
+@method_decorator(sensitive_post_parameters(*SENSITIVE_PARAMETERS), name="dispatch")
 class TokenView(dot_views.TokenView):
     """DOT's ``TokenView``. After every successful response DOT reads the new access token back
     from the database to send ``app_authorized``; this view does that only when a receiver is
@@ -43,7 +57,7 @@ class TokenView(dot_views.TokenView):
         url, headers, body, status = super().create_token_response(request)
         return url, {**TOKEN_RESPONSE_HEADERS, **headers}, body, status
 
-    @method_decorator(sensitive_post_parameters("password", "client_secret"))
+    @method_decorator(sensitive_post_parameters(*SENSITIVE_PARAMETERS))
     def authorization_flow_token_response(self, request, *args, **kwargs):
         if app_authorized.has_listeners(type(self)):
             return super().authorization_flow_token_response(request, *args, **kwargs)

@@ -93,6 +93,18 @@ def test_l1_id_tokens_carry_a_stable_sid_that_is_not_the_session_key(client, use
     assert id_token_claims(another_browser)["sid"] != sid
 
 
+def test_l1_the_sid_goes_to_the_client_only_never_into_an_access_token(client, user, application):
+    from tests.oauth_helpers import register_resource
+
+    notes = "https://notes.example.com/"
+    register_resource(notes, application, scopes="notes:read", token_format="jwt")
+    tokens = issue_tokens(client, user, application, resource=notes, scope="openid notes:read")
+    assert "sid" in id_token_claims(tokens)
+    access_token_claims = claims_of(tokens["access_token"])  # RFC 9068: a JWT for the service
+    assert access_token_claims["aud"] == notes and "auth_time" in access_token_claims
+    assert "sid" not in access_token_claims  # no resource server learns the session handle
+
+
 def test_l1_discovery_says_back_channel_logout_with_sid(client):
     discovery = client.get("/o/.well-known/openid-configuration").json()
     assert discovery["backchannel_logout_supported"] is True

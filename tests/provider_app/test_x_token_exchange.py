@@ -615,6 +615,7 @@ def test_r2_an_exchanged_jwt_carries_the_users_authentication_along_the_chain(cl
     c_claims = _claims(exchange(client, chain.svc_b, b_token, C).json()["access_token"])
     for name in ("auth_time", "amr", "acr"):
         assert c_claims.get(name) == original.get(name)
+    assert "sid" not in original and "sid" not in c_claims  # the session handle stays with the site
 
 
 @pytest.mark.postgres  # two transactions at once, row locks: what PostgreSQL really does
@@ -669,3 +670,59 @@ def test_x7_a_family_revoked_while_an_exchange_is_being_stored_takes_the_new_tok
     exchanged = answer.json()["access_token"]
     assert not _active(client, chain.svc_b, exchanged)  # ... and the revocation found its token
     assert not get_access_token_model().objects.filter(token_checksum=digest(exchanged)).exists()
+
+
+def test_the_token_endpoint_masks_every_credential_a_request_carries_in_error_reports(
+    chain, user_token, monkeypatch
+):
+    """A token request that fails unexpectedly is reported (logs, admin e-mails) without its
+    credentials: the subject token of an exchange is a live bearer token."""
+    from django.test import RequestFactory
+    from django.views.debug import SafeExceptionReporterFilter
+
+    from provider_app.views.token import TokenView
+
+    seen = []
+
+    def failing(self, request):
+        seen.append(request)
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(TokenView, "create_token_response", failing)
+    secrets = {
+        "grant_type": GRANT,
+        "subject_token": user_token["access_token"],
+        "actor_token": "actor-token-value",
+        "client_secret": "s3cret",
+        "code": "code-value",
+        "code_verifier": "verifier-value",
+        "refresh_token": user_token["refresh_token"],
+        "password": "pw",
+    }
+    with pytest.raises(RuntimeError):
+        TokenView.as_view()(RequestFactory().post("/o/token/", secrets))
+    shown = SafeExceptionReporterFilter().get_post_parameters(seen[0])
+    assert shown["grant_type"] == GRANT
+    for name in secrets.keys() - {"grant_type"}:
+        assert shown[name] != secrets[name], name
+
+
+def test_x4_identity_scopes_are_not_exchanged(client, chain, user_token):
+    # The subject token carries openid; a token for B with it would be a UserInfo token for A.
+    response = exchange(client, chain.svc_a, user_token["access_token"], B, scope="openid")
+    assert response.status_code == 400 and _error(response) == "invalid_scope"
+
+
+def test_x5_a_chain_longer_than_the_limit_is_refused(client, chain, user_token):
+    from provider_app.internal.token_exchange import MAX_ACTORS
+
+    chain.policy_b.target_audiences.add(chain.a)  # A and B may call each other: a ping-pong
+    token, services = user_token["access_token"], [(chain.svc_a, B), (chain.svc_b, A)]
+    for hop in range(MAX_ACTORS):
+        service, target = services[hop % 2]
+        response = exchange(client, service, token, target)
+        assert response.status_code == 200, (hop, response.content)
+        token = response.json()["access_token"]
+    service, target = services[MAX_ACTORS % 2]
+    response = exchange(client, service, token, target)
+    assert response.status_code == 400 and _error(response) == "invalid_grant"
