@@ -95,6 +95,9 @@ class ProviderAppConfig(AppConfig):
             backchannel_logout.user_will_change, sender=User, dispatch_uid="provider_app_bcl_pre"
         )
         post_save.connect(backchannel_logout.user_changed, sender=User, dispatch_uid="provider_app_bcl_user")
+        pre_delete.connect(
+            backchannel_logout.user_deleting, sender=User, dispatch_uid="provider_app_bcl_delete"
+        )
 
         # The audit log: sign-in events (Django's signals).
         user_logged_in.connect(audit.on_logged_in, dispatch_uid="provider_app_audit_logged_in")

@@ -11,7 +11,7 @@ pointed at any provider:
 ``SERVICE_ALLOWED_ACTORS`` optional: the only clients that may act for the user here (space-separated)
 ``SERVICE_NEXT_AUDIENCE``  optional: the service this one calls for the same user (token exchange)
 ``SERVICE_NEXT_SCOPE``     the scope it asks for there
-``SERVICE_DATABASE``       this service's SQLite file (default: in memory)
+``SERVICE_DATABASE``       this service's SQLite file (required; ``migrate`` it: the deny-list)
 ``SERVICE_DEBUG``          ``1`` lets the issuer be http on localhost (the demo); default off
 =========================  ==========================================================================
 
@@ -50,9 +50,9 @@ def service_settings(name: str, **defaults: str) -> dict:
         "INSTALLED_APPS": ["resource_app"],
         "MIDDLEWARE": ["django.middleware.common.CommonMiddleware"],
         "ROOT_URLCONF": "services.urls",
-        "DATABASES": {
-            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": value("DATABASE", ":memory:")}
-        },
+        # A file (or set DATABASE_URL-style settings of your own): resource_app's deny-list of
+        # revoked tokens lives there, shared by every worker; ``migrate`` creates it.
+        "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": value("DATABASE")}},
         "USE_TZ": True,
         "RESOURCE_APP_ISSUER": value("ISSUER"),
         "RESOURCE_APP_AUDIENCE": value("AUDIENCE"),

@@ -76,6 +76,12 @@ def on_logged_out(sender, request, user, **kwargs) -> None:
         session_ended(request)
 
 
+def user_deleting(sender, instance, **kwargs) -> None:
+    """``pre_delete`` of the user model: a deleted account's sessions end everywhere (its records
+    of where it signed in would otherwise go with it, silently)."""
+    user_sessions_ended(instance)
+
+
 def user_will_change(sender, instance, update_fields=None, raw=False, **kwargs) -> None:
     """``pre_save`` of the user model: note whether this save ends the user's sessions."""
     if raw or instance.pk is None:

@@ -138,23 +138,40 @@ def deliver_due(limit: int = 1000) -> int:
 
 
 def deliver(delivery_id: int) -> str:
-    """One attempt if the delivery is due and nobody else is attempting it; returns its state."""
+    """One attempt if the delivery is due and nobody else is attempting it; returns its state.
+
+    The attempt takes the row with a lease (``next_attempt_at`` moved past the attempt's end, one
+    UPDATE conditional on the value read), and writes its outcome only while it still holds that
+    lease: a worker that outlived its lease never overwrites the outcome of the one after it."""
     now = timezone.now()
-    lease = timedelta(seconds=app_settings.DELIVERY_TIMEOUT_SECONDS) * 2 + LEASE_MARGIN
-    claimed = OutboundDelivery.objects.filter(
+    delivery = OutboundDelivery.objects.filter(
         pk=delivery_id,
         state__in=[OutboundDelivery.PENDING, OutboundDelivery.FAILED],
         next_attempt_at__lte=now,
-    ).update(next_attempt_at=now + lease)
-    delivery = OutboundDelivery.objects.filter(pk=delivery_id).first()
-    if delivery is None or not claimed:
-        return delivery.state if delivery else "gone"
-    if delivery.expires_at <= now:
-        return _finish(delivery, OutboundDelivery.EXPIRED, error=delivery.last_error or "expired unsent")
+    ).first()
+    if delivery is None:
+        current = OutboundDelivery.objects.filter(pk=delivery_id).values_list("state", flat=True).first()
+        return current or "gone"
+    lease = now + timedelta(seconds=app_settings.DELIVERY_TIMEOUT_SECONDS) * 2 + LEASE_MARGIN
+    claimed = OutboundDelivery.objects.filter(
+        pk=delivery.pk, state=delivery.state, next_attempt_at=delivery.next_attempt_at
+    ).update(next_attempt_at=lease)
+    if not claimed:  # another worker took it meanwhile
+        return (
+            OutboundDelivery.objects.filter(pk=delivery_id).values_list("state", flat=True).first() or "gone"
+        )
+    # E5: the last attempt is the one scheduled at the expiry; none is made after it.
+    last = delivery.next_attempt_at >= delivery.expires_at
+    if delivery.expires_at <= now and not last:
+        return _finish(
+            delivery, lease, OutboundDelivery.EXPIRED, error=delivery.last_error or "expired unsent"
+        )
     error = _post(delivery)
     if error is None:
-        return _finish(delivery, OutboundDelivery.DELIVERED)
-    return _failed(delivery, error)
+        return _finish(delivery, lease, OutboundDelivery.DELIVERED)
+    if last:
+        return _finish(delivery, lease, OutboundDelivery.EXPIRED, error=error, attempted=True)
+    return _failed(delivery, lease, error)
 
 
 def _post(delivery: OutboundDelivery) -> str | None:
@@ -195,13 +212,13 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** min(attempts - 1, 32)))
 
 
-def _failed(delivery: OutboundDelivery, error: str) -> str:
+def _failed(delivery: OutboundDelivery, lease: datetime, error: str) -> str:
     attempts = delivery.attempts + 1
     next_attempt = timezone.now() + backoff(attempts)
     if next_attempt >= delivery.expires_at:
-        # E5: no attempt once the message is useless; one last try at the expiry if that is later.
+        # E5: no attempt once the message is useless; one last try at the expiry.
         next_attempt = delivery.expires_at
-    OutboundDelivery.objects.filter(pk=delivery.pk).update(
+    held = OutboundDelivery.objects.filter(pk=delivery.pk, next_attempt_at=lease).update(
         state=OutboundDelivery.FAILED, attempts=attempts, next_attempt_at=next_attempt, last_error=error
     )
     logger.warning(
@@ -211,16 +228,21 @@ def _failed(delivery: OutboundDelivery, error: str) -> str:
         error,
         attempts,
     )
-    schedule(delivery.pk, next_attempt)
+    if held:
+        schedule(delivery.pk, next_attempt)
     return OutboundDelivery.FAILED
 
 
-def _finish(delivery: OutboundDelivery, state: str, error: str = "") -> str:
+def _finish(
+    delivery: OutboundDelivery, lease: datetime, state: str, error: str = "", *, attempted: bool = False
+) -> str:
     now = timezone.now()
     values = {"state": state, "next_attempt_at": now, "last_error": error}
+    if state == OutboundDelivery.DELIVERED or attempted:
+        values["attempts"] = delivery.attempts + 1
     if state == OutboundDelivery.DELIVERED:
-        values.update(attempts=delivery.attempts + 1, delivered_at=now)
-    OutboundDelivery.objects.filter(pk=delivery.pk).update(**values)
+        values["delivered_at"] = now
+    OutboundDelivery.objects.filter(pk=delivery.pk, next_attempt_at=lease).update(**values)
     return state
 
 

@@ -272,6 +272,13 @@ def test_l3_deactivating_the_user_signs_them_out_of_every_client(client, user, r
     assert notified(receiver) == [(rp.client_id, sid, str(user.pk))]
 
 
+def test_l3_deleting_the_user_signs_them_out_of_every_client(client, user, rp, receiver):
+    sid = id_token_claims(issue_tokens(client, user, rp))["sid"]
+    user_pk = user.pk
+    user.delete()
+    assert notified(receiver) == [(rp.client_id, sid, str(user_pk))]
+
+
 def test_l3_removing_consent_on_the_connected_apps_page_signs_that_client_out(client, user, rp, receiver):
     sid = id_token_claims(issue_tokens(client, user, rp))["sid"]
     other = ApplicationFactory()
@@ -413,6 +420,47 @@ def test_e5_the_last_retry_is_at_the_expiry(client, user, rp, receiver):
     outbox.deliver(delivery.pk)
     failed = OutboundDelivery.objects.get(pk=delivery.pk)
     assert failed.state == OutboundDelivery.FAILED and failed.next_attempt_at == failed.expires_at
+    # The last attempt is made (at or after the expiry), and it is the last.
+    receiver.mode = "ok"
+    with time_machine.travel(failed.expires_at + timedelta(seconds=2), tick=False):
+        assert outbox.deliver(delivery.pk) == OutboundDelivery.DELIVERED
+    assert len(receiver.received) == 2
+
+
+def test_e5_a_failed_last_attempt_expires_the_delivery(client, user, rp, receiver):
+    receiver.mode = "error"
+    issue_tokens(client, user, rp)
+    client.post("/account/logout/")
+    [delivery] = deliveries()
+    expiry = timezone.now() + timedelta(seconds=3)
+    OutboundDelivery.objects.filter(pk=delivery.pk).update(expires_at=expiry, next_attempt_at=expiry)
+    with time_machine.travel(expiry + timedelta(seconds=1), tick=False):
+        assert outbox.deliver(delivery.pk) == OutboundDelivery.EXPIRED
+        assert outbox.deliver(delivery.pk) == OutboundDelivery.EXPIRED  # and nothing after it
+    expired = OutboundDelivery.objects.get(pk=delivery.pk)
+    assert (expired.attempts, expired.last_error, len(receiver.received)) == (1, "HTTP 500", 1)
+
+
+def test_l8_a_worker_that_outlived_its_lease_never_overwrites_the_next_attempt(client, user, rp, receiver):
+    issue_tokens(client, user, rp)
+    client.post("/account/logout/")
+    [delivery] = deliveries()
+    real_post = outbox._post
+
+    def slow_post(row):
+        # Meanwhile the lease ended and another worker delivered the message.
+        OutboundDelivery.objects.filter(pk=row.pk).update(
+            state=OutboundDelivery.DELIVERED, next_attempt_at=timezone.now(), attempts=1
+        )
+        real_post(row)
+        return "ReadTimeout"
+
+    outbox._post = slow_post
+    try:
+        outbox.deliver(delivery.pk)
+    finally:
+        outbox._post = real_post
+    assert OutboundDelivery.objects.get(pk=delivery.pk).state == OutboundDelivery.DELIVERED
 
 
 # -- E4: written with the change; nothing lost -------------------------------------------------------
