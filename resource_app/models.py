@@ -9,7 +9,7 @@ revoked tokens expire) and removed on the way by later events.
 from __future__ import annotations
 
 from django.db import models
-from django.utils import timezone
+from django.db.models.functions import Now
 
 
 class Revocation(models.Model):
@@ -24,8 +24,9 @@ class Revocation(models.Model):
     value = models.CharField(max_length=255)
     # kind "sub": tokens whose iat is at or before this time (seconds since the epoch) are refused.
     revoked_before = models.FloatField(null=True, blank=True)
-    # Workers read only the rows recorded since their last look (an indexed range, not a scan).
-    recorded_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Workers read only the rows recorded since their last look (an indexed range, not a scan). The
+    # database's clock sets it: one clock for every host, whatever their own clocks say.
+    recorded_at = models.DateTimeField(db_default=Now(), db_index=True)
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -3,9 +3,11 @@
 The receiver (:mod:`resource_app.internal.security_events`) writes :class:`~resource_app.models.Revocation`
 rows in the service's database; each worker keeps a copy in memory (a dict lookup per request) and
 refreshes it at most every ``RESOURCE_APP_DENY_LIST_SYNC_SECONDS`` with one indexed query for the
-rows recorded since its last look. A worker whose copy could not be refreshed for ten intervals
-answers 503 instead of accepting (fail closed): a failing database never turns a refusal into an
-acceptance.
+rows recorded since its last look (``recorded_at`` is set by the database's clock, so hosts whose
+clocks disagree still agree on it; rows are read again for ``OVERLAP`` behind the newest seen, for
+transactions that commit late), and reads the whole list again every ``PRUNE_SECONDS``, which bounds
+what any surprise could hide. A worker whose copy could not be refreshed for ten intervals answers
+503 instead of accepting (fail closed): a failing database never turns a refusal into an acceptance.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ OVERLAP = timedelta(seconds=10)
 STALE_INTERVALS = 10
 PRUNE_SECONDS = 60
 
-Entry = tuple[str, str, "float | None", datetime, datetime]  # kind, value, revoked_before, recorded, expires
+# kind, value, revoked_before, recorded (None: not read from the database), expires
+Entry = tuple[str, str, "float | None", "datetime | None", datetime]
 
 
 class DenyList:
@@ -83,9 +86,12 @@ class DenyList:
             return  # another thread of this worker is reading them now
         try:
             self._attempted_at = now
+            full = now - self._pruned_at >= PRUNE_SECONDS
+            if full:  # every entry still in force, read again: nothing can stay hidden for longer
+                self._cursor = None
             self.apply(self._read())
             self._synced_at = now
-            if now - self._pruned_at >= PRUNE_SECONDS:
+            if full:
                 self._prune()
                 self._pruned_at = now
         except Exception:  # any failure of the database: keep what we have, decide by its age
@@ -112,7 +118,7 @@ class DenyList:
             elif kind == Revocation.SUBJECT and revoked_before is not None:
                 before, until = self._subjects.get(value, (revoked_before, expiry))
                 self._subjects[value] = (max(before, revoked_before), max(until, expiry))
-            if self._cursor is None or recorded_at > self._cursor:
+            if recorded_at is not None and (self._cursor is None or recorded_at > self._cursor):
                 self._cursor = recorded_at
 
     def _prune(self) -> None:

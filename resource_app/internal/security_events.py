@@ -65,8 +65,9 @@ def receive(raw: str) -> int:
                 ReceivedEvent.objects.create(jti=claims["jti"], expires_at=now + keep)
         except IntegrityError:
             return 0  # the provider retried a SET that arrived: nothing happens twice
-        row = Revocation.objects.create(**subject, recorded_at=now, expires_at=expires)
-    deny_list.apply([(row.kind, row.value, row.revoked_before, row.recorded_at, row.expires_at)])
+        row = Revocation.objects.create(**subject, expires_at=expires)  # recorded_at: the database's clock
+    # This worker refuses at once; its cursor moves only with what it reads from the database.
+    deny_list.apply([(row.kind, row.value, row.revoked_before, None, row.expires_at)])
     logger.info("resource_app: revocation event %s received (%s)", claims["jti"], row.kind)
     return 1
 

@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, models
 from django.utils import timezone
 
 from resource_app.exceptions import DenyListUnavailable, InvalidToken
@@ -220,3 +220,33 @@ def test_e3_the_deny_list_can_be_turned_off_for_a_service_without_events(
     monkeypatch.setattr(DenyList, "_read", lambda self: (_ for _ in ()).throw(DatabaseError("no table")))
     deny_list.forget()
     assert _get(client, "/notes/", mint()).status_code == 200
+
+
+def test_e3_the_database_clock_records_a_revocation(client, provider):
+    # One clock for every host: the receiving worker's own clock never sets the workers' cursor.
+    jti = uuid.uuid4().hex
+    _revoke(client, _jwt_id(jti))
+    row = Revocation.objects.get(value=jti)
+    assert abs((row.recorded_at - timezone.now()).total_seconds()) < 60
+    field = Revocation._meta.get_field("recorded_at")
+    assert field.db_default is not models.NOT_PROVIDED and not field.has_default()
+
+
+def test_e3_a_row_hidden_behind_the_cursor_is_found_by_the_next_full_reading(client, provider):
+    from resource_app.internal.deny_list import PRUNE_SECONDS
+
+    clock = Clock()
+    worker = DenyList(clock=clock)
+    _revoke(client, _jwt_id("seen"))
+    worker.check(_token())  # the cursor is now at the newest row
+    hidden = Revocation.objects.create(
+        kind="jti",
+        value=uuid.uuid4().hex,
+        recorded_at=timezone.now() - timedelta(hours=1),  # a surprise: far behind the cursor
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    clock.now += 1
+    worker.check(_token(jti=hidden.value))  # the incremental look does not reach it ...
+    clock.now += PRUNE_SECONDS
+    with pytest.raises(InvalidToken):  # ... the full reading does
+        worker.check(_token(jti=hidden.value))
