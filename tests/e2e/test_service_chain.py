@@ -99,30 +99,31 @@ class Chain:
     @contextlib.contextmanager
     def running(self, **overrides: dict[str, str]):
         """The three services as processes; ``overrides`` by service name replace SERVICE_* values."""
-        hops = {self.a.name: self.b, self.b.name: self.c, self.c.name: None}
-        with contextlib.ExitStack() as stack:
-            for service in (self.c, self.b, self.a):
-                following = hops[service.name]
-                env = {
-                    **os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": service.settings,
-                    "SERVICE_DEBUG": "1", "SERVICE_ISSUER": self.issuer, "SERVICE_AUDIENCE": service.audience,
-                    "SERVICE_MODE": service.mode, "SERVICE_SCOPE": service.needs,
-                    "SERVICE_CLIENT_ID": service.client.client_id,
-                    "SERVICE_CLIENT_SECRET": service.client.raw_secret,
-                    "SERVICE_NEXT_AUDIENCE": following.audience if following else "",
-                    "SERVICE_NEXT_SCOPE": following.needs if following else "",
-                    **overrides.get(service.name, {}),
-                }  # fmt: skip
-                command = [
-                    sys.executable,
-                    "-m",
-                    "django",
-                    "runserver",
-                    f"127.0.0.1:{service.port}",
-                    "--noreload",
-                ]
-                stack.enter_context(server_process(command, env=env, ready_url=service.url))
+        with services_running(self.issuer, [(self.a, self.b), (self.b, self.c), (self.c, None)], **overrides):
             yield
+
+
+@contextlib.contextmanager
+def services_running(issuer: str, hops: list, **overrides: dict[str, str]):
+    """Each ``(service, following service or None)`` of ``hops`` as a process running the demo's
+    service code against ``issuer``; ``overrides`` by service name replace SERVICE_* values."""
+    with contextlib.ExitStack() as stack:
+        for service, following in reversed(hops):  # the last hop first: it is called by the others
+            env = {
+                **os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": service.settings,
+                "SERVICE_DEBUG": "1", "SERVICE_ISSUER": issuer, "SERVICE_AUDIENCE": service.audience,
+                "SERVICE_MODE": service.mode, "SERVICE_SCOPE": service.needs,
+                "SERVICE_CLIENT_ID": service.client.client_id,
+                "SERVICE_CLIENT_SECRET": service.client.raw_secret,
+                "SERVICE_NEXT_AUDIENCE": following.audience if following else "",
+                "SERVICE_NEXT_SCOPE": following.needs if following else "",
+                **overrides.get(service.name, {}),
+            }  # fmt: skip
+            command = [
+                sys.executable, "-m", "django", "runserver", f"127.0.0.1:{service.port}", "--noreload",
+            ]  # fmt: skip
+            stack.enter_context(server_process(command, env=env, ready_url=service.url))
+        yield
 
 
 def _get(url: str, token: str) -> requests.Response:
