@@ -78,3 +78,35 @@ def test_the_profile_page_shows_the_chain_and_a_revocation_in_each_mode(parties,
     assert "ms after the revocation" in after and "issue 15" in after
     assert not ResourceToken.objects.exists()  # forgotten by the client
     assert revoked not in after
+
+
+def test_a_service_that_is_down_is_named_with_how_to_start_it(parties, browser):
+    from tests.processes import free_port
+
+    notes = f"http://127.0.0.1:{free_port()}/"  # nothing listens there
+    register_resource(notes, parties.application, scopes="notes:read", token_format="jwt")
+    Provider.objects.filter(pk=parties.provider.pk).update(resources=notes, scopes="openid notes:read")
+    profile = browser.full_login()
+    assert profile.status_code == 200
+    assert f"does not answer at {notes}" in profile.text and "python dev.py demo" in profile.text
+
+
+def test_the_revoke_button_needs_the_csrf_token_and_a_signed_in_user(parties, browser):
+    import requests
+
+    profile_url = f"{parties.client_origin}/client/profile/"
+    anonymous = requests.post(profile_url, timeout=30, allow_redirects=False)
+    assert anonymous.status_code == 403  # CSRF first
+    browser.full_login()
+    forged = browser.session.post(profile_url, timeout=30, headers={"Origin": parties.client_origin})
+    assert forged.status_code == 403
+    # With the page's form (its CSRF token) but nothing kept to revoke: a clear message, no 500.
+    page = browser.session.get(profile_url, timeout=30)
+    submitted = browser.session.post(
+        profile_url,
+        data={"csrfmiddlewaretoken": browser.session.cookies.get("csrftoken", domain="127.0.0.1")},
+        headers={"Origin": parties.client_origin, "Referer": profile_url},
+        timeout=30,
+    )
+    assert page.status_code == 200 and submitted.status_code == 200
+    assert 'id="revocation"' in submitted.text and 'class="error"' in submitted.text
