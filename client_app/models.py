@@ -181,7 +181,14 @@ class SocialAccount(models.Model):
         return self.sub
 
 
-class TokenSet(models.Model):
+class Expiring:
+    """A row with an ``expires_at`` (None: no announced expiry)."""
+
+    def expires_within(self, seconds: int) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now() + timedelta(seconds=seconds)
+
+
+class TokenSet(Expiring, models.Model):
     """A user's tokens from one provider, encrypted at rest and never sent to the browser (C8).
 
     ``version`` grows at every refresh, and ``refresh_claim`` marks the one request that is
@@ -210,11 +217,8 @@ class TokenSet(models.Model):
     def __str__(self) -> str:
         return f"tokens of {self.user} at {self.provider}"
 
-    def expires_within(self, seconds: int) -> bool:
-        return self.expires_at is not None and self.expires_at <= timezone.now() + timedelta(seconds=seconds)
 
-
-class ResourceToken(models.Model):
+class ResourceToken(Expiring, models.Model):
     """An access token of a token set for one of its provider's ``resources`` (RFC 8707), obtained
     by a refresh with ``resource`` (RFC 8707 2.2), encrypted at rest like the others (C8).
 
@@ -238,9 +242,6 @@ class ResourceToken(models.Model):
 
     def __str__(self) -> str:
         return f"token for {self.resource}"
-
-    def expires_within(self, seconds: int) -> bool:
-        return self.expires_at is not None and self.expires_at <= timezone.now() + timedelta(seconds=seconds)
 
 
 def hash_value(value: str) -> str:

@@ -195,6 +195,21 @@ def _call_provider(current: TokenSet, *, resource: str = "") -> TokenResponse:
 
 
 @sensitive_variables()
+def _write_if_claimed(current: TokenSet, claim: str, **fields) -> None:
+    """Write ``fields``, a new version and no claim, if the claim still holds (compare-and-swap on
+    ``refresh_claim``); else the refresh took too long and another request owns the set."""
+    updated = TokenSet.objects.filter(pk=current.pk, refresh_claim=claim).update(
+        **fields,
+        version=F("version") + 1,
+        refresh_claim="",
+        refresh_claimed_until=None,
+        updated=timezone.now(),
+    )
+    if updated != 1:
+        raise ProviderError("The sign-in was renewed too slowly; try again.", code="claim_lost")
+
+
+@sensitive_variables()
 def _store_refreshed(current: TokenSet, claim: str, token_response: TokenResponse) -> TokenSet:
     """Write the new tokens if the claim still holds (compare-and-swap on ``refresh_claim``)."""
     current.access_token = token_response.access_token
@@ -203,19 +218,15 @@ def _store_refreshed(current: TokenSet, claim: str, token_response: TokenRespons
     current.id_token = token_response.id_token or current.id_token
     current.scope = token_response.scope or current.scope
     current.expires_at = _expires_at(token_response)
-    updated = TokenSet.objects.filter(pk=current.pk, refresh_claim=claim).update(
+    _write_if_claimed(
+        current,
+        claim,
         access_token=current.access_token,
         refresh_token=current.refresh_token,
         id_token=current.id_token,
         scope=current.scope,
         expires_at=current.expires_at,
-        version=F("version") + 1,
-        refresh_claim="",
-        refresh_claimed_until=None,
-        updated=timezone.now(),
     )
-    if updated != 1:
-        raise ProviderError("The sign-in was renewed too slowly; try again.", code="claim_lost")
     current.refresh_from_db()
     ResourceToken.objects.filter(token_set=current).delete()  # their refresh token was rotated
     tokens_refreshed.send(sender=type(current.provider), user=current.user, provider=current.provider)
@@ -232,17 +243,13 @@ def _store_resource_token(
     the previous pair (provider_app does, P8), so the next call with it refreshes first.
     """
     with transaction.atomic():
-        updated = TokenSet.objects.filter(pk=current.pk, refresh_claim=claim).update(
+        _write_if_claimed(
+            current,
+            claim,
             refresh_token=token_response.refresh_token or current.refresh_token,
             id_token=token_response.id_token or current.id_token,
             expires_at=timezone.now(),
-            version=F("version") + 1,
-            refresh_claim="",
-            refresh_claimed_until=None,
-            updated=timezone.now(),
         )
-        if updated != 1:
-            raise ProviderError("The sign-in was renewed too slowly; try again.", code="claim_lost")
         ResourceToken.objects.filter(token_set=current).delete()
         kept = ResourceToken.objects.create(
             token_set=current,
