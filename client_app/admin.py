@@ -40,6 +40,7 @@ class ProviderForm(forms.ModelForm):
             "client_id",
             "token_endpoint_auth_method",
             "scopes",
+            "resources",
             "extra_authorization_params",
             "id_token_signing_algs",
             "subject_claim",
@@ -98,7 +99,15 @@ class ProviderAdmin(admin.ModelAdmin):
         ),
         (
             "Request",
-            {"fields": ["scopes", "extra_authorization_params", "id_token_signing_algs", "subject_claim"]},
+            {
+                "fields": [
+                    "scopes",
+                    "resources",
+                    "extra_authorization_params",
+                    "id_token_signing_algs",
+                    "subject_claim",
+                ]
+            },
         ),
         (
             "Endpoints (filled in by discovery; a value here wins)",

@@ -26,6 +26,7 @@ __all__ = [
     "authorized_session",
     "get_access_token",
     "get_provider",
+    "revoke_access_token",
 ]
 
 
@@ -39,14 +40,34 @@ def get_provider(provider: Provider | str) -> Provider:
     return found
 
 
-def get_access_token(user, provider: Provider | str) -> str:
-    """A valid access token of ``user`` at ``provider``, refreshed first if it is about to expire."""
-    return token_store.get_token_set(user, get_provider(provider)).access_token
+def get_access_token(user, provider: Provider | str, resource: str | None = None) -> str:
+    """A valid access token of ``user`` at ``provider``, refreshed first if it is about to expire.
+
+    ``resource``: one of the provider's ``resources`` (RFC 8707): a token for that service, obtained
+    by a refresh with ``resource`` (RFC 8707 2.2) and kept, encrypted, until shortly before it expires
+    or until the sign-in is refreshed again. Another value is a :class:`ConfigurationError`.
+    """
+    provider = get_provider(provider)
+    if resource is None:
+        return token_store.get_token_set(user, provider).access_token
+    resource = _checked_resource(provider, resource)
+    # The set's own token is not refreshed for this: a refresh rotates the refresh token.
+    return token_store.get_resource_token(token_store.stored_token_set(user, provider), resource).access_token
 
 
-def authorization_headers(user, provider: Provider | str) -> dict[str, str]:
-    """``{"Authorization": "Bearer ..."}`` for one request (RFC 6750 2.1)."""
-    return {"Authorization": f"Bearer {get_access_token(user, provider)}"}
+def _checked_resource(provider: Provider, resource: str) -> str:
+    if resource not in provider.resource_list:
+        raise ConfigurationError(
+            f"{resource!r} is not one of the resources of the provider {provider.slug!r}.",
+            code="unknown_resource",
+        )
+    return resource
+
+
+def authorization_headers(user, provider: Provider | str, resource: str | None = None) -> dict[str, str]:
+    """``{"Authorization": "Bearer ..."}`` for one request (RFC 6750 2.1); ``resource``: as for
+    :func:`get_access_token`."""
+    return {"Authorization": f"Bearer {get_access_token(user, provider, resource)}"}
 
 
 class AuthorizedSession(TimeoutSession):
@@ -55,23 +76,38 @@ class AuthorizedSession(TimeoutSession):
 
     When the resource server answers 401 with ``error="invalid_token"`` (RFC 6750 3.1: expired or
     revoked before its announced expiry), the tokens are refreshed once and the request is sent again.
+
+    ``resource``: one of the provider's ``resources``; the session sends that service's token
+    (:func:`get_access_token`).
     """
 
     retry_on_invalid_token = True
 
-    def __init__(self, user, provider: Provider | str) -> None:
+    def __init__(self, user, provider: Provider | str, resource: str | None = None) -> None:
         super().__init__()
         self.user = user
         self.provider = get_provider(provider)
+        self.resource = _checked_resource(self.provider, resource) if resource is not None else None
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[override]
         headers = dict(kwargs.pop("headers", None) or {})
-        token_set = token_store.get_token_set(self.user, self.provider)
-        response = self._send(method, url, token_set.access_token, headers, *args, **kwargs)
+        if self.resource is None:
+            token_set = token_store.get_token_set(self.user, self.provider)
+        else:  # the set's own token is not refreshed for a service's (a refresh rotates)
+            token_set = token_store.stored_token_set(self.user, self.provider)
+        response = self._send(method, url, self._token(token_set), headers, *args, **kwargs)
         if self.retry_on_invalid_token and _invalid_token(response) and token_set.refresh_token:
-            token_set = token_store.refresh(token_set)
-            response = self._send(method, url, token_set.access_token, headers, *args, **kwargs)
+            if self.resource is None:
+                token = token_store.refresh(token_set).access_token
+            else:
+                token = token_store.refresh(token_set, resource=self.resource).access_token
+            response = self._send(method, url, token, headers, *args, **kwargs)
         return response
+
+    def _token(self, token_set) -> str:
+        if self.resource is None:
+            return token_set.access_token
+        return token_store.get_resource_token(token_set, self.resource).access_token
 
     def _send(self, method, url, access_token: str, headers: dict, *args, **kwargs):
         headers = {**headers, "Authorization": f"Bearer {access_token}"}
@@ -87,6 +123,16 @@ def _invalid_token(response) -> bool:
     )
 
 
-def authorized_session(user, provider: Provider | str) -> AuthorizedSession:
-    """A :class:`AuthorizedSession` for ``user`` at ``provider`` (an instance or a slug)."""
-    return AuthorizedSession(user, provider)
+def revoke_access_token(user, provider: Provider | str, resource: str) -> str:
+    """Revoke at the provider (RFC 7009) the token of ``user`` kept for ``resource`` (one of the
+    provider's ``resources``) and forget it. Returns the revoked token ("" if none was kept), so
+    that the caller can show how services treat it now; the provider may also revoke what was
+    issued with it (provider_app: the sign-in's refresh token, P8), then the user signs in again."""
+    provider = get_provider(provider)
+    return token_store.revoke_resource_token(user, provider, _checked_resource(provider, resource))
+
+
+def authorized_session(user, provider: Provider | str, resource: str | None = None) -> AuthorizedSession:
+    """A :class:`AuthorizedSession` for ``user`` at ``provider`` (an instance or a slug); with
+    ``resource``, for that service (:func:`get_access_token`)."""
+    return AuthorizedSession(user, provider, resource)

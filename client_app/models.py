@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -100,6 +101,13 @@ class Provider(models.Model):
         "the ID token in the browser's address bar). Otherwise client_id is sent.",
     )
     revoke_tokens_on_logout = models.BooleanField(default=False, help_text="RFC 7009 revocation at logout.")
+    resources = models.TextField(
+        blank=True,
+        help_text=(
+            "Space-separated absolute URIs of the services this site calls with the user's tokens "
+            "(RFC 8707 resource indicators). The login asks for them and for the provider itself."
+        ),
+    )
     enabled = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0, help_text="Order on the login page.")
     created = models.DateTimeField(auto_now_add=True)
@@ -118,6 +126,10 @@ class Provider(models.Model):
                 raise ValidationError({"issuer": "The issuer must use https (OIDC Core 3.1.2.1)."})
         if not isinstance(self.extra_authorization_params, dict):
             raise ValidationError({"extra_authorization_params": 'A JSON object, e.g. {"prompt": "login"}.'})
+        for resource in self.resource_list:
+            parts = urlsplit(resource)
+            if not parts.scheme or not parts.netloc or "#" in resource:
+                raise ValidationError({"resources": "Absolute URIs without a fragment (RFC 8707 2)."})
         if not self.use_discovery:
             missing = [f for f in ("authorization_endpoint", "token_endpoint") if not getattr(self, f)]
             if missing:
@@ -126,6 +138,11 @@ class Provider(models.Model):
     @property
     def scope_list(self) -> list[str]:
         return self.scopes.split()
+
+    @property
+    def resource_list(self) -> list[str]:
+        """The services' audiences (RFC 8707) this site asks tokens for, besides the provider's own."""
+        return list(dict.fromkeys(self.resources.split()))
 
     @property
     def is_openid(self) -> bool:
@@ -164,7 +181,14 @@ class SocialAccount(models.Model):
         return self.sub
 
 
-class TokenSet(models.Model):
+class Expiring:
+    """A row with an ``expires_at`` (None: no announced expiry)."""
+
+    def expires_within(self, seconds: int) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now() + timedelta(seconds=seconds)
+
+
+class TokenSet(Expiring, models.Model):
     """A user's tokens from one provider, encrypted at rest and never sent to the browser (C8).
 
     ``version`` grows at every refresh, and ``refresh_claim`` marks the one request that is
@@ -193,8 +217,31 @@ class TokenSet(models.Model):
     def __str__(self) -> str:
         return f"tokens of {self.user} at {self.provider}"
 
-    def expires_within(self, seconds: int) -> bool:
-        return self.expires_at is not None and self.expires_at <= timezone.now() + timedelta(seconds=seconds)
+
+class ResourceToken(Expiring, models.Model):
+    """An access token of a token set for one of its provider's ``resources`` (RFC 8707), obtained
+    by a refresh with ``resource`` (RFC 8707 2.2), encrypted at rest like the others (C8).
+
+    Valid while the token set has not been refreshed since (``token_set_version``: a provider that
+    rotates refresh tokens may revoke the previous pair) and until shortly before it expires; deleted
+    with its token set (logout, back-channel logout, a new login).
+    """
+
+    token_set = models.ForeignKey(TokenSet, on_delete=models.CASCADE, related_name="resource_tokens")
+    resource = models.CharField(max_length=500)
+    access_token = EncryptedTextField()
+    scope = models.CharField(max_length=500, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    token_set_version = models.PositiveIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token_set", "resource"], name="client_app_unique_resource_token")
+        ]
+
+    def __str__(self) -> str:
+        return f"token for {self.resource}"
 
 
 def hash_value(value: str) -> str:

@@ -83,6 +83,7 @@ def seed_provider_client(*, new_secret: bool) -> DemoClient:
 # The client side: the same demo client registered in client_app, talking to the provider over HTTP.
 DEMO_PROVIDER_SLUG = "demo"
 DEMO_ISSUER = f"{DEMO_PROVIDER_ORIGIN}/o"
+DEMO_CLIENT_SCOPES = "openid profile email notes:read files:read"
 
 
 def _client_side_secret() -> str | None:
@@ -107,7 +108,10 @@ def seed_client_provider(client_secret: str | None) -> None:
         "name": "Demo Provider",
         "issuer": DEMO_ISSUER,
         "client_id": DEMO_CLIENT_ID,
-        "scopes": "openid profile email",
+        # The user consents to the site reading notes, and files through notes (token exchange);
+        # the login asks for the provider's own audience and the notes service (RFC 8707).
+        "scopes": DEMO_CLIENT_SCOPES,
+        "resources": NOTES.audience,
         "token_endpoint_auth_method": Provider.AUTH_BASIC,
         "id_token_signing_algs": "RS256",
         "logout_at_provider": True,

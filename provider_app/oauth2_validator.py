@@ -202,6 +202,11 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             raise errors.InvalidGrantError(request=request)
 
     def _check_and_set_request_resource(self, request) -> None:
+        audience = state_of(request).audience
+        if audience is not None:
+            # Resolved by the token generator (resolve_audience): what the access token is for.
+            request.resource = audience.resource
+            return
         # RFC 8707 2.2: DOT narrows the resource against the grant it finds by the raw code; the grant
         # is stored hashed and consumed meanwhile, so run DOT's normalisation and narrow here.
         grant = state_of(request).grant
@@ -235,16 +240,27 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         if request.grant_type == token_exchange.GRANT_TYPE and exchange is not None:
             return resources.Audience([exchange.target])  # RFC 8693 2.1: validate_token_exchange
         original = _refreshed_resources(request)
-        if original is not None and not original and getattr(request, "resource", None):
-            # RFC 8707 2.2 / R4: a refresh narrows the grant's resources; it never adds one to a grant
-            # that had none (its token was for the default audience).
-            raise _invalid_target(request, "The refresh token was not issued for a resource.")
         if isinstance(getattr(request, "resource", None), list):
             request.resource = _checked_resources(request, request.resource)
         self._check_and_set_request_resource(request)  # RFC 8707 2.2: normalise, narrow, inherit
-        identifiers = request.resource = _checked_resources(request, request.resource or [])
+        identifiers = _checked_resources(request, request.resource or [])
+        # RFC 9068 3: the issuer names the provider's own audience (the default one), for every client.
+        names = resources.default_audiences(request)
+        own = [r for r in identifiers if resources.is_default_audience(r, names)]
+        identifiers = request.resource = [r for r in identifiers if r not in own]
+        if original is not None and not original and identifiers:
+            # RFC 8707 2.2 / R4: a refresh narrows the grant's resources; it never adds one to a grant
+            # that had none (its token was for the default audience).
+            raise _invalid_target(request, "The refresh token was not issued for a resource.")
+        grant_resources = _grant_resources(request, original)
+        if own and identifiers:
+            # R3: an opaque token for the default audience has no resource restriction; one also
+            # bound to resources would be both. The client asks for one audience per token.
+            raise _invalid_target(
+                request, "Ask for the provider's own audience or for resources: one per token."
+            )
         if not identifiers:
-            return resources.Audience([])  # RFC 9068 3: the default audience
+            return resources.Audience([], grant_resources)  # RFC 9068 3: the default audience
         registered = resources.registered_servers(identifiers)
         for identifier in identifiers:
             if not resources.allows(registered.get(identifier), request.client):
@@ -265,14 +281,20 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             raise _invalid_target(
                 request, "Ask for one resource per token: a JWT access token has one audience."
             )
-        return resources.Audience(servers)
+        return resources.Audience(servers, grant_resources)
 
-    def resource_refusal(self, application, identifiers: list[str], scopes: list[str]) -> str | None:
+    def resource_refusal(
+        self, application, identifiers: list[str], scopes: list[str], request=None
+    ) -> str | None:
         """Why an authorization request naming ``identifiers`` must get ``invalid_target`` (RFC 8707 2),
-        or None: the registry's rules, checked before the user is asked (the consent page)."""
+        or None: the registry's rules, checked before the user is asked (the consent page). The
+        provider's own audience (the issuer of ``request``, RFC 9068 3) needs no registry entry."""
         identifiers = list(dict.fromkeys(identifiers))
         if len(identifiers) > MAX_RESOURCES or any(not r.isprintable() for r in identifiers):
             return "Too many resources, or a resource that is not an absolute URI."
+        if request is not None:
+            names = resources.default_audiences(request)
+            identifiers = [r for r in identifiers if not resources.is_default_audience(r, names)]
         registered = resources.registered_servers(identifiers)
         for identifier in identifiers:
             if not resources.allows(registered.get(identifier), application):
@@ -326,6 +348,19 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         # Written with the tokens (no savepoint): a token is never issued without its audit event.
         self._audit_issued(token, request)
         return result
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        # RFC 8707 2.2 (R4): the refresh token keeps the grant's resources, so that it can obtain
+        # access tokens for any of them; the access token got the narrowed set (resolve_audience).
+        create = super()._create_refresh_token
+        audience = state_of(request).audience
+        if audience is None or audience.grant_resources is None:
+            return create(request, refresh_token_code, access_token, previous_refresh_token)
+        narrowed, request.resource = request.resource, list(audience.grant_resources)
+        try:
+            return create(request, refresh_token_code, access_token, previous_refresh_token)
+        finally:
+            request.resource = narrowed
 
     def _lock_refresh_token_for_rotation(self, request) -> None:
         # RFC 9700 4.14.2: a refresh token is used once. Two requests may both pass
@@ -672,6 +707,17 @@ def _refreshed_resources(request) -> list[str] | None:
         return None
     refresh_token = getattr(request, "refresh_token_instance", None)
     return list(getattr(refresh_token, "resource", None) or []) if refresh_token is not None else None
+
+
+def _grant_resources(request, refreshed: list[str] | None) -> list[str] | None:
+    """The resources of the grant behind this token request (the code's, or the refresh token's),
+    which a new refresh token keeps; None for grants that issue no refresh token from a grant."""
+    if refreshed is not None:
+        return refreshed
+    grant = state_of(request).grant
+    if getattr(request, "grant_type", None) == "authorization_code" and grant is not None:
+        return list(grant.resource or [])
+    return None
 
 
 def _exchanged_scopes(request, subject, target: ResourceServer) -> list[str]:

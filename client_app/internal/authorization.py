@@ -30,6 +30,7 @@ RESERVED_PARAMS = frozenset(
         "nonce",
         "code_challenge",
         "code_challenge_method",
+        "resource",
     }
 )
 
@@ -88,13 +89,17 @@ def start(
     )
     if provider.is_openid:
         params["nonce"] = pending.nonce
+    if provider.resource_list:
+        # RFC 8707 2.1: the services the site calls with the user's tokens, and the provider itself
+        # (RFC 9068 3: its issuer names its own audience), whose token the login keeps for UserInfo.
+        params["resource"] = [provider.issuer, *provider.resource_list]
     return _with_query(endpoint, params)
 
 
-def _with_query(endpoint: str, params: dict[str, str]) -> str:
+def _with_query(endpoint: str, params: dict[str, str | list[str]]) -> str:
     # The endpoint may carry its own query (OIDC Core 3.1.2.1 allows it): keep it.
     parts = urlsplit(endpoint)
-    query = "&".join(filter(None, [parts.query, urlencode(params)]))
+    query = "&".join(filter(None, [parts.query, urlencode(params, doseq=True)]))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 

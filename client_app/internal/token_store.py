@@ -27,7 +27,7 @@ from client_app.app_settings import app_settings
 from client_app.exceptions import InvalidIdToken, ProviderError, ReauthenticationRequired
 from client_app.internal import id_token, metadata, tokens
 from client_app.internal.tokens import TokenResponse
-from client_app.models import Provider, TokenSet
+from client_app.models import Provider, ResourceToken, TokenSet
 from client_app.signals import tokens_refreshed
 
 logger = logging.getLogger("client_app")
@@ -60,19 +60,45 @@ def save(user, provider: Provider, token_response: TokenResponse) -> TokenSet:
         create_defaults=values,
     )
     token_set.refresh_from_db()
+    ResourceToken.objects.filter(token_set=token_set).delete()  # tokens of the previous grant
     return token_set
 
 
-def get_token_set(user, provider: Provider) -> TokenSet:
-    """The user's token set with an access token that is not about to expire, refreshed if needed."""
+def stored_token_set(user, provider: Provider) -> TokenSet:
+    """The user's token set as stored (:class:`ReauthenticationRequired` if there is none)."""
     token_set = TokenSet.objects.filter(user=user, provider=provider).first()
     if token_set is None or not token_set.access_token:
         raise ReauthenticationRequired(
             f"There is no stored sign-in with {provider} for this user.", code="no_tokens"
         )
+    return token_set
+
+
+def get_token_set(user, provider: Provider) -> TokenSet:
+    """The user's token set with an access token that is not about to expire, refreshed if needed."""
+    token_set = stored_token_set(user, provider)
     if token_set.expires_within(app_settings.TOKEN_REFRESH_MARGIN_SECONDS):
         token_set = refresh(token_set)
     return token_set
+
+
+def get_resource_token(token_set: TokenSet, resource: str) -> ResourceToken:
+    """An access token of ``token_set`` for ``resource`` (RFC 8707): the kept one, else one obtained
+    by a refresh with ``resource`` (RFC 8707 2.2), under the same claim as any refresh (C10)."""
+    kept = _kept(token_set, resource)
+    return kept if kept is not None else refresh(token_set, resource=resource)
+
+
+def _kept(token_set: TokenSet, resource: str) -> ResourceToken | None:
+    """The resource token obtained at the set's current version (as stored, whatever ``token_set``
+    says), unless about to expire: a later refresh of the set rotated the refresh token, and the
+    provider may revoke the previous pair."""
+    kept = ResourceToken.objects.filter(
+        token_set_id=token_set.pk, resource=resource, token_set_version=F("token_set__version")
+    ).first()
+    if kept is None or kept.expires_within(app_settings.TOKEN_REFRESH_MARGIN_SECONDS):
+        return None
+    return kept
 
 
 #: Provider calls one refresh may make: discovery, the token endpoint, the JWKS (C14).
@@ -89,20 +115,28 @@ WAIT_STEP_SECONDS = 0.1
 
 
 @sensitive_variables()
-def refresh(token_set: TokenSet) -> TokenSet:
-    """Refresh ``token_set`` unless another request did or does it (C10); returns the fresh set."""
+def refresh(token_set: TokenSet, *, resource: str = ""):
+    """Refresh ``token_set`` unless another request did or does it (C10); returns the fresh set, or,
+    with ``resource``, the :class:`ResourceToken` for it (the set's refresh token rotated)."""
     deadline = time.monotonic() + claim_seconds()
+    seen = token_set.version
     while True:
-        current, claim = _claim(token_set.pk, token_set.version)
-        if claim is None and current is not None:
-            return current  # refreshed by another request
+        kept = _kept(token_set, resource) if resource else None
+        if kept is not None:  # obtained by another request meanwhile
+            return kept
+        current, claim = _claim(token_set.pk, seen)
         if claim is not None:
             break
+        if current is not None:  # refreshed by another request
+            if not resource:
+                return current
+            seen = current.version  # refreshed for another audience: claim the new version
+            continue
         if time.monotonic() > deadline:
             raise ProviderError("The sign-in is being renewed by another request; try again.", code="busy")
         time.sleep(WAIT_STEP_SECONDS)
     try:
-        token_response = _call_provider(current)
+        token_response = _call_provider(current, resource=resource)
     except ReauthenticationRequired:
         # RFC 6749 5.2 invalid_grant (revoked or expired), or no refresh token: the set is worth nothing.
         logger.info(
@@ -115,6 +149,8 @@ def refresh(token_set: TokenSet) -> TokenSet:
             refresh_claim="", refresh_claimed_until=None
         )
         raise
+    if resource:
+        return _store_resource_token(current, claim, resource, token_response)
     return _store_refreshed(current, claim, token_response)
 
 
@@ -140,7 +176,7 @@ def _claim(pk: int, seen_version: int) -> tuple[TokenSet | None, str | None]:
 
 
 @sensitive_variables()
-def _call_provider(current: TokenSet) -> TokenResponse:
+def _call_provider(current: TokenSet, *, resource: str = "") -> TokenResponse:
     if not current.refresh_token:
         raise ReauthenticationRequired(
             "The sign-in expired and cannot be renewed: log in again.", code="no_refresh"
@@ -148,11 +184,29 @@ def _call_provider(current: TokenSet) -> TokenResponse:
     provider = current.provider
     provider_metadata = metadata.get_metadata(provider)
     token_response = tokens.refresh(
-        provider, provider_metadata.require("token_endpoint"), refresh_token=current.refresh_token
+        provider,
+        provider_metadata.require("token_endpoint"),
+        refresh_token=current.refresh_token,
+        resource=resource,
     )
     if token_response.id_token:
         _check_refreshed_id_token(current, provider, provider_metadata, token_response.id_token)
     return token_response
+
+
+@sensitive_variables()
+def _write_if_claimed(current: TokenSet, claim: str, **fields) -> None:
+    """Write ``fields``, a new version and no claim, if the claim still holds (compare-and-swap on
+    ``refresh_claim``); else the refresh took too long and another request owns the set."""
+    updated = TokenSet.objects.filter(pk=current.pk, refresh_claim=claim).update(
+        **fields,
+        version=F("version") + 1,
+        refresh_claim="",
+        refresh_claimed_until=None,
+        updated=timezone.now(),
+    )
+    if updated != 1:
+        raise ProviderError("The sign-in was renewed too slowly; try again.", code="claim_lost")
 
 
 @sensitive_variables()
@@ -164,22 +218,49 @@ def _store_refreshed(current: TokenSet, claim: str, token_response: TokenRespons
     current.id_token = token_response.id_token or current.id_token
     current.scope = token_response.scope or current.scope
     current.expires_at = _expires_at(token_response)
-    updated = TokenSet.objects.filter(pk=current.pk, refresh_claim=claim).update(
+    _write_if_claimed(
+        current,
+        claim,
         access_token=current.access_token,
         refresh_token=current.refresh_token,
         id_token=current.id_token,
         scope=current.scope,
         expires_at=current.expires_at,
-        version=F("version") + 1,
-        refresh_claim="",
-        refresh_claimed_until=None,
-        updated=timezone.now(),
     )
-    if updated != 1:
-        raise ProviderError("The sign-in was renewed too slowly; try again.", code="claim_lost")
     current.refresh_from_db()
+    ResourceToken.objects.filter(token_set=current).delete()  # their refresh token was rotated
     tokens_refreshed.send(sender=type(current.provider), user=current.user, provider=current.provider)
     return current
+
+
+@sensitive_variables()
+def _store_resource_token(
+    current: TokenSet, claim: str, resource: str, token_response: TokenResponse
+) -> ResourceToken:
+    """Keep the access token for ``resource`` and the rotated refresh token, if the claim still holds.
+
+    The set's own access token is marked expired: a provider that rotates refresh tokens may revoke
+    the previous pair (provider_app does, P8), so the next call with it refreshes first.
+    """
+    with transaction.atomic():
+        _write_if_claimed(
+            current,
+            claim,
+            refresh_token=token_response.refresh_token or current.refresh_token,
+            id_token=token_response.id_token or current.id_token,
+            expires_at=timezone.now(),
+        )
+        ResourceToken.objects.filter(token_set=current).delete()
+        kept = ResourceToken.objects.create(
+            token_set=current,
+            resource=resource,
+            access_token=token_response.access_token,
+            scope=token_response.scope or current.scope,
+            expires_at=_expires_at(token_response),
+            token_set_version=current.version + 1,
+        )
+    tokens_refreshed.send(sender=type(current.provider), user=current.user, provider=current.provider)
+    return kept
 
 
 def _check_refreshed_id_token(current: TokenSet, provider, provider_metadata, raw: str) -> None:
@@ -190,6 +271,24 @@ def _check_refreshed_id_token(current: TokenSet, provider, provider_metadata, ra
     previous = id_token.stored_claims(current.id_token) if current.id_token else {}
     if previous.get("sub") not in (None, claims["sub"]):
         raise InvalidIdToken("The refreshed ID token is about another user.", code="bad_sub")
+
+
+@sensitive_variables()
+def revoke_resource_token(user, provider: Provider, resource: str) -> str:
+    """Revoke at the provider (RFC 7009, ``access_token``) the user's kept token for ``resource``
+    and forget it; returns the token revoked ("" when none is kept). The provider may revoke what
+    was issued with it (provider_app: the refresh token of its pair, P8; tokens exchanged from it, X7)."""
+    kept = ResourceToken.objects.filter(
+        token_set__user=user, token_set__provider=provider, resource=resource
+    ).first()
+    if kept is None:
+        return ""
+    endpoint = metadata.get_metadata(provider).revocation_endpoint
+    if not endpoint:
+        raise ProviderError("The provider has no revocation endpoint.", code="no_revocation_endpoint")
+    tokens.revoke(provider, endpoint, token=kept.access_token, token_type_hint="access_token")
+    kept.delete()
+    return kept.access_token
 
 
 @sensitive_variables()

@@ -132,17 +132,25 @@ def exchange_code(
         "redirect_uri": redirect_uri,
         "code_verifier": code_verifier,
     }
+    if provider.resource_list:
+        data["resource"] = provider.issuer  # RFC 8707 2.2: the login's token is the provider's own
     if provider.token_endpoint_auth_method == Provider.AUTH_BASIC:
         data["client_id"] = provider.client_id
     return TokenResponse.parse(_post_token(provider, token_endpoint, data, what="code exchange"))
 
 
 @sensitive_variables()
-def refresh(provider: Provider, token_endpoint: str, *, refresh_token: str, scope: str = "") -> TokenResponse:
-    """RFC 6749 6: new tokens for a refresh token."""
+def refresh(
+    provider: Provider, token_endpoint: str, *, refresh_token: str, scope: str = "", resource: str = ""
+) -> TokenResponse:
+    """RFC 6749 6: new tokens for a refresh token; RFC 8707 2.2: an access token for ``resource``
+    (for a provider with ``resources``, by default the provider's own audience, its issuer)."""
     data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     if scope:
         data["scope"] = scope
+    resource = resource or (provider.issuer if provider.resource_list else "")
+    if resource:
+        data["resource"] = resource
     return TokenResponse.parse(_post_token(provider, token_endpoint, data, what="token refresh"))
 
 

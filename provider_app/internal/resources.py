@@ -11,7 +11,12 @@ token's), then applies the registry (:class:`~provider_app.models.ResourceServer
 - every scope must be one the resource understands (identity scopes such as ``openid`` excepted),
   else ``invalid_scope``;
 - a token for a resource that wants JWTs has exactly one audience (an ambiguous JWT is never issued);
-- no ``resource``: the default audience (``PROVIDER_APP_DEFAULT_AUDIENCE``, RFC 9068 3), opaque.
+- no ``resource``: the default audience (``PROVIDER_APP_DEFAULT_AUDIENCE``, RFC 9068 3), opaque;
+- ``resource`` naming the issuer (or ``PROVIDER_APP_DEFAULT_AUDIENCE``): the default audience too
+  (:func:`default_audiences`), allowed for every client; at authorization it may be combined with
+  registered resources, a token is for one or the other (R3);
+- a rotated refresh token keeps the grant's resources while its access token gets the narrowed set
+  (RFC 8707 2.2: one refresh token obtains access tokens for any of the grant's resources; R4).
 
 A JWT access token (RFC 9068 2, R1) has header ``typ: at+jwt`` and the ID tokens' key (RS256,
 ``kid`` its thumbprint, published in the JWKS); claims ``iss``, ``exp``, ``aud``, ``sub`` (the
@@ -45,6 +50,7 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import SettingsScopes
 from oauth2_provider.settings import oauth2_settings
 
+from provider_app.app_settings import app_settings
 from provider_app.internal import compat, signing_keys
 from provider_app.internal.clients import is_loopback_host
 from provider_app.internal.storage import state_of
@@ -60,10 +66,21 @@ IDENTITY_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "
 
 
 class Audience:
-    """The registered resource servers one token is for (none: the default audience)."""
+    """The registered resource servers one token is for (none: the default audience).
 
-    def __init__(self, servers: list[ResourceServer]) -> None:
+    ``grant_resources``: the resources of the grant behind the token request (the code's, or the
+    refresh token's), which the new refresh token keeps (RFC 8707 2.2); None when no refresh token
+    comes from this request's grant (client_credentials, token exchange).
+    """
+
+    def __init__(self, servers: list[ResourceServer], grant_resources: list[str] | None = None) -> None:
         self.servers = servers
+        self.grant_resources = grant_resources
+
+    @property
+    def resource(self) -> list[str]:
+        """What the access token stores as its ``resource`` ([]: the default audience, unrestricted)."""
+        return [server.identifier for server in self.servers]
 
     @property
     def jwt_server(self) -> ResourceServer | None:
@@ -76,6 +93,22 @@ class Audience:
         """The servers' own lifetime (the shortest, for a token for several), else ``default``."""
         lifetimes = [s.access_token_lifetime for s in self.servers if s.access_token_lifetime]
         return min(lifetimes) if lifetimes else default
+
+
+def default_audiences(request) -> set[str]:
+    """The names of the provider's own audience (RFC 9068 3): the issuer of this request, and
+    ``PROVIDER_APP_DEFAULT_AUDIENCE`` when set. ``resource`` naming one of them asks for the default
+    audience: allowed for every client, no registry entry, an opaque token with no resource
+    restriction (UserInfo and the provider's API accept it). ``request``: Django's or oauthlib's."""
+    names = {oauth2_settings.oidc_issuer(request).rstrip("/")}
+    if app_settings.DEFAULT_AUDIENCE:
+        names.add(app_settings.DEFAULT_AUDIENCE.rstrip("/"))
+    return names
+
+
+def is_default_audience(identifier: str, names: set[str]) -> bool:
+    """``identifier`` names the provider's own audience (with or without a trailing slash)."""
+    return isinstance(identifier, str) and identifier.rstrip("/") in names
 
 
 def registered_servers(identifiers: list[str]) -> dict[str, ResourceServer]:

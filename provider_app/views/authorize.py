@@ -221,7 +221,7 @@ class AuthorizationView(AuthenticationRequirementMixin, DOTAuthorizationView):
         scopes = context["scopes"]
         resources = [r for value in request.GET.getlist("resource") for r in value.split()]
         validator = self.get_validator_class()()
-        refusal = resources and validator.resource_refusal(application, resources, scopes)
+        refusal = resources and validator.resource_refusal(application, resources, scopes, request)
         if refusal:  # RFC 8707 2: refused before the user is asked, at the client's redirect URI
             return self._refuse("invalid_target", refusal, context["form"].initial, application)
         # OIDC Core 3.1.2.1: prompt=consent asks again even when the approval is remembered.

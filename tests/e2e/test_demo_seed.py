@@ -46,6 +46,9 @@ def test_seed_registers_the_demo_provider_on_the_client_side():
         application.policy.backchannel_logout_uri == "http://127.0.0.1:8000/client/demo/backchannel-logout/"
     )
     assert application.policy.backchannel_logout_session_required
+    # Issue 14: the site calls the notes service with the user's token, files through notes.
+    assert provider.resource_list == [demo.NOTES.audience]
+    assert provider.scopes == "openid profile email notes:read files:read"
 
 
 def test_seed_again_keeps_the_secret():

@@ -15,6 +15,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -51,7 +52,7 @@ class Service:
 
 
 @pytest.fixture
-def chain(provider_issuer, user, tmp_path):
+def chain(provider_issuer, user):
     """A (notes, JWT) -> B (files, introspection) -> C (archive, JWT), registered at the provider,
     each with its own confidential client; the exchange policy lets A call B and B call C."""
     a = Service("notes", "services.notes.settings", "jwt", "notes:read files:read", "notes:read", "jwt")
@@ -71,7 +72,7 @@ def chain(provider_issuer, user, tmp_path):
         )  # fmt: skip
     allow_exchange(a.client, source=a.audience, targets=[b.audience])
     allow_exchange(b.client, source=b.audience, targets=[c.audience])
-    return Chain(provider_issuer, user, web, a, b, c, tmp_path)
+    return Chain(provider_issuer, user, web, a, b, c)
 
 
 def allow_exchange(client, *, source: str, targets: list[str]) -> None:
@@ -91,7 +92,6 @@ class Chain:
     a: Service
     b: Service
     c: Service
-    databases: Path
 
     def user_token(self, resource: str, scope: str) -> str:
         """A user's access token for ``resource`` from a code flow at the live provider's issuer."""
@@ -102,33 +102,35 @@ class Chain:
     @contextlib.contextmanager
     def running(self, **overrides: dict[str, str]):
         """The three services as processes; ``overrides`` by service name replace SERVICE_* values."""
-        hops = {self.a.name: self.b, self.b.name: self.c, self.c.name: None}
-        with contextlib.ExitStack() as stack:
-            for service in (self.c, self.b, self.a):
-                following = hops[service.name]
-                env = {
-                    **os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": service.settings,
-                    "SERVICE_DEBUG": "1", "SERVICE_ISSUER": self.issuer, "SERVICE_AUDIENCE": service.audience,
-                    "SERVICE_MODE": service.mode, "SERVICE_SCOPE": service.needs,
-                    "SERVICE_CLIENT_ID": service.client.client_id,
-                    "SERVICE_CLIENT_SECRET": service.client.raw_secret,
-                    "SERVICE_NEXT_AUDIENCE": following.audience if following else "",
-                    "SERVICE_NEXT_SCOPE": following.needs if following else "",
-                    "SERVICE_DATABASE": str(self.databases / f"{service.name}.sqlite3"),
-                    **overrides.get(service.name, {}),
-                }  # fmt: skip
-                migrate = [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"]
-                subprocess.run(migrate, env=env, cwd=ROOT, check=True)  # its deny-list (resource_app)
-                command = [
-                    sys.executable,
-                    "-m",
-                    "django",
-                    "runserver",
-                    f"127.0.0.1:{service.port}",
-                    "--noreload",
-                ]
-                stack.enter_context(server_process(command, env=env, ready_url=service.url))
+        with services_running(self.issuer, [(self.a, self.b), (self.b, self.c), (self.c, None)], **overrides):
             yield
+
+
+@contextlib.contextmanager
+def services_running(issuer: str, hops: list, **overrides: dict[str, str]):
+    """Each ``(service, following service or None)`` of ``hops`` as a process running the demo's
+    service code against ``issuer``; ``overrides`` by service name replace SERVICE_* values."""
+    with contextlib.ExitStack() as stack:
+        databases = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        for service, following in reversed(hops):  # the last hop first: it is called by the others
+            env = {
+                **os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": service.settings,
+                "SERVICE_DEBUG": "1", "SERVICE_ISSUER": issuer, "SERVICE_AUDIENCE": service.audience,
+                "SERVICE_MODE": service.mode, "SERVICE_SCOPE": service.needs,
+                "SERVICE_CLIENT_ID": service.client.client_id,
+                "SERVICE_CLIENT_SECRET": service.client.raw_secret,
+                "SERVICE_NEXT_AUDIENCE": following.audience if following else "",
+                "SERVICE_NEXT_SCOPE": following.needs if following else "",
+                "SERVICE_DATABASE": str(databases / f"{service.name}.sqlite3"),
+                **overrides.get(service.name, {}),
+            }  # fmt: skip
+            migrate = [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"]
+            subprocess.run(migrate, env=env, cwd=ROOT, check=True)  # its own database: the deny-list
+            command = [
+                sys.executable, "-m", "django", "runserver", f"127.0.0.1:{service.port}", "--noreload",
+            ]  # fmt: skip
+            stack.enter_context(server_process(command, env=env, ready_url=service.url))
+        yield
 
 
 def _get(url: str, token: str) -> requests.Response:

@@ -149,7 +149,7 @@ def test_seed_demo_is_idempotent(client):
     second = _run("seed_demo")
     assert "Demo client ready" in first and "Demo client ready" in second
     assert get_user_model().objects.count() == users == len(demo.DEMO_USERS)
-    assert Application.objects.count() == applications == 1 + len(demo.DEMO_SERVICES)  # and the services'
+    assert Application.objects.count() == applications == 1 + len(demo.DEMO_SERVICES)  # the services' clients
     application = Application.objects.get(client_id=demo.DEMO_CLIENT_ID)
     assert application.client_secret == stored_secret  # not rotated by a second run
     assert application.client_secret.startswith("client_secret_sha256$")

@@ -265,3 +265,109 @@ def test_r4_a_refresh_cannot_add_a_resource_to_a_grant_without_one(client, user,
     first = issue_tokens(client, user, application, scope="openid profile")  # default audience
     response = post_refresh(client, application, first["refresh_token"], resource=NOTES)
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+# RFC 9068 3 / RFC 8707 2.2: the provider's own audience is nameable (resource=<issuer>), and the
+# refresh token keeps the grant's resources while each access token gets the narrowed set.
+
+ISSUER = "http://testserver/o"
+
+
+def _grant_for_issuer_and_notes(client, user, application, scope="openid profile notes:read"):
+    """A code for resource=<issuer> and resource=NOTES (the client_app's authorization request)."""
+    from tests.oauth_helpers import get_code, request_for
+
+    client.force_login(user)
+    request = request_for(application, scope=scope, extra={"resource": [ISSUER, NOTES]})
+    return request, get_code(client, request)
+
+
+def _userinfo(client, access_token):
+    return client.get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {access_token}")
+
+
+def test_r3_resource_naming_the_issuer_is_the_default_audience(client, user, application, notes):
+    from tests.oauth_helpers import exchange
+
+    request, code = _grant_for_issuer_and_notes(client, user, application)
+    response = exchange(client, application, request, code, resource=ISSUER)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["access_token"].count(".") == 0  # opaque, no resource restriction
+    assert get_access_token_model().objects.get(application=application).resource == []
+    assert _userinfo(client, body["access_token"]).status_code == 200
+    assert api_me(client, body["access_token"]).status_code == 200
+
+
+def test_r3_the_issuer_needs_no_registry_entry(client):
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    response = client_credentials(client, service, resource=ISSUER + "/", scope="openid")
+    assert response.status_code == 200, response.content
+    assert response.json()["access_token"].count(".") == 0
+    assert get_access_token_model().objects.get(application=service).resource == []
+
+
+def test_r3_the_issuer_with_an_unregistered_resource_is_still_refused_at_authorization(
+    client, user, application
+):
+    params, _ = _authorize(client, user, application, [ISSUER, "https://unknown.example.com/"])
+    assert params["error"] == "invalid_target"
+    request = AuthorizationRequest(
+        application.client_id, application.redirect_uris, scope="openid", extra={"resource": ISSUER}
+    )
+    assert client.get("/o/authorize/", request.params()).status_code == 200  # alone: the consent page
+
+
+def test_r3_one_token_is_never_for_the_default_audience_and_a_resource(client, user, application, notes):
+    from tests.oauth_helpers import exchange
+
+    request, code = _grant_for_issuer_and_notes(client, user, application)
+    response = exchange(client, application, request, code)  # no resource: the whole grant
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+def test_r4_a_rotated_refresh_token_keeps_the_grants_resources(client, user, application, notes):
+    from oauth2_provider.models import get_refresh_token_model
+
+    from tests.oauth_helpers import exchange
+
+    request, code = _grant_for_issuer_and_notes(client, user, application)
+    first = exchange(client, application, request, code, resource=ISSUER).json()
+    refresh_tokens = get_refresh_token_model().objects.filter(revoked__isnull=True)
+    assert refresh_tokens.get().resource == [ISSUER, NOTES]
+    # RFC 8707 2.2: the refresh token obtains an access token for one of the grant's resources...
+    for_notes = post_refresh(client, application, first["refresh_token"], resource=NOTES)
+    assert for_notes.status_code == 200, for_notes.content
+    _, claims = _parts(for_notes.json()["access_token"])
+    assert claims["aud"] == NOTES
+    assert _userinfo(client, for_notes.json()["access_token"]).status_code != 200
+    # ... and the rotated refresh token still holds the grant's resources, not the narrowed one.
+    assert refresh_tokens.get().resource == [ISSUER, NOTES]
+    again = post_refresh(client, application, for_notes.json()["refresh_token"], resource=ISSUER)
+    assert again.status_code == 200, again.content
+    assert again.json()["access_token"].count(".") == 0
+    assert _userinfo(client, again.json()["access_token"]).status_code == 200
+    assert refresh_tokens.get().resource == [ISSUER, NOTES]
+
+
+def test_r4_a_refresh_from_a_kept_grant_still_never_widens(client, user, application, notes):
+    from tests.oauth_helpers import exchange
+
+    register_resource(FILES, application, scopes="notes:read", token_format="jwt")
+    request, code = _grant_for_issuer_and_notes(client, user, application)
+    first = exchange(client, application, request, code, resource=NOTES).json()
+    response = post_refresh(client, application, first["refresh_token"], resource=FILES)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+def test_r4_the_issuer_is_not_added_to_a_grant_for_resources_only(client, user, application, notes):
+    first = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
+    response = post_refresh(client, application, first["refresh_token"], resource=ISSUER)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+def test_r4_a_default_audience_grant_may_name_the_issuer_on_refresh(client, user, application):
+    first = issue_tokens(client, user, application, scope="openid profile")
+    response = post_refresh(client, application, first["refresh_token"], resource=ISSUER)
+    assert response.status_code == 200, response.content
+    assert api_me(client, response.json()["access_token"]).status_code == 200
