@@ -28,9 +28,9 @@ class ProviderAppConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
         from django.core.signals import setting_changed
-        from django.db.models.signals import post_delete, post_save, pre_save
+        from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
         from django_otp.plugins.otp_totp.models import TOTPDevice
-        from oauth2_provider.models import get_application_model
+        from oauth2_provider.models import get_access_token_model, get_application_model
 
         from provider_app import audit, signals
         from provider_app.internal import (
@@ -38,6 +38,7 @@ class ProviderAppConfig(AppConfig):
             clients,
             local_cache,
             login,
+            revocation_events,
             storage,
             token_cache,
         )
@@ -90,6 +91,17 @@ class ProviderAppConfig(AppConfig):
             backchannel_logout.user_will_change, sender=User, dispatch_uid="provider_app_bcl_pre"
         )
         post_save.connect(backchannel_logout.user_changed, sender=User, dispatch_uid="provider_app_bcl_user")
+
+        # Revocation events (E1): a revoked JWT access token, or a deactivated user's every JWT, is told
+        # to the resource servers of its audience that registered an events URI (a SET via the outbox).
+        pre_delete.connect(
+            revocation_events.access_token_deleted,
+            sender=get_access_token_model(),
+            dispatch_uid="provider_app_revocation_events",
+        )
+        post_save.connect(
+            revocation_events.user_changed, sender=User, dispatch_uid="provider_app_events_user"
+        )
 
         # The audit log: sign-in events (Django's signals).
         user_logged_in.connect(audit.on_logged_in, dispatch_uid="provider_app_audit_logged_in")
