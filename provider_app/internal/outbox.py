@@ -94,19 +94,30 @@ KINDS = {
 
 
 def enqueue(
-    kind: str, target_url: str, claims: dict, *, lifetime: timedelta, application=None
+    kind: str,
+    target_url: str,
+    claims: dict,
+    *,
+    lifetime: timedelta | None = None,
+    expires_at: datetime | None = None,
+    application=None,
 ) -> OutboundDelivery:
-    """Write a delivery in the caller's transaction (E4); its task is enqueued once that commits."""
+    """Write a delivery in the caller's transaction (E4); its task is enqueued once that commits.
+    It is attempted until ``expires_at`` (or for ``lifetime`` from now; E5)."""
     if kind not in KINDS:
         raise ValueError(f"Unknown delivery kind {kind!r}.")
     now = timezone.now()
+    if expires_at is None:
+        if lifetime is None:
+            raise ValueError("A delivery needs a lifetime or an expiry.")
+        expires_at = now + lifetime
     delivery = OutboundDelivery.objects.create(
         kind=kind,
         application=application,
         target_url=target_url,
         claims=claims,
         next_attempt_at=now,
-        expires_at=now + lifetime,
+        expires_at=expires_at,
     )
     transaction.on_commit(
         lambda: schedule(delivery.pk), using=router.db_for_write(OutboundDelivery), robust=True

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import router, transaction
 from django.utils import timezone
@@ -125,13 +125,11 @@ def _send(server: ResourceServer, issuer: str, subject: dict, *, until: datetime
         # Registered around the admin's check (code, a data migration): never posted to.
         logger.error("provider_app: %s has an unusable events URI", server)
         return
-    now = timezone.now()
     outbox.enqueue(
         OutboundDelivery.SECURITY_EVENT,
         server.events_uri,
-        event_claims(issuer, server.identifier, subject, now),
-        # E5: no delivery after the revoked token's own expiry (the event is useless by then).
-        lifetime=max(until - now, timedelta(seconds=1)),
+        event_claims(issuer, server.identifier, subject, timezone.now()),
+        expires_at=until,  # E5: no delivery after the revoked token's own expiry (useless by then)
         application=server.client,
     )
 
