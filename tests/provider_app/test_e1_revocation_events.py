@@ -178,6 +178,20 @@ def test_e1_the_jwts_jti_is_kept_with_its_hash_never_the_token(client, user, app
     assert tokens["access_token"] not in stored.token
 
 
+def test_e1_an_admin_edit_of_a_jwts_row_keeps_the_token_usable(client, user, application, notes):
+    from django.contrib import admin
+
+    tokens = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
+    AccessToken = get_access_token_model()
+    stored = AccessToken.objects.get(application=application)
+    checksum = stored.token_checksum
+    stored.scope = "notes:read"
+    admin.site._registry[AccessToken].save_model(None, stored, None, change=True)
+    assert AccessToken.objects.get(pk=stored.pk).token_checksum == checksum
+    revoke(Client(), application, tokens["access_token"])  # still found by its hash
+    assert revoked_jtis() == [jti_of(tokens["access_token"])]
+
+
 # -- the triggers -----------------------------------------------------------------------------------------
 
 
