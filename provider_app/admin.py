@@ -219,16 +219,6 @@ class ConsentAdmin(admin.ModelAdmin):
 class AccessTokenAdmin(dot_admin.access_token_admin_class):
     """DOT's access-token admin; its revoke action needs the change permission (P25)."""
 
-    def save_model(self, request, obj, form, change) -> None:
-        # A JWT's row keeps its jti in ``token`` (internal.storage.JWT_ID_PREFIX); DOT's checksum
-        # field would hash that value on save, and the token would no longer be found: keep the
-        # stored checksum (a queryset update runs no field's pre_save).
-        checksum = obj.token_checksum
-        super().save_model(request, obj, form, change)
-        if change and obj.token_checksum != checksum:
-            type(obj).objects.filter(pk=obj.pk).update(token_checksum=checksum)
-            obj.token_checksum = checksum
-
     @admin.action(description="Revoke selected access tokens", permissions=["change"])
     def revoke_tokens(self, request, queryset):
         return super().revoke_tokens(request, queryset)

@@ -36,6 +36,7 @@ class ProviderAppConfig(AppConfig):
         from provider_app.internal import (
             backchannel_logout,
             clients,
+            compat,
             local_cache,
             login,
             revocation_events,
@@ -92,6 +93,11 @@ class ProviderAppConfig(AppConfig):
         )
         post_save.connect(backchannel_logout.user_changed, sender=User, dispatch_uid="provider_app_bcl_user")
 
+        # A JWT access token's row keeps the JWT's id in DOT's (otherwise empty) token column: its
+        # checksum stays the hash of the token itself (internal.storage.stored_jwt_id).
+        compat.wrap_token_checksum_pre_save(
+            get_access_token_model()._meta.get_field("token_checksum"), storage.keeping_jwt_checksums
+        )
         # Revocation events (E1): a revoked JWT access token, or a deactivated user's every JWT, is told
         # to the resource servers of its audience that registered an events URI (a SET via the outbox).
         pre_delete.connect(

@@ -602,6 +602,19 @@ def jwt_id_marker(issuer: str, jti: str) -> str:
     return f"{JWT_ID_PREFIX}{jti} {issuer}"
 
 
+def keeping_jwt_checksums(pre_save: Callable) -> Callable:
+    """DOT's ``TokenChecksumField.pre_save``, keeping the stored checksum of a JWT's row when no raw
+    token is pending: its ``token`` column holds the JWT's id, never to be hashed into the checksum
+    (installed by ``ProviderAppConfig.ready()`` through :func:`compat.wrap_token_checksum_pre_save`)."""
+
+    def keep(instance, add: bool):
+        if getattr(instance, compat.RAW_TOKEN_ATTRIBUTE, None) is None and stored_jwt_id(instance.token):
+            return instance.token_checksum
+        return pre_save(instance, add)
+
+    return keep
+
+
 def stored_jwt_id(value: str | None) -> tuple[str, str] | None:
     """``(iss, jti)`` from a stored access token's ``token`` column; ``None`` for an opaque token."""
     if not value or not value.startswith(JWT_ID_PREFIX):
