@@ -24,6 +24,9 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+#: How often the idle task worker looks for deliveries: a revocation reaches the JWT-mode notes service
+#: well within a second (E3; the default of django-tasks-db's db_worker is 1 s).
+WORKER_INTERVAL_SECONDS = 0.1
 DEMO_ENV = {
     "DJANGO_DEBUG": "1",
     "OAUTHSITE_DEMO": "1",
@@ -111,12 +114,11 @@ def demo(python: Path) -> None:
         flush=True,
     )
     # Beside the server: the task worker that delivers the outbox (logout tokens to the demo
-    # client) and the demo's services.
+    # client, revocation events to the services) and the demo's services.
     print("+ manage.py db_worker and the services (in the background)", flush=True)
+    worker = ["db_worker", "--no-reload", "--interval", str(WORKER_INTERVAL_SECONDS)]
     background = [
-        subprocess.Popen(
-            [str(python), "manage.py", "db_worker", "--no-reload"], cwd=ROOT, env={**os.environ, **DEMO_ENV}
-        ),
+        subprocess.Popen([str(python), "manage.py", *worker], cwd=ROOT, env={**os.environ, **DEMO_ENV}),
         *start_services(python),
     ]
     try:

@@ -324,6 +324,24 @@ class Harness:
         headers: dict[str, str] | None = None,
         duration: float | None = None,
     ) -> R.Measurement:
+        result = subprocess.run(
+            self.wrk_command(path, script, *script_args, headers=headers, duration=duration),
+            capture_output=True,
+            text=True,
+            env=self.env("unused"),
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"wrk failed: {result.stderr}")
+        return R.parse_wrk_output(result.stdout)
+
+    def wrk_command(
+        self,
+        path: str,
+        script: str,
+        *script_args: str,
+        headers: dict[str, str] | None = None,
+        duration: float | None = None,
+    ) -> list[str]:
         command = [
             "wrk",
             "-t",
@@ -340,11 +358,7 @@ class Harness:
         ]
         for key, value in (headers or {}).items():
             command += ["-H", f"{key}: {value}"]
-        command += [f"{self.base_url}{path}", "--", *script_args]
-        result = subprocess.run(command, capture_output=True, text=True, env=self.env("unused"))
-        if result.returncode != 0:
-            raise RuntimeError(f"wrk failed: {result.stderr}")
-        return R.parse_wrk_output(result.stdout)
+        return [*command, f"{self.base_url}{path}", "--", *script_args]
 
     def drain(self) -> None:
         """Wait until requests queued by the last scenario are served, so the next starts clean.
@@ -669,6 +683,8 @@ class Harness:
                 f"{self.label(c)}: {text}" for c, text in self.extra.get("service_revocation", {}).items()
             )
             lines += [f"(7) a token revoked at the provider: {revocation}.", ""]
+        if "e3" in self.extra:
+            lines += [f"(7c) E3, revocation to refusal under load: {self.extra['e3']}.", ""]
         if "scale" in self.results:
             lines += [self.scale_report(), ""]
         return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -55,4 +55,5 @@ urlpatterns = [
     path("bench/service", ServiceView.as_view()),
     path("bench/service-call", ServiceCallView.as_view()),
     path("bench/provider-calls", provider_calls),
+    path("events/", include("resource_app.urls")),  # revocation events (RFC 8935), as services/urls.py
 ]

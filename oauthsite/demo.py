@@ -200,6 +200,8 @@ def seed_services(demo_dir) -> None:
                 "scopes": service.scopes,
                 "token_format": service.token_format,
                 "client": application,
+                # E1: where the provider pushes revocation events (services/urls.py mounts them).
+                "events_uri": f"{service.audience}events/",
             },
         )
         if service is NOTES:

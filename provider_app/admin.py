@@ -251,14 +251,22 @@ class ResourceServerForm(forms.ModelForm):
         model = ResourceServer
         fields = [
             "identifier", "name", "scopes", "token_format", "access_token_lifetime",
-            "allowed_clients", "client",
+            "allowed_clients", "client", "events_uri",
         ]  # fmt: skip
 
     def clean_identifier(self) -> str:
         from provider_app.internal.resources import check_identifier
 
+        return self._checked(check_identifier, "identifier")
+
+    def clean_events_uri(self) -> str:
+        from provider_app.internal.resources import check_events_uri
+
+        return self._checked(check_events_uri, "events_uri")
+
+    def _checked(self, check, name: str) -> str:
         try:
-            return check_identifier(self.cleaned_data["identifier"])
+            return check(self.cleaned_data[name])
         except ValueError as error:
             raise forms.ValidationError(str(error)) from None
 
@@ -268,7 +276,7 @@ class ResourceServerAdmin(admin.ModelAdmin):
     """Services that accept this provider's tokens: audience, scopes, token format, allowed clients."""
 
     form = ResourceServerForm
-    list_display = ("name", "identifier", "token_format", "access_token_lifetime")
+    list_display = ("name", "identifier", "token_format", "access_token_lifetime", "events_uri")
     list_filter = ("token_format",)
     search_fields = ("name", "identifier")
     filter_horizontal = ("allowed_clients",)

@@ -160,6 +160,12 @@ class AppSettings:
         return int(self._setting("LOGOUT_TOKEN_LIFETIME_SECONDS", 120))
 
     @property
+    def SECURITY_EVENT_LIFETIME_SECONDS(self) -> int:
+        """Seconds between a Security Event Token's ``iat`` and ``exp`` (E1); each attempt signs anew.
+        Its retries last as long as the revoked token would have (E5)."""
+        return int(self._setting("SECURITY_EVENT_LIFETIME_SECONDS", 120))
+
+    @property
     def BACKCHANNEL_LOGOUT_RETRY_SECONDS(self) -> int:
         """How long an undelivered logout token is retried before it expires (the client's sessions
         should not outlive this)."""

@@ -30,14 +30,16 @@ class ProviderAppConfig(AppConfig):
         from django.core.signals import setting_changed
         from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
         from django_otp.plugins.otp_totp.models import TOTPDevice
-        from oauth2_provider.models import get_application_model
+        from oauth2_provider.models import get_access_token_model, get_application_model
 
         from provider_app import audit, signals
         from provider_app.internal import (
             backchannel_logout,
             clients,
+            compat,
             local_cache,
             login,
+            revocation_events,
             storage,
             token_cache,
             tokens,
@@ -97,6 +99,22 @@ class ProviderAppConfig(AppConfig):
         post_save.connect(backchannel_logout.user_changed, sender=User, dispatch_uid="provider_app_bcl_user")
         pre_delete.connect(
             backchannel_logout.user_deleting, sender=User, dispatch_uid="provider_app_bcl_delete"
+        )
+
+        # A JWT access token's row keeps the JWT's id in DOT's (otherwise empty) token column: its
+        # checksum stays the hash of the token itself (internal.storage.stored_jwt_id).
+        compat.wrap_token_checksum_pre_save(
+            get_access_token_model()._meta.get_field("token_checksum"), storage.keeping_jwt_checksums
+        )
+        # Revocation events (E1): a revoked JWT access token, or a deactivated user's every JWT, is told
+        # to the resource servers of its audience that registered an events URI (a SET via the outbox).
+        pre_delete.connect(
+            revocation_events.access_token_deleted,
+            sender=get_access_token_model(),
+            dispatch_uid="provider_app_revocation_events",
+        )
+        post_save.connect(
+            revocation_events.user_changed, sender=User, dispatch_uid="provider_app_events_user"
         )
 
         # The audit log: sign-in events (Django's signals).

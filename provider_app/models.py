@@ -291,6 +291,16 @@ class ResourceServer(models.Model):
         related_name="+",
         help_text="The service's own client: it may introspect tokens issued for this audience.",
     )
+    events_uri = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text=(
+            "Where the provider posts Security Event Tokens (RFC 8417, RFC 8935) when tokens for this "
+            "service are revoked, e.g. https://notes.example.com/events/ (https; http only on loopback). "
+            "Empty: the service is not told."
+        ),
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -462,7 +472,11 @@ class OutboundDelivery(models.Model):
         (EXPIRED, "Expired (gave up)"),
     ]
     BACKCHANNEL_LOGOUT = "backchannel_logout"
-    KINDS = [(BACKCHANNEL_LOGOUT, "OIDC back-channel logout token")]
+    SECURITY_EVENT = "security_event"
+    KINDS = [
+        (BACKCHANNEL_LOGOUT, "OIDC back-channel logout token"),
+        (SECURITY_EVENT, "Security Event Token (token revoked)"),
+    ]
 
     kind = models.CharField(max_length=32, choices=KINDS)
     application = models.ForeignKey(
@@ -491,6 +505,8 @@ class OutboundDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.target_url} ({self.state})"
+
+
 # Token exchange (RFC 8693): which client may exchange which tokens, and what each exchange issued.
 # --------------------------------------------------------------------------------------------------
 

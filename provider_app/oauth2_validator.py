@@ -50,7 +50,15 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from provider_app import signals
 from provider_app.audit import TOKEN_EXCHANGED, TOKEN_ISSUED, TOKEN_REFRESHED, record
-from provider_app.internal import clients, login, resources, signing_keys, token_exchange, tokens
+from provider_app.internal import (
+    clients,
+    login,
+    resources,
+    revocation_events,
+    signing_keys,
+    token_exchange,
+    tokens,
+)
 from provider_app.internal.login_requirements import SILENT_AUTHORIZATION_META, SILENT_LOGIN_META
 from provider_app.internal.storage import TokenStorageMixin, in_one_transaction, row_batch, save_row, state_of
 from provider_app.internal.tokens import (
@@ -335,7 +343,12 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             self._lock_subject_token(request, state.exchange.subject)
         # RFC 9068 / RFC 8707: a registered resource may want shorter-lived tokens.
         token["expires_in"] = resources.lifetime(request, token["expires_in"])
-        result = super()._save_bearer_token(token, request, *args, **kwargs)
+        if request.grant_type == "refresh_token":
+            # The rotated-out access token is replaced at its client's request: no revocation event.
+            with revocation_events.replacing():
+                result = super()._save_bearer_token(token, request, *args, **kwargs)
+        else:
+            result = super()._save_bearer_token(token, request, *args, **kwargs)
         if state.exchange is not None:
             # RFC 8693 4.1 / X7: the act chain and the link to the subject token, with the token.
             save_row(state.exchange.record(state.issued_access_token), request)

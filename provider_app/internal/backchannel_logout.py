@@ -89,8 +89,10 @@ def user_will_change(sender, instance, update_fields=None, raw=False, **kwargs) 
     if update_fields is not None and not SESSION_ENDING_FIELDS & set(update_fields):
         return
     before = type(instance)._default_manager.filter(pk=instance.pk).values("password", "is_active").first()
+    # Also read by provider_app.internal.revocation_events.user_changed (the services are told, E1).
+    instance.provider_app_deactivated = before is not None and before["is_active"] and not instance.is_active
     instance.provider_app_sessions_end = before is not None and (
-        before["password"] != instance.password or (before["is_active"] and not instance.is_active)
+        before["password"] != instance.password or instance.provider_app_deactivated
     )
 
 

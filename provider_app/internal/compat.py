@@ -145,6 +145,26 @@ for _hook in VALIDATOR_HOOKS:
     _require(callable(getattr(OAuth2Validator, _hook, None)), f"OAuth2Validator.{_hook}")
 
 
+#: The instance attribute that DOT's ``TokenChecksumField.pre_save`` hashes when set (the raw token
+#: pending, set by ``set_token_value``; the field clears it), else it hashes the ``token`` column.
+RAW_TOKEN_ATTRIBUTE = "_raw_token"
+
+
+def wrap_token_checksum_pre_save(field, wrap: Callable[[Callable], Callable]) -> None:
+    """Replace ``pre_save`` of DOT's ``TokenChecksumField`` ``field`` by ``wrap(pre_save)`` (once).
+
+    provider_app fills the ``token`` column of a JWT access token with the JWT's id
+    (``internal.storage.keeping_jwt_checksums``): the field's ``pre_save`` would hash that when no raw
+    token is pending, as when Django 6 calls ``pre_save`` twice on an insert or the admin saves a row.
+    """
+    _require(type(field).__name__ == "TokenChecksumField", "DOT's TokenChecksumField")
+    if getattr(field.pre_save, "provider_app_wrapped", False):
+        return
+    wrapped = wrap(field.pre_save)
+    wrapped.provider_app_wrapped = True
+    field.pre_save = wrapped
+
+
 def extract_params(core: OAuthLibCore, request) -> tuple[str, str, Any, dict]:
     """``(uri, http_method, body, headers)`` of a Django request, as DOT hands them to oauthlib."""
     return core._extract_params(request)

@@ -5,7 +5,7 @@ signed in to) writes an :class:`~provider_app.models.OutboundDelivery` row **in 
 transaction** (:func:`enqueue`, E4), so the message exists exactly when the change does. After the
 commit, a task of Django's tasks framework (``django.tasks`` on Django 6, the ``django-tasks``
 backport on 5.2) sends it: never the request that caused it (L7). A failed attempt (no answer in
-``PROVIDER_APP_DELIVERY_TIMEOUT_SECONDS``, a network error, any status but 200/204) is retried
+``PROVIDER_APP_DELIVERY_TIMEOUT_SECONDS``, a network error, any status but 200/202/204) is retried
 with exponential backoff until ``expires_at`` (L8, E5); a task lost on the way is picked up by
 :func:`deliver_due` (``manage.py provider_app_deliver``). An attempt claims its row with a lease
 (one UPDATE), so two workers do not send the same message at once; if one dies mid-send, the lease
@@ -18,8 +18,9 @@ happened would be refused as stale by a receiver that was down for longer than i
 window, and a signed logout token is a credential that ends sessions.
 
 Each :data:`KINDS` entry says how a message is sent: the back-channel logout token as a form field
-(OIDC BCL 2.5); a Security Event Token (RFC 8417) for resource servers would be the body itself,
-``application/secevent+jwt`` (RFC 8935 2), with ``typ: secevent+jwt``.
+(OIDC BCL 2.5); a Security Event Token (RFC 8417) for a resource server is the body itself,
+``application/secevent+jwt`` (RFC 8935 2), with ``typ: secevent+jwt``
+(:mod:`provider_app.internal.revocation_events`). Each kind signs with its own lifetime.
 """
 
 from __future__ import annotations
@@ -49,16 +50,22 @@ logger = logging.getLogger("provider_app")
 
 #: An attempt holds its row this long beyond its timeout; then another worker may try again.
 LEASE_MARGIN = timedelta(seconds=30)
-DELIVERED_STATUSES = (200, 204)  # OIDC BCL 2.8: 200 (204 accepted too, as many receivers answer)
+#: OIDC BCL 2.8: 200 (204 accepted too, as many receivers answer); RFC 8935 2.2: 202 for a SET.
+DELIVERED_STATUSES = (200, 202, 204)
 
 
 @dataclass(frozen=True)
 class DeliveryKind:
-    """How a message of one kind is sent: the JWT's ``typ`` and where the JWT goes in the POST."""
+    """How a message of one kind is sent: the JWT's ``typ``, where the JWT goes in the POST, and the
+    ``app_settings`` name of the signed JWT's lifetime (``iat`` to ``exp``) in seconds."""
 
     typ: str
     content_type: str
+    lifetime_setting: str
     form_field: str = ""  # empty: the JWT is the whole body
+
+    def lifetime(self) -> int:
+        return int(getattr(app_settings, self.lifetime_setting))
 
     def body(self, token: str) -> bytes:
         if self.form_field:
@@ -69,7 +76,16 @@ class DeliveryKind:
 KINDS = {
     # OIDC BCL 2.4 (typ, RFC 8725 3.11) and 2.5 (a form POST of logout_token).
     OutboundDelivery.BACKCHANNEL_LOGOUT: DeliveryKind(
-        typ="logout+jwt", content_type="application/x-www-form-urlencoded", form_field="logout_token"
+        typ="logout+jwt",
+        content_type="application/x-www-form-urlencoded",
+        lifetime_setting="LOGOUT_TOKEN_LIFETIME_SECONDS",
+        form_field="logout_token",
+    ),
+    # RFC 8417 2.3 (typ) and RFC 8935 2 (the SET is the body, application/secevent+jwt).
+    OutboundDelivery.SECURITY_EVENT: DeliveryKind(
+        typ="secevent+jwt",
+        content_type="application/secevent+jwt",
+        lifetime_setting="SECURITY_EVENT_LIFETIME_SECONDS",
     ),
 }
 
@@ -78,19 +94,30 @@ KINDS = {
 
 
 def enqueue(
-    kind: str, target_url: str, claims: dict, *, lifetime: timedelta, application=None
+    kind: str,
+    target_url: str,
+    claims: dict,
+    *,
+    lifetime: timedelta | None = None,
+    expires_at: datetime | None = None,
+    application=None,
 ) -> OutboundDelivery:
-    """Write a delivery in the caller's transaction (E4); its task is enqueued once that commits."""
+    """Write a delivery in the caller's transaction (E4); its task is enqueued once that commits.
+    It is attempted until ``expires_at`` (or for ``lifetime`` from now; E5)."""
     if kind not in KINDS:
         raise ValueError(f"Unknown delivery kind {kind!r}.")
     now = timezone.now()
+    if expires_at is None:
+        if lifetime is None:
+            raise ValueError("A delivery needs a lifetime or an expiry.")
+        expires_at = now + lifetime
     delivery = OutboundDelivery.objects.create(
         kind=kind,
         application=application,
         target_url=target_url,
         claims=claims,
         next_attempt_at=now,
-        expires_at=now + lifetime,
+        expires_at=expires_at,
     )
     transaction.on_commit(
         lambda: schedule(delivery.pk), using=router.db_for_write(OutboundDelivery), robust=True
@@ -181,7 +208,7 @@ def _post(delivery: OutboundDelivery) -> str | None:
     try:
         response = requests.post(
             delivery.target_url,
-            data=kind.body(sign(delivery.claims, typ=kind.typ)),
+            data=kind.body(sign(delivery.claims, typ=kind.typ, lifetime=kind.lifetime())),
             headers={"Content-Type": kind.content_type, "Accept": "application/json"},
             timeout=(timeout, timeout),
             allow_redirects=False,  # a redirect is not a delivery, and must not carry the token on
@@ -195,11 +222,12 @@ def _post(delivery: OutboundDelivery) -> str | None:
     return f"HTTP {response.status_code}"
 
 
-def sign(claims: dict, *, typ: str) -> str:
-    """The claims as a JWT signed now with the current key, ``iat``/``exp`` fresh (OIDC BCL 2.4)."""
+def sign(claims: dict, *, typ: str, lifetime: int) -> str:
+    """The claims as a JWT signed now with the current key, ``iat``/``exp`` fresh (OIDC BCL 2.4,
+    RFC 8417 2.2), ``exp`` ``lifetime`` seconds after ``iat``."""
     key = signing_keys.signing_key()
     now = int(timezone.now().timestamp())
-    payload = {**claims, "iat": now, "exp": now + app_settings.LOGOUT_TOKEN_LIFETIME_SECONDS}
+    payload = {**claims, "iat": now, "exp": now + lifetime}
     header = {"typ": typ, "alg": signing_keys.ALGORITHM, "kid": key.thumbprint()}
     token = jwt.JWT(header=json.dumps(header), claims=json.dumps(payload))
     token.make_signed_token(key)

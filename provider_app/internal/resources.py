@@ -52,7 +52,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from provider_app.app_settings import app_settings
 from provider_app.internal import compat, signing_keys
-from provider_app.internal.clients import is_loopback_host
+from provider_app.internal.clients import is_backchannel_logout_uri_allowed, is_loopback_host
 from provider_app.internal.storage import state_of
 from provider_app.internal.tokens import generate_token
 from provider_app.models import ResourceServer
@@ -171,6 +171,7 @@ def _jwt_access_token(request, server: ResourceServer) -> str:
     if exchange is not None:
         claims.update(exchange.authentication)  # R2: the user's authentication behind the subject
         claims["act"] = exchange.act  # RFC 8693 4.1: the acting client, nested for a chain (X5)
+    state_of(request).jwt_id = (claims["iss"], claims["jti"])  # stored with the row (E1)
     header = {"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}
     token = jwt.JWT(header=json.dumps(header), claims=json.dumps(claims))
     token.make_signed_token(key)
@@ -241,6 +242,14 @@ def check_identifier(identifier: str) -> str:
     return identifier
 
 
+def check_events_uri(uri: str) -> str:
+    """Where revocation events go (E1): empty, or https (http only on loopback), as a back-channel
+    logout URI (RFC 8935 2: the push endpoint is an https URL)."""
+    if uri and not is_backchannel_logout_uri_allowed(uri):
+        raise ValueError("An events URI is an absolute https URL without fragment (http only on loopback).")
+    return uri
+
+
 @transaction.atomic
 def register(
     *,
@@ -251,9 +260,13 @@ def register(
     access_token_lifetime: int | None = None,
     allowed_client_ids: list[str] = (),
     client_id: str | None = None,
+    events_uri: str | None = None,
 ) -> tuple[ResourceServer, bool]:
-    """Create or update the resource server ``identifier``; returns it and whether it was created."""
+    """Create or update the resource server ``identifier``; returns it and whether it was created.
+    ``events_uri`` ``None`` keeps the registered one."""
     check_identifier(identifier)
+    if events_uri is not None:
+        check_events_uri(events_uri)
     if token_format not in dict(ResourceServer.TOKEN_FORMATS):
         raise ValueError(f"The token format is one of {sorted(dict(ResourceServer.TOKEN_FORMATS))}.")
     Application = get_application_model()
@@ -272,6 +285,7 @@ def register(
             "token_format": token_format,
             "access_token_lifetime": access_token_lifetime,
             **({"client": own_client} if client_id else {}),
+            **({"events_uri": events_uri} if events_uri is not None else {}),
         },
     )
     if allowed_client_ids:

@@ -584,9 +584,43 @@ class TokenRequestState:
     #: (``internal.token_exchange.Exchange``), written with the new access token.
     exchange_policy: models.Model | None = None
     exchange: Any = None
+    #: The ``iss`` and ``jti`` of the JWT access token minted for this request (RFC 9068), kept in
+    #: the stored row (:func:`jwt_id_marker`) so that its revocation can name it (E1).
+    jwt_id: tuple[str, str] | None = None
 
 
 _STATE = "provider_app_state"
+
+#: What the access token's ``token`` column holds for a JWT access token: ``jwt-id:<jti> <iss>``.
+#: DOT leaves that column empty when tokens are stored hashed (``COMPLIANT_BCP_RFC9700_TOKEN_STORAGE``,
+#: P16); the JWT's ``jti`` and ``iss`` are identifiers, not credentials, and a revocation needs them to
+#: tell resource servers which JWT died (RFC 8417 ``jwt_id`` subject, E1). No extra row, no extra write.
+JWT_ID_PREFIX = "jwt-id:"
+
+
+def jwt_id_marker(issuer: str, jti: str) -> str:
+    return f"{JWT_ID_PREFIX}{jti} {issuer}"
+
+
+def keeping_jwt_checksums(pre_save: Callable) -> Callable:
+    """DOT's ``TokenChecksumField.pre_save``, keeping the stored checksum of a JWT's row when no raw
+    token is pending: its ``token`` column holds the JWT's id, never to be hashed into the checksum
+    (installed by ``ProviderAppConfig.ready()`` through :func:`compat.wrap_token_checksum_pre_save`)."""
+
+    def keep(instance, add: bool):
+        if getattr(instance, compat.RAW_TOKEN_ATTRIBUTE, None) is None and stored_jwt_id(instance.token):
+            return instance.token_checksum
+        return pre_save(instance, add)
+
+    return keep
+
+
+def stored_jwt_id(value: str | None) -> tuple[str, str] | None:
+    """``(iss, jti)`` from a stored access token's ``token`` column; ``None`` for an opaque token."""
+    if not value or not value.startswith(JWT_ID_PREFIX):
+        return None
+    jti, _, issuer = value[len(JWT_ID_PREFIX) :].partition(" ")
+    return (issuer, jti) if jti and issuer else None
 
 
 def state_of(request) -> TokenRequestState:
@@ -674,6 +708,9 @@ class TokenStorageMixin:
             resource=getattr(request, "resource", []),  # RFC 8707
         )
         self._set_token_value(access_token, token["access_token"])
+        jwt_id = state_of(request).jwt_id
+        if jwt_id is not None and not access_token.token:
+            access_token.token = jwt_id_marker(*jwt_id)  # never the token itself (P16)
         save_row(access_token, request)
         state_of(request).issued_access_token = access_token
         return access_token

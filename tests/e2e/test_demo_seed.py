@@ -85,6 +85,7 @@ def test_seed_registers_the_demo_services_with_their_own_clients(demo_dir):
         secret = (demo_dir / service.secret_file).read_text()
         assert server.client == application  # it may introspect tokens for its audience
         assert server.token_format == service.token_format
+        assert server.events_uri == f"http://127.0.0.1:{service.port}/events/"  # services/urls.py (E1)
         assert application.client_type == Application.CLIENT_CONFIDENTIAL
         assert secret_matches(application, secret) and application.client_secret != secret
         assert (demo_dir / service.secret_file).stat().st_mode & 0o077 == 0

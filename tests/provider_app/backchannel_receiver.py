@@ -16,7 +16,7 @@ class Receiver:
     def __init__(self) -> None:
         self.mode = "ok"
         self.delay = 2.0
-        self.received: list[dict] = []  # {"content_type", "form"} per POST, in order
+        self.received: list[dict] = []  # {"content_type", "form", "body"} per POST, in order
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -24,7 +24,7 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode()
                 receiver.received.append(
-                    {"content_type": self.headers.get("Content-Type"), "form": parse_qs(body)}
+                    {"content_type": self.headers.get("Content-Type"), "form": parse_qs(body), "body": body}
                 )
                 if receiver.mode == "slow":
                     time.sleep(receiver.delay)

@@ -3,6 +3,7 @@ shape the shim needs, and the moved public paths keep working for one release, w
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import warnings
 
@@ -95,6 +96,23 @@ def test_redis_shims_on_a_real_redis(tmp_path):
     finally:
         pubsub.close()
         server.crash()
+
+
+def test_the_token_checksum_field_hashes_the_pending_raw_token_and_is_wrapped_once():
+    from oauth2_provider.models import get_access_token_model
+
+    field = get_access_token_model()._meta.get_field("token_checksum")
+    assert getattr(field.pre_save, "provider_app_wrapped", False)  # installed by ready()
+    wrapped = field.pre_save
+    compat.wrap_token_checksum_pre_save(field, lambda pre_save: pytest.fail("wrapped twice"))
+    assert field.pre_save is wrapped
+    # DOT's field hashes the attribute compat names, and clears it (what the wrapper relies on).
+    token = get_access_token_model()(token="")
+    setattr(token, compat.RAW_TOKEN_ATTRIBUTE, "raw-value")
+    assert field.pre_save(token, add=True) == hashlib.sha256(b"raw-value").hexdigest()
+    assert getattr(token, compat.RAW_TOKEN_ATTRIBUTE) is None
+    with pytest.raises(compat.IncompatibleDependency):
+        compat.wrap_token_checksum_pre_save(get_access_token_model()._meta.get_field("scope"), lambda f: f)
 
 
 def test_extract_params_gives_what_oauthlib_reads():

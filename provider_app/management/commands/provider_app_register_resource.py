@@ -3,10 +3,11 @@
     python manage.py provider_app_register_resource --identifier https://notes.example.com/ \\
         --name Notes --scopes "notes:read notes:write" --token-format jwt \\
         --access-token-lifetime 300 --allow-client <client_id> --client <the service's client_id> \\
-        --may-exchange-for https://files.example.com/
+        --may-exchange-for https://files.example.com/ --events-uri https://notes.example.com/events/
 
 ``--may-exchange-for`` (repeatable) gives the service's own client an RFC 8693 token exchange policy:
 it may exchange tokens issued for this resource for tokens for that one (the admin edits it too).
+``--events-uri``: where the service receives revocation events (RFC 8935; E1); ``""`` removes it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class Command(BaseCommand):
             "(RFC 8693; repeatable)",
         )
 
+        parser.add_argument(
+            "--events-uri",
+            default=None,
+            help="where the service receives revocation events (Security Event Tokens, RFC 8935)",
+        )
+
     def handle(self, *args, **options) -> None:
         lifetime = options["access_token_lifetime"]
         if lifetime is not None and lifetime <= 0:
@@ -58,6 +65,7 @@ class Command(BaseCommand):
                     access_token_lifetime=lifetime,
                     allowed_client_ids=options["allow_client"],
                     client_id=options["client"],
+                    events_uri=options["events_uri"],
                 )
                 if options["may_exchange_for"]:
                     allow_exchange(server, options["may_exchange_for"])
