@@ -102,6 +102,28 @@ def chain_rows(response, elapsed_ms: float) -> tuple[list[dict], list[dict]]:
     return rows, problems
 
 
+#: How long the page waits for notes (JWT mode) to learn of a revocation: the provider pushes an
+#: event to it (its task worker polls every 0.1 s in the demo), it takes well under a second.
+REVOCATION_WAIT_SECONDS = 3.0
+
+
+def _get_with(audience: str, token: str):
+    return requests.get(_whoami_url(audience), headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def _until_refused(audience: str, token: str, revoked_at: float) -> float | None:
+    """Milliseconds from the revocation to notes' first refusal of ``token`` (None: not within
+    :data:`REVOCATION_WAIT_SECONDS`)."""
+    while time.monotonic() - revoked_at < REVOCATION_WAIT_SECONDS:
+        time.sleep(0.05)
+        try:
+            if _get_with(audience, token).status_code == 401:
+                return round((time.monotonic() - revoked_at) * 1000, 1)
+        except requests.RequestException:
+            return None
+    return None
+
+
 def _service_down(audience: str) -> str:
     return (
         f"The notes service does not answer at {audience}. Start the demo with its services: "
@@ -137,16 +159,19 @@ class DemoProfileView(ProfileView):
     @staticmethod
     def _call_after_revocation(audience: str, token: str, revoked_at: float) -> dict:
         """The chain called at once with the revoked token itself (not a new one): what each
-        service says, and how long after the revocation it answered."""
+        service says, and how long after the revocation it answered; then notes (JWT mode) asked
+        again until it refuses too, once the provider's revocation event reached it (E1, E3)."""
         try:
-            response = requests.get(
-                _whoami_url(audience), headers={"Authorization": f"Bearer {token}"}, timeout=10
-            )
+            response = _get_with(audience, token)
         except requests.RequestException:
             return {"error": _service_down(audience)}
         elapsed_ms = round((time.monotonic() - revoked_at) * 1000, 1)
         rows, problems = chain_rows(response, elapsed_ms)
-        return {"rows": rows, "problems": problems, "elapsed_ms": elapsed_ms}
+        result = {"rows": rows, "problems": problems, "elapsed_ms": elapsed_ms}
+        if response.status_code == 200:
+            result["jwt_refused_ms"] = _until_refused(audience, token, revoked_at)
+            result["jwt_wait_seconds"] = REVOCATION_WAIT_SECONDS
+        return result
 
     def get_context_data(self, skip_calls: bool = False, **kwargs):
         context = super().get_context_data(**kwargs)
