@@ -172,6 +172,13 @@ class AppSettings:
         return int(self._setting("BACKCHANNEL_LOGOUT_RETRY_SECONDS", 24 * 3600))
 
     @property
+    def DELIVERY_ALLOW_LOOPBACK(self) -> bool:
+        """Back-channel logout and events URIs may be plain http on a loopback host (a client or a
+        service on this machine). Default: only with ``DEBUG`` (the demo); in production the
+        provider would otherwise POST to whatever listens locally for anyone who registers one."""
+        return bool(self._setting("DELIVERY_ALLOW_LOOPBACK", settings.DEBUG))
+
+    @property
     def DELIVERY_TIMEOUT_SECONDS(self) -> float:
         """Connect and read timeout of one delivery attempt (the worker's, never a request's)."""
         return float(self._setting("DELIVERY_TIMEOUT_SECONDS", 5))

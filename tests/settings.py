@@ -19,6 +19,9 @@ ALLOWED_HOSTS = ["*"]
 DEBUG = False
 # The tests run providers on loopback (live servers); the C13 tests turn this off.
 CLIENT_APP_ALLOW_LOOPBACK_ENDPOINTS = True
+# ... and the provider delivers logout tokens and events to receivers on loopback (a test that the
+# production default refuses them turns this off).
+PROVIDER_APP_DELIVERY_ALLOW_LOOPBACK = True
 
 # resource_app (tests/resource_app/): a service accepting this provider's tokens; the tests point it
 # at a fake provider (tests/resource_app/conftest.py).

@@ -47,6 +47,7 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauthlib.common import Request as OauthlibRequest
 
+from provider_app.app_settings import app_settings
 from provider_app.internal import compat, storage, token_cache
 from provider_app.internal.tokens import digest
 
@@ -145,7 +146,9 @@ def is_redirect_uri_transport_allowed(uri: str) -> bool:
 
 
 def is_backchannel_logout_uri_allowed(uri: str) -> bool:
-    """OIDC BCL 2.2: an absolute URL without fragment; https, or http on loopback (as redirect URIs)."""
+    """Where the provider POSTs (OIDC BCL 2.2 back-channel logout URIs, RFC 8935 events URIs): an
+    absolute URL without fragment; https, or http on a loopback host when
+    ``PROVIDER_APP_DELIVERY_ALLOW_LOOPBACK`` (default: ``DEBUG`` only)."""
     try:
         parts = urlsplit(uri)
         hostname = parts.hostname
@@ -153,7 +156,9 @@ def is_backchannel_logout_uri_allowed(uri: str) -> bool:
         return False
     if not hostname or parts.fragment or "#" in uri:
         return False
-    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(hostname))
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and is_loopback_host(hostname) and app_settings.DELIVERY_ALLOW_LOOPBACK
 
 
 def _without_loopback_port(uri: str) -> str | None:

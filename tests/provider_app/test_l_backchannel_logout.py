@@ -143,6 +143,28 @@ def test_l1_a_plain_http_uri_registered_around_the_admin_is_never_posted_to(clie
     assert deliveries() == []
 
 
+def test_l1_loopback_http_is_refused_in_production_unless_allowed(client, user, rp, receiver, settings):
+    # Production (DEBUG off, nothing set): the provider would otherwise POST to whatever listens on
+    # its own machine for whoever registers http://127.0.0.1:<port>/...
+    del settings.PROVIDER_APP_DELIVERY_ALLOW_LOOPBACK
+    settings.DEBUG = False
+    from provider_app.admin import ClientPolicyForm
+
+    form = ClientPolicyForm(
+        data={"application": rp.pk, "backchannel_logout_uri": receiver.url, "resource_identifiers": ""},
+        instance=ClientPolicy.objects.get(application=rp),
+    )
+    assert not form.is_valid()
+    issue_tokens(client, user, rp)
+    client.post("/account/logout/")
+    assert deliveries() == []  # registered before: never posted to either
+    settings.DEBUG = True  # the demo: allowed
+    assert ClientPolicyForm(
+        data={"application": rp.pk, "backchannel_logout_uri": receiver.url, "resource_identifiers": ""},
+        instance=ClientPolicy.objects.get(application=rp),
+    ).is_valid()
+
+
 def test_l1_the_admin_client_page_shows_the_registration(verified_admin_client, application):
     register(application, "https://rp.example.com/bcl", session_required=True)
     page = verified_admin_client.get(f"/admin/oauth2_provider/application/{application.pk}/change/")
