@@ -38,7 +38,7 @@ from django.utils import timezone
 from jwcrypto import jwt
 
 from provider_app.app_settings import app_settings
-from provider_app.internal import signing_keys
+from provider_app.internal import deadline, signing_keys
 from provider_app.models import OutboundDelivery
 
 try:  # Django 6
@@ -205,18 +205,23 @@ def _post(delivery: OutboundDelivery) -> str | None:
     """POST the message; ``None`` when the receiver took it, else what went wrong (no secret)."""
     kind = KINDS[delivery.kind]
     timeout = app_settings.DELIVERY_TIMEOUT_SECONDS
+    body = kind.body(sign(delivery.claims, typ=kind.typ, lifetime=kind.lifetime()))
+    # A total deadline, status line and headers included: a receiver that answers one byte at a
+    # time, each within the read timeout, cannot hold a worker (socket timeouts bound each read).
+    limit = deadline.Deadline(timeout * 2)
     try:
-        response = requests.post(
-            delivery.target_url,
-            data=kind.body(sign(delivery.claims, typ=kind.typ, lifetime=kind.lifetime())),
-            headers={"Content-Type": kind.content_type, "Accept": "application/json"},
-            timeout=(timeout, timeout),
-            allow_redirects=False,  # a redirect is not a delivery, and must not carry the token on
-            stream=True,  # only the status counts: a receiver's body is never read into memory
-        )
+        with limit, deadline.mount(requests.Session()) as session:
+            response = session.post(
+                delivery.target_url,
+                data=body,
+                headers={"Content-Type": kind.content_type, "Accept": "application/json"},
+                timeout=(timeout, timeout),
+                allow_redirects=False,  # a redirect is not a delivery, and must not carry the token on
+                stream=True,  # only the status counts: a receiver's body is never read into memory
+            )
+            response.close()
     except requests.RequestException as error:
-        return type(error).__name__
-    response.close()
+        return "DeadlineExceeded" if limit.expired else type(error).__name__
     if response.status_code in DELIVERED_STATUSES:
         return None
     return f"HTTP {response.status_code}"

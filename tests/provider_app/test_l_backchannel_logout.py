@@ -416,6 +416,22 @@ def test_l8_a_delivery_is_decided_by_the_status_line_and_never_reads_the_body(cl
     assert len(receiver.received) == 1
 
 
+def test_l8_a_receiver_answering_one_byte_at_a_time_cannot_hold_the_worker(client, user, rp):
+    from tests.processes import trickle_server
+
+    issue_tokens(client, user, rp)
+    client.post("/account/logout/")
+    [delivery] = deliveries()
+    # Each byte of the status line and headers comes well within the read timeout; all of them
+    # would take about 20 s.
+    with trickle_server(b"{}", seconds_per_byte=0.2, slow_headers=True) as url:
+        OutboundDelivery.objects.filter(pk=delivery.pk).update(target_url=url)
+        with override_settings(PROVIDER_APP_DELIVERY_TIMEOUT_SECONDS=0.5):
+            assert outbox.deliver(delivery.pk) == OutboundDelivery.FAILED
+    failed = OutboundDelivery.objects.get(pk=delivery.pk)
+    assert failed.last_error == "DeadlineExceeded"  # cut at twice the timeout, then retried later
+
+
 def test_e5_the_backoff_doubles_up_to_its_cap():
     with override_settings(
         PROVIDER_APP_DELIVERY_BACKOFF_SECONDS=5, PROVIDER_APP_DELIVERY_MAX_BACKOFF_SECONDS=60
@@ -516,22 +532,19 @@ def test_e4_a_delivery_whose_task_was_lost_is_sent_by_the_command(client, user, 
     assert deliveries()[0].state == OutboundDelivery.DELIVERED
 
 
-def test_e4_an_attempt_in_progress_is_not_repeated_by_another_worker(client, user, rp, receiver):
+def test_e4_an_attempt_in_progress_is_not_repeated_by_another_worker(client, user, rp, receiver, monkeypatch):
     issue_tokens(client, user, rp)
     client.post("/account/logout/")
     [delivery] = deliveries()
     seen_during_attempt = []
-    receiver_post = outbox.requests.post
+    receiver_post = outbox.requests.Session.post
 
-    def post_and_race(*args, **kwargs):
+    def post_and_race(session, *args, **kwargs):
         seen_during_attempt.append(outbox.deliver(delivery.pk))  # a second worker, meanwhile
-        return receiver_post(*args, **kwargs)
+        return receiver_post(session, *args, **kwargs)
 
-    outbox.requests.post = post_and_race
-    try:
-        assert outbox.deliver(delivery.pk) == OutboundDelivery.DELIVERED
-    finally:
-        outbox.requests.post = receiver_post
+    monkeypatch.setattr(outbox.requests.Session, "post", post_and_race)
+    assert outbox.deliver(delivery.pk) == OutboundDelivery.DELIVERED
     assert seen_during_attempt == [OutboundDelivery.PENDING] and len(receiver.received) == 1
 
 
