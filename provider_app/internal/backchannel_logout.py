@@ -76,6 +76,15 @@ def on_logged_out(sender, request, user, **kwargs) -> None:
         session_ended(request)
 
 
+def another_user_signs_in(request, user) -> int:
+    """Before ``login()`` of ``user``: when the browser's session belongs to someone else, Django
+    empties it without ``user_logged_out``, so that session ends here (its clients are told)."""
+    current = getattr(request, "user", None)
+    if current is None or not current.is_authenticated or current.pk == user.pk:
+        return 0
+    return session_ended(request)
+
+
 def user_deleting(sender, instance, **kwargs) -> None:
     """``pre_delete`` of the user model: a deleted account's sessions end everywhere (its records
     of where it signed in would otherwise go with it, silently)."""

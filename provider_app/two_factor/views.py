@@ -25,7 +25,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from provider_app import audit
-from provider_app.internal import known_devices
+from provider_app.internal import backchannel_logout, known_devices
 from provider_app.internal.http import auth_page
 from provider_app.internal.login import ONE_TIME_PASSWORD, add_method
 from provider_app.two_factor import devices, qr
@@ -117,6 +117,7 @@ class SecondFactorView(View):
             return self._render(request, form, pending)
         if pending is not None:
             end_second_factor(request)
+            backchannel_logout.another_user_signs_in(request, user)  # L3: the previous session ends
             auth_login(request, user, backend=pending.backend or None)
             next_url = pending.next_url
         else:

@@ -14,7 +14,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from provider_app.app_settings import app_settings
-from provider_app.internal import known_devices
+from provider_app.internal import backchannel_logout, known_devices
 from provider_app.internal.http import auth_page
 from provider_app.two_factor.devices import has_two_factor
 from provider_app.two_factor.session import begin_second_factor, end_second_factor
@@ -44,6 +44,7 @@ class LoginView(auth_views.LoginView):
         if has_two_factor(user):
             begin_second_factor(self.request, user, self.get_success_url())
             return HttpResponseRedirect(reverse(self.second_factor_url))
+        backchannel_logout.another_user_signs_in(self.request, user)  # L3: the previous session ends
         response = super().form_valid(form)
         if app_settings.REQUIRE_TWO_FACTOR:
             query = urlencode({"next": self.get_success_url()})

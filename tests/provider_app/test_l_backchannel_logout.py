@@ -301,6 +301,32 @@ def test_l3_deleting_the_user_signs_them_out_of_every_client(client, user, rp, r
     assert notified(receiver) == [(rp.client_id, sid, str(user_pk))]
 
 
+def test_l3_another_user_signing_in_on_the_same_browser_ends_the_previous_session(client, user, rp, receiver):
+    from tests.factories import USER_PASSWORD
+
+    sid = id_token_claims(issue_tokens(client, user, rp))["sid"]
+    other = UserFactory()
+    # Django empties the session for the new user without user_logged_out.
+    signed_in = client.post("/account/login/", {"username": other.username, "password": USER_PASSWORD})
+    assert signed_in.status_code == 302 and client.session["_auth_user_id"] == str(other.pk)
+    assert notified(receiver) == [(rp.client_id, sid, str(user.pk))]
+    # The same user signing in again is not another session's end.
+    client.post("/account/login/", {"username": other.username, "password": USER_PASSWORD})
+    assert len(receiver.received) == 1
+
+
+def test_l3_another_user_signing_in_with_a_second_factor_ends_the_previous_session(
+    client, user, rp, receiver
+):
+    from tests.provider_app.two_factor_helpers import login_two_factor, make_device
+
+    sid = id_token_claims(issue_tokens(client, user, rp))["sid"]
+    other = UserFactory()
+    login_two_factor(client, other, make_device(other))
+    assert client.session["_auth_user_id"] == str(other.pk)
+    assert notified(receiver) == [(rp.client_id, sid, str(user.pk))]
+
+
 def test_l3_removing_consent_on_the_connected_apps_page_signs_that_client_out(client, user, rp, receiver):
     sid = id_token_claims(issue_tokens(client, user, rp))["sid"]
     other = ApplicationFactory()
