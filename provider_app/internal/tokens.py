@@ -57,7 +57,6 @@ from oauth2_provider.models import (
     get_grant_model,
     get_id_token_model,
     get_refresh_token_model,
-    revoke_access_token,
 )
 
 from provider_app.app_settings import app_settings
@@ -90,12 +89,20 @@ def generate_token(request=None) -> str:
 
 
 def revoke_token_family(token_family: uuid.UUID | None, *, access_token_ids: Iterable[int] = ()) -> int:
-    """Revoke a whole family (and the listed access tokens); returns how many access tokens died."""
+    """Revoke a whole family (and the listed access tokens), and what was exchanged from them (X7);
+    returns how many access tokens died.
+
+    Rows are deleted first, then the exchanges from them are looked up again, until nothing new
+    turns up: an exchange being stored holds its subject's row lock until it commits, so the
+    deletion of that subject waits for it, and the next look sees its token. (No lock is taken
+    ahead of DOT's: the order stays refresh tokens, then access tokens, as in DOT's own revocation,
+    so two revocations of one family never deadlock.)"""
     AccessToken = get_access_token_model()
     RefreshToken = get_refresh_token_model()
     access_token_ids = [pk for pk in access_token_ids if pk is not None]
     if not token_family and not access_token_ids:
         return 0
+    families = [token_family] if token_family else []
     with transaction.atomic(using=router.db_for_write(AccessToken)):
         doomed = Q(pk__in=access_token_ids)
         if token_family:
@@ -103,34 +110,40 @@ def revoke_token_family(token_family: uuid.UUID | None, *, access_token_ids: Ite
             doomed |= Q(pk__in=family.values("access_token_id")) | Q(
                 source_refresh_token_id__in=family.values("pk")
             )
-        # X7: and what was exchanged from the family or from these tokens, each row locked before
-        # its exchanges are looked up (an exchange in flight holds its subject's lock until its
-        # token is stored: the lookup waits for it, then sees it).
-        doomed_ids = _locked(AccessToken.objects.filter(doomed))
-        doomed_ids |= exchanged_from(doomed_ids, [token_family] if token_family else [], lock=True)
-        id_token_ids = [
-            pk
-            for pk in AccessToken.objects.filter(pk__in=doomed_ids).values_list("id_token_id", flat=True)
-            if pk
-        ]
+        pending = set(AccessToken.objects.filter(doomed).values_list("pk", flat=True))
+        pending |= exchanged_from(pending, families)
+        id_token_ids = _id_tokens_of(pending)  # read before DOT's revocation deletes access tokens
         if token_family:
             # DOT's set-based revocation of the refresh tokens (and the access tokens they hold).
             RefreshToken.revoke_family(token_family)
-        for refresh_token in RefreshToken.objects.filter(
-            access_token_id__in=doomed_ids, revoked__isnull=True
-        ):
-            refresh_token.revoke()
-        AccessToken.objects.filter(pk__in=doomed_ids).delete()
-        get_id_token_model().objects.filter(pk__in=id_token_ids).delete()
-    return len(doomed_ids)
+        revoked: set[int] = set()
+        while pending:
+            _delete_access_tokens(pending, id_token_ids | _id_tokens_of(pending))
+            revoked |= pending
+            pending = exchanged_from(pending, families) - revoked
+            id_token_ids = set()
+    return len(revoked)
 
 
-def exchanged_from(
-    access_token_ids: Iterable[int], token_families: Iterable[uuid.UUID] = (), *, lock: bool = False
-) -> set[int]:
-    """The access tokens exchanged (RFC 8693) from these tokens or families, along whole chains.
-    ``lock``: each level's rows are locked before the next level is looked up (inside a
-    transaction), so that an exchange from one of them that is in flight is waited for and found."""
+def _id_tokens_of(access_token_ids: set[int]) -> set[int]:
+    rows = (
+        get_access_token_model().objects.filter(pk__in=access_token_ids).values_list("id_token_id", flat=True)
+    )
+    return {pk for pk in rows if pk}
+
+
+def _delete_access_tokens(access_token_ids: set[int], id_token_ids: set[int]) -> None:
+    """Delete these access tokens and ID tokens, and revoke the access tokens' refresh tokens."""
+    for refresh_token in get_refresh_token_model().objects.filter(
+        access_token_id__in=access_token_ids, revoked__isnull=True
+    ):
+        refresh_token.revoke()
+    get_access_token_model().objects.filter(pk__in=access_token_ids).delete()
+    get_id_token_model().objects.filter(pk__in=id_token_ids).delete()
+
+
+def exchanged_from(access_token_ids: Iterable[int], token_families: Iterable[uuid.UUID] = ()) -> set[int]:
+    """The access tokens exchanged (RFC 8693) from these tokens or families, along whole chains."""
     found: set[int] = set()
     subjects = {pk for pk in access_token_ids if pk is not None}
     families = {family for family in token_families if family}
@@ -139,30 +152,20 @@ def exchanged_from(
     condition = Q(subject_token_id__in=subjects) | Q(token_family__in=families)
     while True:
         new = set(ExchangedToken.objects.filter(condition).values_list("access_token_id", flat=True)) - found
-        if lock and new:
-            _locked(get_access_token_model().objects.filter(pk__in=new))  # rows gone since are fine
         if not new:
             return found
         found |= new
         condition = Q(subject_token_id__in=new)
 
 
-def _locked(access_tokens) -> set[int]:
-    """Lock these access tokens (in the caller's transaction); their primary keys."""
-    return set(access_tokens.select_for_update().order_by("pk").values_list("pk", flat=True))
-
-
 def revoke_exchanged_tokens(*, access_token_ids: Iterable[int] = (), token_families: Iterable = ()) -> int:
     """Revoke what was exchanged from these access tokens or families (X7); returns how many. The
-    subjects are locked first: an exchange from one of them that is in flight is waited for."""
-    AccessToken = get_access_token_model()
-    access_token_ids = [pk for pk in access_token_ids if pk is not None]
-    with transaction.atomic(using=router.db_for_write(AccessToken)):
-        _locked(AccessToken.objects.filter(pk__in=access_token_ids))
-        doomed = exchanged_from(access_token_ids, token_families, lock=True)
-        if not doomed:
-            return 0
-        return revoke_token_family(None, access_token_ids=doomed)
+    subjects themselves stay: to revoke them too, use :func:`revoke_token_family`, which also finds
+    an exchange that was being stored meanwhile."""
+    doomed = exchanged_from(access_token_ids, token_families)
+    if not doomed:
+        return 0
+    return revoke_token_family(None, access_token_ids=doomed)
 
 
 def revoke_access_tokens(access_tokens) -> int:
@@ -204,25 +207,22 @@ def family_of_access_token(access_token) -> uuid.UUID | None:
 
 def revoke_client_tokens(user, application) -> int:
     """Revoke every refresh and access token, ID token and pending code that ``application`` holds
-    for ``user``; returns the access tokens revoked. Other clients keep theirs."""
+    for ``user``, and what was exchanged from them (X7); returns how many access tokens the client
+    held. Other clients keep theirs."""
     AccessToken = get_access_token_model()
+    RefreshToken = get_refresh_token_model()
     with transaction.atomic(using=router.db_for_write(AccessToken)):
-        for refresh_token in get_refresh_token_model().objects.filter(
-            user=user, application=application, revoked__isnull=True
-        ):
+        mine = AccessToken.objects.filter(user=user, application=application)
+        count = mine.count()
+        refresh_tokens = RefreshToken.objects.filter(user=user, application=application)
+        for family in {f for f in refresh_tokens.values_list("token_family", flat=True) if f}:
+            revoke_token_family(family)
+        for refresh_token in refresh_tokens.filter(revoked__isnull=True):
             refresh_token.revoke()
-        access_tokens = list(AccessToken.objects.filter(user=user, application=application))
-        families = get_refresh_token_model().objects.filter(user=user, application=application)
-        # X7: what was exchanged from this client's tokens goes with them.
-        revoke_exchanged_tokens(
-            access_token_ids=[t.pk for t in access_tokens],
-            token_families=set(families.values_list("token_family", flat=True)),
-        )
-        for access_token in access_tokens:
-            revoke_access_token(access_token)
+        revoke_token_family(None, access_token_ids=list(mine.values_list("pk", flat=True)))
         get_id_token_model().objects.filter(user=user, application=application).delete()
         get_grant_model().objects.filter(user=user, application=application).delete()
-    return len(access_tokens)
+    return count
 
 
 # --------------------------------------------------------------------------------------------------
