@@ -95,11 +95,13 @@ class AuthorizedSession(TimeoutSession):
             token_set = token_store.get_token_set(self.user, self.provider)
         else:  # the set's own token is not refreshed for a service's (a refresh rotates)
             token_set = token_store.stored_token_set(self.user, self.provider)
-        response = self._send(method, url, self._token(token_set), headers, *args, **kwargs)
+        sent = self._token(token_set)
+        response = self._send(method, url, sent, headers, *args, **kwargs)
         if self.retry_on_invalid_token and _invalid_token(response) and token_set.refresh_token:
             if self.resource is None:
                 token = token_store.refresh(token_set).access_token
-            else:
+            else:  # the kept token was refused: never sent again, a new one obtained
+                token_store.forget_rejected_resource_token(token_set, self.resource, sent)
                 token = token_store.refresh(token_set, resource=self.resource).access_token
             response = self._send(method, url, token, headers, *args, **kwargs)
         return response

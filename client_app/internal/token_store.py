@@ -21,6 +21,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.debug import sensitive_variables
 
 from client_app.app_settings import app_settings
@@ -99,6 +100,14 @@ def _kept(token_set: TokenSet, resource: str) -> ResourceToken | None:
     if kept is None or kept.expires_within(app_settings.TOKEN_REFRESH_MARGIN_SECONDS):
         return None
     return kept
+
+
+def forget_rejected_resource_token(token_set: TokenSet, resource: str, rejected: str) -> None:
+    """The service refused ``rejected`` as no longer valid (RFC 6750 3.1 ``invalid_token``: revoked
+    before its expiry): never send it again; the next call obtains a new one (:func:`refresh`)."""
+    for kept in ResourceToken.objects.filter(token_set_id=token_set.pk, resource=resource):
+        if constant_time_compare(kept.access_token, rejected):
+            ResourceToken.objects.filter(pk=kept.pk, token_set_version=kept.token_set_version).delete()
 
 
 #: Provider calls one refresh may make: discovery, the token endpoint, the JWKS (C14).

@@ -174,3 +174,31 @@ def test_revoking_a_resource_token_at_the_provider(with_notes, browser):
     assert api.revoke_access_token(user, "demo", NOTES) == ""  # nothing kept any more
     with pytest.raises(ConfigurationError):
         api.revoke_access_token(user, "demo", FILES)
+
+
+def test_c10_a_resource_token_the_service_refuses_is_never_sent_again(with_notes, browser, monkeypatch):
+    from client_app.exceptions import ReauthenticationRequired
+    from provider_app.internal.tokens import revoke_access_tokens
+
+    user = _signed_in(browser)
+    revoked = api.get_access_token(user, "demo", resource=NOTES)
+    # Revoked at the provider behind the client's back (an administrator): with its refresh token,
+    # the one the client holds now (the pair, P8).
+    revoke_access_tokens(get_access_token_model().objects.filter(token_checksum=digest(revoked)))
+    sent = []
+
+    def service(session, method, url, access_token, headers, *args, **kwargs):
+        sent.append(access_token)
+        answer = requests.Response()
+        answer.status_code = 401  # RFC 6750 3.1: revoked before its expiry
+        answer.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return answer
+
+    monkeypatch.setattr(api.AuthorizedSession, "_send", service)
+    session = api.authorized_session(user, "demo", resource=NOTES)
+    with pytest.raises(ReauthenticationRequired):  # refused once; no new token without a new login
+        session.get(NOTES)
+    assert not ResourceToken.objects.exists()  # forgotten ...
+    with pytest.raises(ReauthenticationRequired):
+        session.get(NOTES)
+    assert sent == [revoked]  # ... and never sent again
