@@ -33,6 +33,7 @@ class ProviderAppConfig(AppConfig):
         from oauth2_provider.models import get_access_token_model, get_application_model
 
         from provider_app import audit, signals
+        from provider_app.app_settings import app_settings
         from provider_app.internal import (
             backchannel_logout,
             clients,
@@ -50,6 +51,10 @@ class ProviderAppConfig(AppConfig):
 
         Application = get_application_model()
         User = get_user_model()
+
+        # Settings are kept once read (app_settings.py); a changed setting (tests) is read again.
+        # First, so that the receivers below that read a setting see the new value.
+        setting_changed.connect(app_settings.reload, dispatch_uid="provider_app_settings")
 
         # Clients: every save is checked (P13, P16); a changed client leaves the caches (P15).
         clients.install_client_secret_validator(Application)
