@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 from oauth2_provider import views as dot_views
 
-from provider_app.internal.http import bearer_parseable_body, parseable_body, token_endpoint_guard
+from provider_app.internal.http import bearer_parseable_body, parseable_body
 from provider_app.views.authorize import AuthorizationView
 from provider_app.views.discovery import DiscoveryView, JwksView
 from provider_app.views.introspect import IntrospectTokenView
@@ -21,7 +21,7 @@ app_name = "oauth2_provider"
 
 urlpatterns = [
     path("authorize/", AuthorizationView.as_view(), name="authorize"),
-    path("token/", token_endpoint_guard(TokenView.as_view()), name="token"),
+    path("token/", TokenView.as_view(), name="token"),  # its guards are in the view
     path("revoke_token/", parseable_body(dot_views.RevokeTokenView.as_view()), name="revoke-token"),
     path("introspect/", parseable_body(IntrospectTokenView.as_view()), name="introspect"),
     re_path(

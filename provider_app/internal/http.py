@@ -1,8 +1,9 @@
 """Every HTTP answer provider_app builds itself: OAuth error answers, endpoint guards, and the
 headers and CSRF protection of the pages where a user authenticates.
 
-Guards in front of DOT's token, revocation and introspection views: bad input gets an RFC 6749
-5.2 JSON error, never a 500 or an HTML page (found by the fuzzer in tests/fuzz/).
+Guards in front of DOT's revocation and introspection views (the token view applies the same rules
+itself): bad input gets an RFC 6749 5.2 JSON error, never a 500 or an HTML page (found by the fuzzer
+in tests/fuzz/).
 
 Headers and CSRF protection for every page where a user authenticates or decides
 (RFC 9700 4.16, 4.2.4; checklist P10, P11).
@@ -20,10 +21,9 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import decorator_from_middleware, method_decorator
 
 # --------------------------------------------------------------------------------------------------
-# Guards in front of DOT's token, revocation and introspection views: bad input gets an RFC 6749
+# Guards in front of DOT's revocation and introspection views and of UserInfo: bad input gets an
+# RFC 6749 JSON error or an RFC 6750 challenge
 # --------------------------------------------------------------------------------------------------
-
-DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 def oauth_error(error: str, description: str, status: int = 400) -> HttpResponse:
@@ -54,21 +54,32 @@ def bearer_error(error: str, description: str, status: int = 400) -> HttpRespons
     return response
 
 
+def method_not_allowed(methods: tuple[str, ...], error) -> HttpResponse:
+    """A method the endpoint does not serve: ``error`` (an RFC 6749 5.2 JSON error or an RFC 6750 3
+    challenge) with status 405 and ``Allow``, never Django's empty 405."""
+    response = error("invalid_request", f"Use {' or '.join(methods)}.", 405)
+    response["Allow"] = ", ".join((*methods, "OPTIONS"))
+    return response
+
+
+def unparseable_body(error) -> HttpResponse:
+    return error("invalid_request", "The request body could not be parsed.")
+
+
 def _guarded(view, methods: tuple[str, ...], error):
-    """Answer a method the endpoint does not serve, or a body Django cannot parse, with ``error``
-    (an RFC 6749 5.2 JSON error or an RFC 6750 3 challenge), never an empty 405 or an HTML page."""
+    """Answer a method the endpoint does not serve, or a body Django cannot parse, with ``error``,
+    never an empty 405 or an HTML page. (The token endpoint applies the same rules in its view,
+    :class:`provider_app.views.token.TokenView`.)"""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if request.method not in methods and request.method != "OPTIONS":
-            response = error("invalid_request", f"Use {' or '.join(methods)}.", 405)
-            response["Allow"] = ", ".join((*methods, "OPTIONS"))
-            return response
+            return method_not_allowed(methods, error)
         if request.method == "POST":
             try:
                 request.POST  # noqa: B018  (parse now, where the error can be answered properly)
             except UNPARSEABLE_BODY:
-                return error("invalid_request", "The request body could not be parsed.")
+                return unparseable_body(error)
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -84,21 +95,6 @@ def bearer_parseable_body(view):
     """Like :func:`parseable_body`, for UserInfo (GET or POST, OIDC Core 5.3.1): an RFC 6750 3
     challenge."""
     return _guarded(view, ("GET", "POST"), bearer_error)
-
-
-def token_endpoint_guard(view):
-    """The token endpoint's extra rule: the RFC 8628 device grant is not offered by this provider
-    (not in discovery), so DOT's device branch, which reads ``device_code`` unchecked and answers
-    ``device_not_found`` outside RFC 6749's error codes, is never reached."""
-
-    @parseable_body
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if request.method == "POST" and request.POST.get("grant_type") == DEVICE_CODE_GRANT:
-            return oauth_error("unsupported_grant_type", "The device authorization grant is not supported.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 # --------------------------------------------------------------------------------------------------
