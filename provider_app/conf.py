@@ -41,7 +41,7 @@ def recommended_oauth2_provider_settings(**overrides: Any) -> dict[str, Any]:
         "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
         # 256 random bits per token from one call (oauthlib's default: ~178 bits from 30 calls).
         # Random values, or an RFC 9068 JWT for a registered resource that wants one.
-        "ACCESS_TOKEN_GENERATOR": "provider_app.internal.resources.generate_access_token",
+        "ACCESS_TOKEN_GENERATOR": "provider_app.internal.tokens.generate_access_token",
         "REFRESH_TOKEN_GENERATOR": "provider_app.internal.tokens.generate_token",
         "ID_TOKEN_EXPIRE_SECONDS": 3600,
         "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
@@ -46,6 +47,7 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
 from provider_app import signals
@@ -241,20 +243,20 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
 
     # == Resource indicators and the registry (RFC 8707; RFC 9068; R3, R4) ============================
 
-    def resolve_audience(self, request) -> resources.Audience:
+    def resolve_audience(self, request) -> tokens.Audience:
         """The registered resource servers the access token of this token request is for (called by
-        the token generator, :func:`provider_app.internal.resources.generate_access_token`)."""
+        the token generator, :func:`provider_app.internal.tokens.generate_access_token`)."""
         exchange = state_of(request).exchange
         if request.grant_type == token_exchange.GRANT_TYPE and exchange is not None:
-            return resources.Audience([exchange.target])  # RFC 8693 2.1: validate_token_exchange
+            return tokens.Audience([exchange.target])  # RFC 8693 2.1: validate_token_exchange
         original = _refreshed_resources(request)
         if isinstance(getattr(request, "resource", None), list):
             request.resource = _checked_resources(request, request.resource)
         self._check_and_set_request_resource(request)  # RFC 8707 2.2: normalise, narrow, inherit
         identifiers = _checked_resources(request, request.resource or [])
         # RFC 9068 3: the issuer names the provider's own audience (the default one), for every client.
-        names = resources.default_audiences(request)
-        own = [r for r in identifiers if resources.is_default_audience(r, names)]
+        names = tokens.default_audiences(request)
+        own = [r for r in identifiers if tokens.is_default_audience(r, names)]
         identifiers = request.resource = [r for r in identifiers if r not in own]
         if original is not None and not original and identifiers:
             # RFC 8707 2.2 / R4: a refresh narrows the grant's resources; it never adds one to a grant
@@ -268,7 +270,7 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
                 request, "Ask for the provider's own audience or for resources: one per token."
             )
         if not identifiers:
-            return resources.Audience([], grant_resources)  # RFC 9068 3: the default audience
+            return tokens.Audience([], grant_resources)  # RFC 9068 3: the default audience
         registered = resources.registered_servers(identifiers)
         for identifier in identifiers:
             if not resources.allows(registered.get(identifier), request.client):
@@ -289,7 +291,47 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             raise _invalid_target(
                 request, "Ask for one resource per token: a JWT access token has one audience."
             )
-        return resources.Audience(servers, grant_resources)
+        return tokens.Audience(servers, grant_resources)
+
+    def access_token_lifetime(self, request, default: int) -> int:
+        """Seconds the access token of this request lives: its resources' own lifetime (the
+        shortest, RFC 9068 / RFC 8707), for an exchanged token no longer than its subject token
+        (RFC 8693, X4)."""
+        state = state_of(request)
+        seconds = state.audience.lifetime(default) if state.audience is not None else default
+        if state.exchange is not None:
+            seconds = min(seconds, state.exchange.lifetime_cap)
+        return seconds
+
+    def jwt_access_token_claims(self, request, server: ResourceServer) -> dict:
+        """The claims of an RFC 9068 JWT access token for ``server`` (signed by the token generator,
+        :func:`provider_app.internal.tokens.generate_access_token`; R1, R2)."""
+        now = int(time.time())
+        client_id = request.client.client_id
+        # RFC 9068 2.2: ``sub`` is the resource owner, or the client itself for client_credentials.
+        user = request.user if getattr(request, "grant_type", "") != "client_credentials" else None
+        lifetime = self.access_token_lifetime(
+            request, int(request.expires_in or oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
+        )
+        claims = {
+            "iss": oauth2_settings.oidc_issuer(request),
+            "exp": now + lifetime,
+            "aud": server.identifier,  # RFC 9068 2.2: one audience, the resource (RFC 8707)
+            "sub": str(user.pk) if user is not None and getattr(user, "pk", None) else client_id,
+            "client_id": client_id,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+        }
+        if request.scopes:
+            claims["scope"] = " ".join(request.scopes)
+        if user is not None:
+            # RFC 9068 2.2.1 / R2: the authentication behind the grant, kept across refresh.
+            claims.update(login.authentication_claims(login.context_for_token_request(request)))
+        exchange = state_of(request).exchange
+        if exchange is not None:
+            claims.update(exchange.authentication)  # R2: the user's authentication behind the subject
+            claims["act"] = exchange.act  # RFC 8693 4.1: the acting client, nested for a chain (X5)
+        return claims
 
     def resource_refusal(
         self, application, identifiers: list[str], scopes: list[str], request=None
@@ -301,8 +343,8 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         if len(identifiers) > MAX_RESOURCES or any(not r.isprintable() for r in identifiers):
             return "Too many resources, or a resource that is not an absolute URI."
         if request is not None:
-            names = resources.default_audiences(request)
-            identifiers = [r for r in identifiers if not resources.is_default_audience(r, names)]
+            names = tokens.default_audiences(request)
+            identifiers = [r for r in identifiers if not tokens.is_default_audience(r, names)]
         registered = resources.registered_servers(identifiers)
         for identifier in identifiers:
             if not resources.allows(registered.get(identifier), application):
@@ -342,7 +384,7 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         elif state.exchange is not None:
             self._lock_subject_token(request, state.exchange.subject)
         # RFC 9068 / RFC 8707: a registered resource may want shorter-lived tokens.
-        token["expires_in"] = resources.lifetime(request, token["expires_in"])
+        token["expires_in"] = self.access_token_lifetime(request, token["expires_in"])
         if request.grant_type == "refresh_token":
             # The rotated-out access token is replaced at its client's request: no revocation event.
             with revocation_events.replacing():

@@ -1,8 +1,8 @@
-"""Resource servers: RFC 8707 audiences, RFC 9068 JWT access tokens, their scopes, their registry.
+"""Resource servers: the registry, the scopes they understand, and the RFC 8707 rules that use them.
 
-Access tokens for registered resource servers: RFC 8707 audience rules and RFC 9068 JWTs.
-
-DOT's ``ACCESS_TOKEN_GENERATOR`` is :func:`generate_access_token`. The validator resolves the token's
+The token's audience and format (RFC 8707, RFC 9068): DOT's ``ACCESS_TOKEN_GENERATOR`` is
+:func:`provider_app.internal.tokens.generate_access_token` (also importable from here, the path
+earlier releases documented). The validator resolves the token's
 audience first (:meth:`provider_app.oauth2_validator.ProviderOAuth2Validator.resolve_audience`: DOT's
 RFC 8707 normalisation and narrowing, the request's ``resource``, else the code's or the refresh
 token's), then applies the registry (:class:`~provider_app.models.ResourceServer`):
@@ -13,8 +13,8 @@ token's), then applies the registry (:class:`~provider_app.models.ResourceServer
 - a token for a resource that wants JWTs has exactly one audience (an ambiguous JWT is never issued);
 - no ``resource``: the default audience (``PROVIDER_APP_DEFAULT_AUDIENCE``, RFC 9068 3), opaque;
 - ``resource`` naming the issuer (or ``PROVIDER_APP_DEFAULT_AUDIENCE``): the default audience too
-  (:func:`default_audiences`), allowed for every client; at authorization it may be combined with
-  registered resources, a token is for one or the other (R3);
+  (:func:`~provider_app.internal.tokens.default_audiences`), allowed for every client; at
+  authorization it may be combined with registered resources, a token is for one or the other (R3);
 - a rotated refresh token keeps the grant's resources while its access token gets the narrowed set
   (RFC 8707 2.2: one refresh token obtains access tokens for any of the grant's resources; R4).
 
@@ -22,8 +22,9 @@ A JWT access token (RFC 9068 2, R1) has header ``typ: at+jwt`` and the ID tokens
 ``kid`` its thumbprint, published in the JWKS); claims ``iss``, ``exp``, ``aud``, ``sub`` (the
 client for client_credentials), ``client_id``, ``iat``, ``jti``, ``scope``, and ``auth_time``,
 ``acr``, ``amr`` when the authentication is known (R2), ``act`` for an exchanged token (RFC 8693
-4.1). It is stored like every token: its SHA-256
-only (P16); revocation, rotation and family rules apply unchanged.
+4.1): :meth:`provider_app.oauth2_validator.ProviderOAuth2Validator.jwt_access_token_claims`. It is
+stored like every token: its SHA-256 only (P16); revocation, rotation and family rules apply
+unchanged.
 
 DOT's ``SCOPES_BACKEND_CLASS``: the settings' scopes plus those of registered resource servers.
 
@@ -37,78 +38,25 @@ Registering resource servers (the admin and ``manage.py provider_app_register_re
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.views.decorators.debug import sensitive_variables
-from jwcrypto import jwt
 from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import SettingsScopes
 from oauth2_provider.settings import oauth2_settings
 
-from provider_app.app_settings import app_settings
-from provider_app.internal import compat, signing_keys
+from provider_app.internal import compat
 from provider_app.internal.clients import is_backchannel_logout_uri_allowed, is_loopback_host
-from provider_app.internal.storage import state_of
-from provider_app.internal.tokens import generate_token
+from provider_app.internal.tokens import generate_access_token  # noqa: F401  (a documented path)
 from provider_app.models import ResourceServer
 
 # --------------------------------------------------------------------------------------------------
-# Access tokens for registered resource servers: RFC 8707 audience rules and RFC 9068 JWTs.
+# The registry's rules for a token request (called by the validator when a resource is named).
 # --------------------------------------------------------------------------------------------------
 
 #: Scopes about the user's identity (OIDC Core 5.4, 11): the provider's, valid with any audience.
 IDENTITY_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "offline_access"})
-
-
-class Audience:
-    """The registered resource servers one token is for (none: the default audience).
-
-    ``grant_resources``: the resources of the grant behind the token request (the code's, or the
-    refresh token's), which the new refresh token keeps (RFC 8707 2.2); None when no refresh token
-    comes from this request's grant (client_credentials, token exchange).
-    """
-
-    def __init__(self, servers: list[ResourceServer], grant_resources: list[str] | None = None) -> None:
-        self.servers = servers
-        self.grant_resources = grant_resources
-
-    @property
-    def resource(self) -> list[str]:
-        """What the access token stores as its ``resource`` ([]: the default audience, unrestricted)."""
-        return [server.identifier for server in self.servers]
-
-    @property
-    def jwt_server(self) -> ResourceServer | None:
-        """The one resource server the token is a JWT for, if it wants JWTs."""
-        if len(self.servers) == 1 and self.servers[0].token_format == ResourceServer.JWT:
-            return self.servers[0]
-        return None
-
-    def lifetime(self, default: int) -> int:
-        """The servers' own lifetime (the shortest, for a token for several), else ``default``."""
-        lifetimes = [s.access_token_lifetime for s in self.servers if s.access_token_lifetime]
-        return min(lifetimes) if lifetimes else default
-
-
-def default_audiences(request) -> set[str]:
-    """The names of the provider's own audience (RFC 9068 3): the issuer of this request, and
-    ``PROVIDER_APP_DEFAULT_AUDIENCE`` when set. ``resource`` naming one of them asks for the default
-    audience: allowed for every client, no registry entry, an opaque token with no resource
-    restriction (UserInfo and the provider's API accept it). ``request``: Django's or oauthlib's."""
-    names = {oauth2_settings.oidc_issuer(request).rstrip("/")}
-    if app_settings.DEFAULT_AUDIENCE:
-        names.add(app_settings.DEFAULT_AUDIENCE.rstrip("/"))
-    return names
-
-
-def is_default_audience(identifier: str, names: set[str]) -> bool:
-    """``identifier`` names the provider's own audience (with or without a trailing slash)."""
-    return isinstance(identifier, str) and identifier.rstrip("/") in names
 
 
 def registered_servers(identifiers: list[str]) -> dict[str, ResourceServer]:
@@ -124,65 +72,6 @@ def allows(server: ResourceServer | None, client) -> bool:
 def foreign_scopes(server: ResourceServer, scopes) -> set[str]:
     """The scopes ``server`` does not understand (identity scopes are the provider's, always valid)."""
     return set(scopes or ()) - server.scope_set() - IDENTITY_SCOPES
-
-
-def generate_access_token(request) -> str:
-    """DOT's ``ACCESS_TOKEN_GENERATOR``: a JWT for a resource that wants one, else 256 random bits."""
-    # The RFC 8707 rules and the registry's are the validator's (ProviderOAuth2Validator.resolve_audience).
-    audience = oauth2_settings.OAUTH2_VALIDATOR_CLASS().resolve_audience(request)
-    state_of(request).audience = audience
-    server = audience.jwt_server
-    if server is None:
-        return generate_token(request)
-    return _jwt_access_token(request, server)
-
-
-def lifetime(request, default: int) -> int:
-    """Seconds the access token of this request lives (the strictest of its resources' lifetimes;
-    for an exchanged token, no longer than its subject token: the validator's cap, RFC 8693 X4)."""
-    state = state_of(request)
-    seconds = state.audience.lifetime(default) if state.audience is not None else default
-    if state.exchange is not None:
-        seconds = min(seconds, state.exchange.lifetime_cap)
-    return seconds
-
-
-@sensitive_variables("key")
-def _jwt_access_token(request, server: ResourceServer) -> str:
-    key = signing_keys.signing_key()  # the ID tokens' key (provider_app.internal.signing_keys)
-    now = int(time.time())
-    client_id = request.client.client_id
-    user = request.user if getattr(request, "grant_type", "") != "client_credentials" else None
-    claims = {
-        "iss": oauth2_settings.oidc_issuer(request),
-        "exp": now
-        + lifetime(request, int(request.expires_in or oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)),
-        "aud": server.identifier,
-        "sub": str(user.pk) if user is not None and getattr(user, "pk", None) else client_id,
-        "client_id": client_id,
-        "iat": now,
-        "jti": uuid.uuid4().hex,
-    }
-    if request.scopes:
-        claims["scope"] = " ".join(request.scopes)
-    if user is not None:
-        claims.update(_authentication_claims(request))
-    exchange = state_of(request).exchange
-    if exchange is not None:
-        claims.update(exchange.authentication)  # R2: the user's authentication behind the subject
-        claims["act"] = exchange.act  # RFC 8693 4.1: the acting client, nested for a chain (X5)
-    state_of(request).jwt_id = (claims["iss"], claims["jti"])  # stored with the row (E1)
-    header = {"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}
-    token = jwt.JWT(header=json.dumps(header), claims=json.dumps(claims))
-    token.make_signed_token(key)
-    return token.serialize()
-
-
-def _authentication_claims(request) -> dict:
-    """``auth_time``, ``acr``, ``amr`` of the authentication behind this grant (RFC 9068 2.2.1, R2)."""
-    from provider_app.internal.login import authentication_claims, context_for_token_request
-
-    return authentication_claims(context_for_token_request(request))
 
 
 # --------------------------------------------------------------------------------------------------

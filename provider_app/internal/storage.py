@@ -569,7 +569,7 @@ class TokenRequestState:
     grant_by_code: tuple[str, models.Model | None] | None = None
     #: The grant was consumed with the token insert.
     code_claimed: bool = False
-    #: The registered resource servers the access token is for (``internal.resources.Audience``).
+    #: The registered resource servers the access token is for (``internal.tokens.Audience``).
     audience: Any = None
     #: How the user authenticated for this grant (``AuthenticationContext`` or None).
     authentication_context: models.Model | None = None

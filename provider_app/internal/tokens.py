@@ -1,6 +1,7 @@
 """Tokens and the codes they are issued from: values, digest, families, redemption, use, revocation.
 
-Access and refresh token values: 256 random bits (DOT's ``ACCESS_TOKEN_GENERATOR``).
+Access and refresh token values: 256 random bits; an access token for a resource server that wants
+JWTs is an RFC 9068 JWT (DOT's ``ACCESS_TOKEN_GENERATOR`` is :func:`generate_access_token`).
 
 oauthlib's default draws 30 characters from a 62-letter alphabet one ``SystemRandom.choice`` at a
 time (about 178 bits, 30 calls into the random source per token). One ``secrets.token_urlsafe``
@@ -41,6 +42,7 @@ without a working cache it writes every time.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import time
@@ -52,19 +54,23 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, router, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+from jwcrypto import jwt
 from oauth2_provider.models import (
     get_access_token_model,
     get_grant_model,
     get_id_token_model,
     get_refresh_token_model,
 )
+from oauth2_provider.settings import oauth2_settings
 
 from provider_app.app_settings import app_settings
+from provider_app.internal import signing_keys
 from provider_app.internal.storage import delete_by_pk, grant_by_code, row_batch, save_row, state_of
-from provider_app.models import ClientUsage, ExchangedToken, RedeemedCode
+from provider_app.models import ClientUsage, ExchangedToken, RedeemedCode, ResourceServer
 
 # --------------------------------------------------------------------------------------------------
-# Access and refresh token values: 256 random bits (DOT's ``ACCESS_TOKEN_GENERATOR``).
+# Token values: 256 random bits (opaque access tokens, refresh tokens).
 # --------------------------------------------------------------------------------------------------
 
 
@@ -81,6 +87,85 @@ TOKEN_BYTES = 32
 def generate_token(request=None) -> str:
     """A new access or refresh token value; ``request`` is oauthlib's, unused."""
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+# --------------------------------------------------------------------------------------------------
+# Access tokens: opaque, or an RFC 9068 JWT for a resource server that wants one (DOT's
+# ``ACCESS_TOKEN_GENERATOR``). The audience and the claims are the validator's decisions.
+# --------------------------------------------------------------------------------------------------
+
+
+class Audience:
+    """The registered resource servers one token is for (none: the default audience).
+
+    ``grant_resources``: the resources of the grant behind the token request (the code's, or the
+    refresh token's), which the new refresh token keeps (RFC 8707 2.2); None when no refresh token
+    comes from this request's grant (client_credentials, token exchange).
+    """
+
+    def __init__(self, servers: list[ResourceServer], grant_resources: list[str] | None = None) -> None:
+        self.servers = servers
+        self.grant_resources = grant_resources
+
+    @property
+    def resource(self) -> list[str]:
+        """What the access token stores as its ``resource`` ([]: the default audience, unrestricted)."""
+        return [server.identifier for server in self.servers]
+
+    @property
+    def jwt_server(self) -> ResourceServer | None:
+        """The one resource server the token is a JWT for, if it wants JWTs."""
+        if len(self.servers) == 1 and self.servers[0].token_format == ResourceServer.JWT:
+            return self.servers[0]
+        return None
+
+    def lifetime(self, default: int) -> int:
+        """The servers' own lifetime (the shortest, for a token for several), else ``default``."""
+        lifetimes = [s.access_token_lifetime for s in self.servers if s.access_token_lifetime]
+        return min(lifetimes) if lifetimes else default
+
+
+def default_audiences(request) -> set[str]:
+    """The names of the provider's own audience (RFC 9068 3): the issuer of this request, and
+    ``PROVIDER_APP_DEFAULT_AUDIENCE`` when set. ``resource`` naming one of them asks for the default
+    audience: allowed for every client, no registry entry, an opaque token with no resource
+    restriction (UserInfo and the provider's API accept it). ``request``: Django's or oauthlib's."""
+    names = {oauth2_settings.oidc_issuer(request).rstrip("/")}
+    if app_settings.DEFAULT_AUDIENCE:
+        names.add(app_settings.DEFAULT_AUDIENCE.rstrip("/"))
+    return names
+
+
+def is_default_audience(identifier: str, names: set[str]) -> bool:
+    """``identifier`` names the provider's own audience (with or without a trailing slash)."""
+    return isinstance(identifier, str) and identifier.rstrip("/") in names
+
+
+def generate_access_token(request) -> str:
+    """DOT's ``ACCESS_TOKEN_GENERATOR``: a JWT for a resource that wants one, else 256 random bits.
+
+    The RFC 8707 rules and the registry's (the audience), and the RFC 9068 claims, are the
+    validator's (``resolve_audience``, ``jwt_access_token_claims``); this signs what it decided."""
+    validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
+    audience = validator.resolve_audience(request)
+    state_of(request).audience = audience
+    server = audience.jwt_server
+    if server is None:
+        return generate_token(request)
+    claims = validator.jwt_access_token_claims(request, server)
+    state_of(request).jwt_id = (claims["iss"], claims["jti"])  # stored with the row (E1)
+    return _signed_jwt_access_token(claims)
+
+
+@sensitive_variables("key")
+def _signed_jwt_access_token(claims: dict) -> str:
+    """RFC 9068 2.1: ``typ: at+jwt`` (never confusable with an ID token), RS256 with the ID tokens'
+    key (:mod:`provider_app.internal.signing_keys`, ``kid`` its thumbprint, published in the JWKS)."""
+    key = signing_keys.signing_key()
+    header = {"alg": "RS256", "typ": "at+jwt", "kid": key.thumbprint()}
+    token = jwt.JWT(header=json.dumps(header), claims=json.dumps(claims))
+    token.make_signed_token(key)
+    return token.serialize()
 
 
 # --------------------------------------------------------------------------------------------------
