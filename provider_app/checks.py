@@ -31,16 +31,20 @@ def _oauth2(name: str, default=None):
     return getattr(settings, "OAUTH2_PROVIDER", {}).get(name, default)
 
 
+def _unless(ok, problem: checks.CheckMessage) -> list[checks.CheckMessage]:
+    """A check's answer: nothing when ``ok``, else ``problem``."""
+    return [] if ok else [problem]
+
+
 def check_signing_key(app_configs, **kwargs):
-    if not _oauth2("OIDC_RSA_PRIVATE_KEY"):
-        return [
-            checks.Error(
-                "No OpenID Connect signing key is configured.",
-                hint='Set OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] to a PEM RSA private key (2048+ bits).',
-                id="provider_app.E001",
-            )
-        ]
-    return []
+    return _unless(
+        _oauth2("OIDC_RSA_PRIVATE_KEY"),
+        checks.Error(
+            "No OpenID Connect signing key is configured.",
+            hint='Set OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] to a PEM RSA private key (2048+ bits).',
+            id="provider_app.E001",
+        ),
+    )
 
 
 def check_pkce(app_configs, **kwargs):
@@ -65,28 +69,26 @@ def check_pkce(app_configs, **kwargs):
 
 
 def check_issuer_configured(app_configs, **kwargs):
-    if _oauth2("OIDC_ISS_ENDPOINT", ""):
-        return []
-    return [
+    return _unless(
+        _oauth2("OIDC_ISS_ENDPOINT", ""),
         checks.Warning(
             "The issuer URL is not configured: it is derived from each request's Host header.",
             hint='Set OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"], e.g. https://id.example.com/o.',
             id="provider_app.W001",
-        )
-    ]
+        ),
+    )
 
 
 def check_issuer_https(app_configs, **kwargs):
     issuer = _oauth2("OIDC_ISS_ENDPOINT", "")
-    if settings.DEBUG or not issuer or urlsplit(issuer).scheme == "https":
-        return []
-    return [
+    return _unless(
+        settings.DEBUG or not issuer or urlsplit(issuer).scheme == "https",
         checks.Error(
             f"The issuer {issuer!r} is not an https URL.",
             hint="Outside DEBUG the issuer must use https (OIDC Discovery 3).",
             id="provider_app.E004",
-        )
-    ]
+        ),
+    )
 
 
 def check_client_secret_hasher(app_configs, **kwargs):
@@ -105,15 +107,14 @@ def check_client_secret_hasher(app_configs, **kwargs):
 
 
 def check_refresh_token_rules(app_configs, **kwargs):
-    if not (_oauth2("ROTATE_REFRESH_TOKEN", True) and _oauth2("REFRESH_TOKEN_REUSE_PROTECTION", False)):
-        return [
-            checks.Error(
-                "Refresh tokens are not rotated with reuse protection.",
-                hint="Set ROTATE_REFRESH_TOKEN and REFRESH_TOKEN_REUSE_PROTECTION to True (RFC 9700 4.14.2).",
-                id="provider_app.E006",
-            )
-        ]
-    return []
+    return _unless(
+        _oauth2("ROTATE_REFRESH_TOKEN", True) and _oauth2("REFRESH_TOKEN_REUSE_PROTECTION", False),
+        checks.Error(
+            "Refresh tokens are not rotated with reuse protection.",
+            hint="Set ROTATE_REFRESH_TOKEN and REFRESH_TOKEN_REUSE_PROTECTION to True (RFC 9700 4.14.2).",
+            id="provider_app.E006",
+        ),
+    )
 
 
 MIN_RSA_KEY_BITS = 2048
@@ -130,16 +131,15 @@ def check_signing_key_strength(app_configs, **kwargs):
         key = load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
     except (ValueError, TypeError):
         key = None
-    if isinstance(key, rsa.RSAPrivateKey) and key.key_size >= MIN_RSA_KEY_BITS:
-        return []
-    return [
+    return _unless(
+        isinstance(key, rsa.RSAPrivateKey) and key.key_size >= MIN_RSA_KEY_BITS,
         checks.Error(
             "The OpenID Connect signing key is not an unencrypted PEM RSA private key "
             f"of {MIN_RSA_KEY_BITS}+ bits.",
             hint="Generate one with: openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048",
             id="provider_app.E007",
-        )
-    ]
+        ),
+    )
 
 
 def check_validator_class(app_configs, **kwargs):
@@ -152,17 +152,16 @@ def check_validator_class(app_configs, **kwargs):
         validator_class = import_string(configured) if isinstance(configured, str) else configured
     except ImportError:
         validator_class = None
-    if isinstance(validator_class, type) and issubclass(validator_class, ProviderOAuth2Validator):
-        return []
-    return [
+    return _unless(
+        isinstance(validator_class, type) and issubclass(validator_class, ProviderOAuth2Validator),
         checks.Error(
             "OAUTH2_VALIDATOR_CLASS is not provider_app's validator: its protocol rules are not applied.",
             hint='Use "provider_app.oauth2_validator.ProviderOAuth2Validator" or a subclass of it. Do not '
             "silence this error: provider_app's token generator and authorization view call the "
             "validator's RFC 8707 methods, and fail without them.",
             id="provider_app.E008",
-        )
-    ]
+        ),
+    )
 
 
 MAX_AUTHORIZATION_CODE_SECONDS = 60
@@ -170,16 +169,15 @@ MAX_AUTHORIZATION_CODE_SECONDS = 60
 
 def check_authorization_code_lifetime(app_configs, **kwargs):
     lifetime = _oauth2("AUTHORIZATION_CODE_EXPIRE_SECONDS", 60)
-    if isinstance(lifetime, int | float) and 0 < lifetime <= MAX_AUTHORIZATION_CODE_SECONDS:
-        return []
-    return [
+    return _unless(
+        isinstance(lifetime, int | float) and 0 < lifetime <= MAX_AUTHORIZATION_CODE_SECONDS,
         checks.Error(
             f"Authorization codes live {lifetime!r} seconds.",
             hint=f"Set AUTHORIZATION_CODE_EXPIRE_SECONDS to at most {MAX_AUTHORIZATION_CODE_SECONDS} "
             "(OAuth 2.1 4.1.2).",
             id="provider_app.E009",
-        )
-    ]
+        ),
+    )
 
 
 # DOT's RFC 9700 gates that provider_app relies on; REDIRECT_URI_SCHEME stays off on purpose (see conf).
@@ -195,15 +193,14 @@ REQUIRED_BCP_GATES = [
 
 def check_bcp_gates(app_configs, **kwargs):
     off = [name for name in REQUIRED_BCP_GATES if not _oauth2(name, False)]
-    if not off:
-        return []
-    return [
+    return _unless(
+        not off,
         checks.Error(
             f"RFC 9700 protections are switched off: {', '.join(off)}.",
             hint="Start from provider_app.conf.recommended_oauth2_provider_settings() and keep these True.",
             id="provider_app.E010",
-        )
-    ]
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -218,9 +215,8 @@ def check_login_throttling(app_configs=None, **kwargs) -> list[checks.CheckMessa
     """P20: sign-in is throttled only when django-axes is installed, first backend and middleware."""
     installed = "axes" in settings.INSTALLED_APPS or "axes.apps.AppConfig" in settings.INSTALLED_APPS
     backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
-    if installed and backends[:1] == [AXES_BACKEND] and AXES_MIDDLEWARE in settings.MIDDLEWARE:
-        return []
-    return [
+    return _unless(
+        installed and backends[:1] == [AXES_BACKEND] and AXES_MIDDLEWARE in settings.MIDDLEWARE,
         checks.Warning(
             "Sign-in is not throttled: django-axes is not fully configured.",
             hint=(
@@ -228,8 +224,8 @@ def check_login_throttling(app_configs=None, **kwargs) -> list[checks.CheckMessa
                 f'"{AXES_MIDDLEWARE}" last in MIDDLEWARE (docs/security.md, Login throttling).'
             ),
             id="provider_app.W030",
-        )
-    ]
+        ),
+    )
 
 
 def check_axes_handler(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -251,16 +247,15 @@ def check_axes_handler(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 def check_refresh_grace_period(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """P8: provider_app treats every second use of a refresh token as reuse; a grace period is moot."""
-    if not oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS:
-        return []
-    return [
+    return _unless(
+        not oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS,
         checks.Warning(
             "REFRESH_TOKEN_GRACE_PERIOD_SECONDS has no effect: a refresh token used twice revokes its "
             "family.",
             hint="Set it to 0 (tokens are stored hashed; a retry cannot be answered with the same pair).",
             id="provider_app.W032",
-        )
-    ]
+        ),
+    )
 
 
 def check_token_cache_backend(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -280,9 +275,10 @@ def check_token_cache_backend(app_configs=None, **kwargs) -> list[checks.CheckMe
         backend_class = import_string(backend)
     except ImportError:
         return []
-    if issubclass(backend_class, RedisCache | DummyCache | LocMemCache):
-        return []  # used; off (dummy); process-local: used only with TOKEN_CACHE_ALLOW_LOCAL
-    return [
+    return _unless(
+        issubclass(
+            backend_class, RedisCache | DummyCache | LocMemCache
+        ),  # used; off (dummy); process-local: used only with TOKEN_CACHE_ALLOW_LOCAL
         checks.Warning(
             f"PROVIDER_APP_TOKEN_CACHE names the cache {alias!r} ({backend}), which the token cache "
             "does not use: it cannot fail closed there.",
@@ -291,8 +287,8 @@ def check_token_cache_backend(app_configs=None, **kwargs) -> list[checks.CheckMe
                 "(docs/security.md, Shared cache)."
             ),
             id="provider_app.W033",
-        )
-    ]
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -305,9 +301,8 @@ def check_token_exchange_server(app_configs=None, **kwargs) -> list[checks.Check
     from provider_app.views.token import Server
 
     server_class = oauth2_settings.OAUTH2_SERVER_CLASS
-    if isinstance(server_class, type) and issubclass(server_class, Server):
-        return []
-    return [
+    return _unless(
+        isinstance(server_class, type) and issubclass(server_class, Server),
         checks.Warning(
             "OAUTH2_SERVER_CLASS does not offer RFC 8693 token exchange, which discovery lists.",
             hint=(
@@ -315,8 +310,8 @@ def check_token_exchange_server(app_configs=None, **kwargs) -> list[checks.Check
                 "or a subclass (provider_app.conf.recommended_oauth2_provider_settings does)."
             ),
             id="provider_app.W034",
-        )
-    ]
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -358,9 +353,8 @@ def check_delivery_task_backend(app_configs=None, **kwargs) -> list[checks.Check
 
     tasks = getattr(settings, "TASKS", None) or {}
     backend = str(tasks.get(app_settings.DELIVERY_TASK_BACKEND, {}).get("BACKEND", "ImmediateBackend"))
-    if not backend.endswith("ImmediateBackend"):
-        return []
-    return [
+    return _unless(
+        not backend.endswith("ImmediateBackend"),
         checks.Warning(
             "The outbox's task backend runs tasks at once: logout tokens would be sent in the request "
             "that ended the session, so provider_app does not hand them to it.",
@@ -368,8 +362,8 @@ def check_delivery_task_backend(app_configs=None, **kwargs) -> list[checks.Check
             "`manage.py db_worker` (or another queue's backend), or run `manage.py provider_app_deliver` "
             "from cron (docs/operations.md).",
             id="provider_app.W040",
-        )
-    ]
+        ),
+    )
 
 
 #: Every check of provider_app, registered by ``ProviderAppConfig.ready()`` with the security tag.

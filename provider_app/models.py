@@ -53,6 +53,12 @@ def normalise_scopes(scopes: str | list[str]) -> str:
     return " ".join(sorted(set(scopes)))
 
 
+def _push_uri_field(help_text: str) -> models.CharField:
+    """Where the provider posts to a client or a service (a logout token, a security event): empty,
+    or an https URL (http only on loopback), checked where it is registered (admin, command)."""
+    return models.CharField(max_length=255, blank=True, default="", help_text=help_text)
+
+
 class Consent(models.Model):
     """A user's approval of a client for a set of scopes, remembered so the page is not shown again."""
 
@@ -103,14 +109,9 @@ class ClientPolicy(models.Model):
         default=False,
         help_text="Users must pass a second factor (enrolling one if needed) to authorize this client.",
     )
-    backchannel_logout_uri = models.CharField(
-        max_length=255,
-        blank=True,
-        default="",
-        help_text=(
-            "OIDC Back-Channel Logout: where the provider posts a logout token when a session that "
-            "signed in to this client ends (https; http only on loopback)."
-        ),
+    backchannel_logout_uri = _push_uri_field(
+        "OIDC Back-Channel Logout: where the provider posts a logout token when a session that "
+        "signed in to this client ends (https; http only on loopback)."
     )
     backchannel_logout_session_required = models.BooleanField(
         default=False,
@@ -133,11 +134,16 @@ class ClientPolicy(models.Model):
 # --------------------------------------------------------------------------------------------------
 
 
+def _optional_link(to: str, help_text: str = "", **options) -> models.ForeignKey:
+    """A link that may be empty and becomes NULL when its target is deleted (no reverse accessor)."""
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text=help_text, **options
+    )
+
+
 def _outlived_foreign_key(to: str) -> models.ForeignKey:
     """A link that the row outlives: NULL once the target is deleted, no database constraint."""
-    return models.ForeignKey(
-        to, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
-    )
+    return _optional_link(to, db_constraint=False)
 
 
 class AuditEvent(models.Model):
@@ -283,23 +289,14 @@ class ResourceServer(models.Model):
         related_name="+",
         help_text="Clients that may request tokens for this service.",
     )
-    client = models.ForeignKey(
+    client = _optional_link(
         oauth2_settings.APPLICATION_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="The service's own client: it may introspect tokens issued for this audience.",
+        "The service's own client: it may introspect tokens issued for this audience.",
     )
-    events_uri = models.CharField(
-        max_length=255,
-        blank=True,
-        default="",
-        help_text=(
-            "Where the provider posts Security Event Tokens (RFC 8417, RFC 8935) when tokens for this "
-            "service are revoked, e.g. https://notes.example.com/events/ (https; http only on loopback). "
-            "Empty: the service is not told."
-        ),
+    events_uri = _push_uri_field(
+        "Where the provider posts Security Event Tokens (RFC 8417, RFC 8935) when tokens for this "
+        "service are revoked, e.g. https://notes.example.com/events/ (https; http only on loopback). "
+        "Empty: the service is not told."
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -479,14 +476,7 @@ class OutboundDelivery(models.Model):
     ]
 
     kind = models.CharField(max_length=32, choices=KINDS)
-    application = models.ForeignKey(
-        oauth2_settings.APPLICATION_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="The client or service it is for.",
-    )
+    application = _optional_link(oauth2_settings.APPLICATION_MODEL, "The client or service it is for.")
     target_url = models.CharField(max_length=255)
     claims = models.JSONField(help_text="The claims to sign at each attempt (no signed token is stored).")
     state = models.CharField(max_length=10, choices=STATES, default=PENDING)
