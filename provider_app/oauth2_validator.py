@@ -293,6 +293,28 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             )
         return tokens.Audience(servers, grant_resources)
 
+    def resource_refusal(
+        self, application, identifiers: list[str], scopes: list[str], request=None
+    ) -> str | None:
+        """Why an authorization request naming ``identifiers`` must get ``invalid_target`` (RFC 8707 2),
+        or None: the registry's rules, checked before the user is asked (the consent page). The
+        provider's own audience (the issuer of ``request``, RFC 9068 3) needs no registry entry."""
+        identifiers = list(dict.fromkeys(identifiers))
+        if len(identifiers) > MAX_RESOURCES or any(not r.isprintable() for r in identifiers):
+            return "Too many resources, or a resource that is not an absolute URI."
+        if request is not None:
+            names = tokens.default_audiences(request)
+            identifiers = [r for r in identifiers if not tokens.is_default_audience(r, names)]
+        registered = resources.registered_servers(identifiers)
+        for identifier in identifiers:
+            if not resources.allows(registered.get(identifier), application):
+                return "The requested resource is unknown, or this client may not ask for it."
+            if resources.foreign_scopes(registered[identifier], scopes):
+                return "The resource does not understand a requested scope."
+        return None
+
+    # == What the access token says: lifetime and RFC 9068 claims (RFC 9068 2.2; R1, R2; X4) =========
+
     def access_token_lifetime(self, request, default: int) -> int:
         """Seconds the access token of this request lives: its resources' own lifetime (the
         shortest, RFC 9068 / RFC 8707), for an exchanged token no longer than its subject token
@@ -332,26 +354,6 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             claims.update(exchange.authentication)  # R2: the user's authentication behind the subject
             claims["act"] = exchange.act  # RFC 8693 4.1: the acting client, nested for a chain (X5)
         return claims
-
-    def resource_refusal(
-        self, application, identifiers: list[str], scopes: list[str], request=None
-    ) -> str | None:
-        """Why an authorization request naming ``identifiers`` must get ``invalid_target`` (RFC 8707 2),
-        or None: the registry's rules, checked before the user is asked (the consent page). The
-        provider's own audience (the issuer of ``request``, RFC 9068 3) needs no registry entry."""
-        identifiers = list(dict.fromkeys(identifiers))
-        if len(identifiers) > MAX_RESOURCES or any(not r.isprintable() for r in identifiers):
-            return "Too many resources, or a resource that is not an absolute URI."
-        if request is not None:
-            names = tokens.default_audiences(request)
-            identifiers = [r for r in identifiers if not tokens.is_default_audience(r, names)]
-        registered = resources.registered_servers(identifiers)
-        for identifier in identifiers:
-            if not resources.allows(registered.get(identifier), application):
-                return "The requested resource is unknown, or this client may not ask for it."
-            if resources.foreign_scopes(registered[identifier], scopes):
-                return "The resource does not understand a requested scope."
-        return None
 
     # == The token response (RFC 6749 5.1; RFC 9700 4.14.2; P5, P8) ===================================
 
