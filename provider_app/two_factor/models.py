@@ -25,10 +25,8 @@ class TOTPSeed(models.Model):
     class Meta:
         verbose_name = "TOTP seed (encrypted)"
         verbose_name_plural = "TOTP seeds (encrypted)"
-        db_table_comment = (
-            "TOTP seeds, Fernet-encrypted (P28): keys in PROVIDER_APP_TOTP_ENCRYPTION_KEYS or derived "
-            "from SECRET_KEY."
-        )
+        # Written and read by provider_app's code only (P28): no admin permission to grant on them.
+        default_permissions = ()
 
     def __str__(self) -> str:
         return f"encrypted seed of TOTP device {self.device_id}"
