@@ -371,3 +371,37 @@ def test_r4_a_default_audience_grant_may_name_the_issuer_on_refresh(client, user
     response = post_refresh(client, application, first["refresh_token"], resource=ISSUER)
     assert response.status_code == 200, response.content
     assert api_me(client, response.json()["access_token"]).status_code == 200
+
+
+def test_r4_a_code_exchange_cannot_add_a_resource_to_a_grant_without_one(client, user, application, notes):
+    from tests.oauth_helpers import exchange, signed_in_code
+
+    request, code = signed_in_code(client, user, application, scope=SCOPE)  # no resource
+    response = exchange(client, application, request, code, resource=NOTES)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+    assert not get_access_token_model().objects.exists()
+
+
+@pytest.mark.parametrize("resource", [ISSUER, ISSUER + "/"])
+def test_r4_a_code_exchange_of_a_grant_without_resource_may_name_the_issuer(
+    client, user, application, resource
+):
+    from tests.oauth_helpers import exchange, signed_in_code
+
+    request, code = signed_in_code(client, user, application, scope="openid profile")
+    response = exchange(client, application, request, code, resource=resource)
+    assert response.status_code == 200, response.content
+    assert api_me(client, response.json()["access_token"]).status_code == 200
+    assert get_access_token_model().objects.get(application=application).resource == []
+
+
+def test_r4_a_code_exchange_of_a_grant_without_resource_may_name_the_default_audience(
+    settings, client, user, application
+):
+    from tests.oauth_helpers import exchange, signed_in_code
+
+    settings.PROVIDER_APP_DEFAULT_AUDIENCE = "https://api.example.com/"
+    request, code = signed_in_code(client, user, application, scope="openid profile")
+    response = exchange(client, application, request, code, resource="https://api.example.com/")
+    assert response.status_code == 200, response.content
+    assert get_access_token_model().objects.get(application=application).resource == []
