@@ -22,7 +22,9 @@ the worker, retried until the revoked token would have expired anyway (E5).
   replace (:func:`replacing`); an expired token needs no event.
 
 Opaque tokens get no event: the service introspects them (RFC 7662), and a revoked one is inactive
-at once; sending events for them would fill the outbox for nothing.
+at once; sending events for them would fill the outbox for nothing. Whether a token is a JWT is read
+from its row (the ``jwt-id:`` marker), never from the service's current ``token_format``: a service
+that switched from jwt to opaque is still told about the JWTs it was issued before.
 """
 
 from __future__ import annotations
@@ -109,12 +111,14 @@ def user_changed(sender, instance, raw=False, **kwargs) -> None:
 
 
 def _servers_told(audiences) -> list[ResourceServer]:
-    """The registered JWT services among ``audiences`` that have an events URI."""
+    """The registered services among ``audiences`` that have an events URI. Whatever format they want
+    now: the revoked token is a JWT (its row holds the ``jwt-id:`` marker), and a service that switched
+    to opaque after it was issued still accepts it until its ``exp``."""
     audiences = [a for a in (audiences or ()) if isinstance(a, str)]
     if not audiences:
         return []
     return list(
-        ResourceServer.objects.filter(identifier__in=audiences, token_format=ResourceServer.JWT)
+        ResourceServer.objects.filter(identifier__in=audiences)
         .exclude(events_uri="")
         .select_related("client")
     )

@@ -280,6 +280,26 @@ def test_e1_exchanged_tokens_revoked_with_their_subject(client, user, applicatio
     assert {claims["aud"] for claims in events()} == {A, C}  # B is opaque: it introspects
 
 
+def test_e1_a_service_that_switched_to_opaque_is_still_told_about_its_live_jwts(
+    client, user, application, notes
+):
+    tokens = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
+    ResourceServer.objects.filter(pk=notes.pk).update(token_format=ResourceServer.OPAQUE)
+    revoke(Client(), application, tokens["access_token"])  # the JWT is still valid at the service
+    assert revoked_jtis() == [jti_of(tokens["access_token"])]
+    [delivery] = OutboundDelivery.objects.filter(kind=OutboundDelivery.SECURITY_EVENT)
+    assert delivery.target_url == notes.events_uri and delivery.state == OutboundDelivery.PENDING
+
+
+def test_e1_a_deactivated_user_is_told_to_a_service_that_switched_to_opaque(client, user, application, notes):
+    issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
+    ResourceServer.objects.filter(pk=notes.pk).update(token_format=ResourceServer.OPAQUE)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    [claims] = events()
+    assert claims["aud"] == NOTES and claims["sub_id"]["format"] == "iss_sub"
+
+
 # -- what is not a revocation event ----------------------------------------------------------------------
 
 
