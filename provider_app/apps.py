@@ -45,6 +45,7 @@ class ProviderAppConfig(AppConfig):
             token_cache,
             tokens,
         )
+        from provider_app.models import ResourceServer
         from provider_app.two_factor import seeds
         from provider_app.two_factor.models import EncryptedTOTPDevice
         from provider_app.two_factor.signals import drop_recovery_codes_without_device
@@ -120,6 +121,17 @@ class ProviderAppConfig(AppConfig):
         )
         post_save.connect(
             revocation_events.user_changed, sender=User, dispatch_uid="provider_app_events_user"
+        )
+        # ... looked up once per audience in a bulk revocation (internal.batch), again after a change.
+        post_save.connect(
+            revocation_events.servers_changed,
+            sender=ResourceServer,
+            dispatch_uid="provider_app_events_rs_save",
+        )
+        post_delete.connect(
+            revocation_events.servers_changed,
+            sender=ResourceServer,
+            dispatch_uid="provider_app_events_rs_delete",
         )
 
         # The audit log: sign-in events (Django's signals).

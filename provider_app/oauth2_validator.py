@@ -258,11 +258,13 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         names = tokens.default_audiences(request)
         own = [r for r in identifiers if tokens.is_default_audience(r, names)]
         identifiers = request.resource = [r for r in identifiers if r not in own]
-        if original is not None and not original and identifiers:
-            # RFC 8707 2.2 / R4: a refresh narrows the grant's resources; it never adds one to a grant
-            # that had none (its token was for the default audience).
-            raise _invalid_target(request, "The refresh token was not issued for a resource.")
         grant_resources = _grant_resources(request, original)
+        if grant_resources == [] and identifiers:
+            # RFC 8707 2.2 / R4: a code exchange or a refresh narrows the grant's resources; it never
+            # adds one to a grant that had none (its tokens are for the default audience, which the
+            # request may still name: ``own``, filtered out above).
+            grant = "refresh token" if original is not None else "authorization code"
+            raise _invalid_target(request, f"The {grant} was not issued for a resource.")
         if own and identifiers:
             # R3: an opaque token for the default audience has no resource restriction; one also
             # bound to resources would be both. The client asks for one audience per token.

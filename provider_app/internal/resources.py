@@ -42,10 +42,13 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.http.request import split_domain_port, validate_host
+from django.urls import reverse
 from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import SettingsScopes
 from oauth2_provider.settings import oauth2_settings
 
+from provider_app.app_settings import app_settings
 from provider_app.internal import compat
 from provider_app.internal.clients import is_backchannel_logout_uri_allowed, is_loopback_host
 from provider_app.internal.tokens import generate_access_token  # noqa: F401  (a documented path)
@@ -121,14 +124,43 @@ def describe(scopes, resources) -> list[tuple[str, str]]:
 
 
 def check_identifier(identifier: str) -> str:
-    """RFC 8707 2: an absolute URI without a fragment; https (http only for loopback with DEBUG)."""
+    """RFC 8707 2: an absolute URI without a fragment; https (http only for loopback with DEBUG);
+    never the provider's own audience (R3)."""
     parts = urlsplit(identifier)
     if not parts.scheme or not parts.netloc or parts.fragment or "#" in identifier:
         raise ValueError("A resource identifier is an absolute URI without a fragment (RFC 8707 2).")
     loopback = is_loopback_host(parts.hostname)
     if parts.scheme != "https" and not (parts.scheme == "http" and loopback and settings.DEBUG):
         raise ValueError("A resource identifier must be an https URI.")
+    if _names_the_default_audience(identifier):
+        raise ValueError(
+            "This identifier names the provider's own audience (the issuer or"
+            " PROVIDER_APP_DEFAULT_AUDIENCE): its tokens need no resource server, and one registered"
+            " under that name would not be applied."
+        )
     return identifier
+
+
+def _names_the_default_audience(identifier: str) -> bool:
+    """``identifier`` is, for some request, one of ``default_audiences``: ``resource`` naming it would ask
+    for the default audience, never for the resource server registered under it. Without
+    ``OIDC_ISS_ENDPOINT`` the issuer is each request's own (provider_app.W001): the issuer's path on any
+    host the site answers for (``ALLOWED_HOSTS``, as ``HttpRequest.get_host`` checks them)."""
+    name = identifier.rstrip("/")
+    if app_settings.DEFAULT_AUDIENCE and name == app_settings.DEFAULT_AUDIENCE.rstrip("/"):
+        return True
+    if oauth2_settings.OIDC_ISS_ENDPOINT:
+        return name == oauth2_settings.OIDC_ISS_ENDPOINT.rstrip("/")
+    discovery = reverse("oauth2_provider:oidc-connect-discovery-info")
+    issuer_path = discovery[: -len("/.well-known/openid-configuration")]
+    parts = urlsplit(identifier)
+    if name != f"{parts.scheme}://{parts.netloc}{issuer_path}".rstrip("/"):
+        return False
+    allowed_hosts = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed_hosts:
+        allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]  # as HttpRequest.get_host
+    domain, _port = split_domain_port(parts.netloc)
+    return bool(domain) and validate_host(domain, allowed_hosts)
 
 
 def check_events_uri(uri: str) -> str:

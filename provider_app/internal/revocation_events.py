@@ -22,7 +22,9 @@ the worker, retried until the revoked token would have expired anyway (E5).
   replace (:func:`replacing`); an expired token needs no event.
 
 Opaque tokens get no event: the service introspects them (RFC 7662), and a revoked one is inactive
-at once; sending events for them would fill the outbox for nothing.
+at once; sending events for them would fill the outbox for nothing. Whether a token is a JWT is read
+from its row (the ``jwt-id:`` marker), never from the service's current ``token_format``: a service
+that switched from jwt to opaque is still told about the JWTs it was issued before.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from django.db import router, transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from provider_app.internal import outbox
+from provider_app.internal import batch, outbox
 from provider_app.internal.clients import is_backchannel_logout_uri_allowed
 from provider_app.internal.storage import JWT_ID_PREFIX, stored_jwt_id
 from provider_app.models import OutboundDelivery, ResourceServer
@@ -47,6 +49,9 @@ logger = logging.getLogger("provider_app")
 
 #: OpenID CAEP 1.0 3.1: "the session of the subject has been revoked".
 SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
+
+#: In a bulk revocation's memo (:mod:`provider_app.internal.batch`): audiences -> the services told.
+_SERVERS = "revocation_events.servers"
 
 _replacing: ContextVar[bool] = ContextVar("provider_app_replacing_tokens", default=False)
 
@@ -60,6 +65,14 @@ def replacing() -> Iterator[None]:
         yield
     finally:
         _replacing.reset(reset)
+
+
+def servers_changed(sender, **kwargs) -> None:
+    """``post_save`` / ``post_delete`` of :class:`ResourceServer`: a bulk revocation under way
+    (:func:`provider_app.internal.batch.revocation`) looks the services up again."""
+    looked_up = batch.memo()
+    if looked_up is not None:
+        looked_up.pop(_SERVERS, None)
 
 
 # -- triggers ---------------------------------------------------------------------------------------------
@@ -89,7 +102,7 @@ def user_deactivated(user) -> int:
             key = (audience, jwt_id[0])
             latest[key] = max(expires, latest.get(key, expires))
     sent = 0
-    with transaction.atomic(using=router.db_for_write(OutboundDelivery)):
+    with transaction.atomic(using=router.db_for_write(OutboundDelivery)), batch.revocation():
         for (audience, issuer), until in sorted(latest.items()):
             for server in _servers_told([audience]):
                 _send(server, issuer, {"format": "iss_sub", "iss": issuer, "sub": str(user.pk)}, until=until)
@@ -109,15 +122,22 @@ def user_changed(sender, instance, raw=False, **kwargs) -> None:
 
 
 def _servers_told(audiences) -> list[ResourceServer]:
-    """The registered JWT services among ``audiences`` that have an events URI."""
-    audiences = [a for a in (audiences or ()) if isinstance(a, str)]
-    if not audiences:
+    """The registered services among ``audiences`` that have an events URI. Whatever format they want
+    now: the revoked token is a JWT (its row holds the ``jwt-id:`` marker), and a service that switched
+    to opaque after it was issued still accepts it until its ``exp``."""
+    key = tuple(sorted({a for a in (audiences or ()) if isinstance(a, str)}))
+    if not key:
         return []
-    return list(
-        ResourceServer.objects.filter(identifier__in=audiences, token_format=ResourceServer.JWT)
-        .exclude(events_uri="")
-        .select_related("client")
-    )
+    looked_up = (batch.memo() or {}).get(_SERVERS)
+    if looked_up is None:
+        looked_up = {}
+        if batch.memo() is not None:  # a bulk revocation: once per audience (E1 at scale)
+            batch.memo()[_SERVERS] = looked_up
+    if key not in looked_up:
+        looked_up[key] = list(
+            ResourceServer.objects.filter(identifier__in=key).exclude(events_uri="").select_related("client")
+        )
+    return looked_up[key]
 
 
 def _send(server: ResourceServer, issuer: str, subject: dict, *, until: datetime) -> None:

@@ -65,7 +65,7 @@ from oauth2_provider.models import (
 from oauth2_provider.settings import oauth2_settings
 
 from provider_app.app_settings import app_settings
-from provider_app.internal import signing_keys
+from provider_app.internal import batch, signing_keys
 from provider_app.internal.storage import delete_by_pk, grant_by_code, row_batch, save_row, state_of
 from provider_app.models import ClientUsage, ExchangedToken, RedeemedCode, ResourceServer
 
@@ -188,7 +188,7 @@ def revoke_token_family(token_family: uuid.UUID | None, *, access_token_ids: Ite
     if not token_family and not access_token_ids:
         return 0
     families = [token_family] if token_family else []
-    with transaction.atomic(using=router.db_for_write(AccessToken)):
+    with transaction.atomic(using=router.db_for_write(AccessToken)), batch.revocation():
         doomed = Q(pk__in=access_token_ids)
         if token_family:
             family = RefreshToken.objects.filter(token_family=token_family)
@@ -263,12 +263,13 @@ def revoke_refresh_tokens(refresh_tokens) -> int:
     """Revoke these refresh tokens (a queryset) with their families (P8): each one's grant ends,
     with every access token minted from it and what was exchanged from those (X7)."""
     count = 0
-    for refresh_token in refresh_tokens.filter(revoked__isnull=True):
-        if refresh_token.token_family:
-            count += revoke_token_family(refresh_token.token_family)
-        else:
-            count += revoke_token_family(None, access_token_ids=[refresh_token.access_token_id])
-            refresh_token.revoke()
+    with batch.revocation():
+        for refresh_token in refresh_tokens.filter(revoked__isnull=True):
+            if refresh_token.token_family:
+                count += revoke_token_family(refresh_token.token_family)
+            else:
+                count += revoke_token_family(None, access_token_ids=[refresh_token.access_token_id])
+                refresh_token.revoke()
     return count
 
 
@@ -296,7 +297,7 @@ def revoke_client_tokens(user, application) -> int:
     held. Other clients keep theirs."""
     AccessToken = get_access_token_model()
     RefreshToken = get_refresh_token_model()
-    with transaction.atomic(using=router.db_for_write(AccessToken)):
+    with transaction.atomic(using=router.db_for_write(AccessToken)), batch.revocation():
         mine = AccessToken.objects.filter(user=user, application=application)
         count = mine.count()
         refresh_tokens = RefreshToken.objects.filter(user=user, application=application)

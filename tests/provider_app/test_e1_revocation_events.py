@@ -280,6 +280,111 @@ def test_e1_exchanged_tokens_revoked_with_their_subject(client, user, applicatio
     assert {claims["aud"] for claims in events()} == {A, C}  # B is opaque: it introspects
 
 
+def test_e1_a_service_that_switched_to_opaque_is_still_told_about_its_live_jwts(
+    client, user, application, notes
+):
+    tokens = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
+    ResourceServer.objects.filter(pk=notes.pk).update(token_format=ResourceServer.OPAQUE)
+    revoke(Client(), application, tokens["access_token"])  # the JWT is still valid at the service
+    assert revoked_jtis() == [jti_of(tokens["access_token"])]
+    [delivery] = OutboundDelivery.objects.filter(kind=OutboundDelivery.SECURITY_EVENT)
+    assert delivery.target_url == notes.events_uri and delivery.state == OutboundDelivery.PENDING
+
+
+def test_e1_a_deactivated_user_is_told_to_a_service_that_switched_to_opaque(client, user, application, notes):
+    issue_tokens(client, user, application, resource=NOTES, scope=SCOPE)
+    ResourceServer.objects.filter(pk=notes.pk).update(token_format=ResourceServer.OPAQUE)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    [claims] = events()
+    assert claims["aud"] == NOTES and claims["sub_id"]["format"] == "iss_sub"
+
+
+# -- bulk revocations: the services of an audience are looked up once ------------------------------------
+
+
+def _service_tokens(client, notes, count: int):
+    """``count`` live client_credentials JWTs of one service for NOTES."""
+    service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    notes.allowed_clients.add(service)
+    for _ in range(count):
+        assert client_credentials(client, service, resource=NOTES, scope="notes:read").status_code == 200
+    return service
+
+
+OUTBOX_INSERT = 'INSERT INTO "provider_app_outbounddelivery"'
+
+
+def _resource_server_queries(captured) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if '"provider_app_resourceserver"' in q["sql"]]
+
+
+def test_e1_a_bulk_revocation_looks_up_the_services_once_per_audience(client, notes):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from provider_app.internal.tokens import revoke_access_tokens
+
+    other_queries = {}
+    for count in (2, 6):
+        service = _service_tokens(client, notes, count)
+        OutboundDelivery.objects.all().delete()
+        with CaptureQueriesContext(connection) as captured:
+            assert revoke_access_tokens(get_access_token_model().objects.filter(application=service)) == count
+        assert len(revoked_jtis()) == count  # one SET per revoked JWT...
+        assert len(_resource_server_queries(captured)) == 1  # ... and one lookup of the audience's services
+        inserts = [q for q in captured.captured_queries if q["sql"].startswith(OUTBOX_INSERT)]
+        assert len(inserts) == count
+        other_queries[count] = len(captured.captured_queries) - count
+    assert other_queries[2] == other_queries[6]  # nothing else grows with the number of tokens
+
+
+def test_e1_revoking_a_clients_tokens_looks_up_the_services_once(client, user, application, notes):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    issued = [issue_tokens(Client(), user, application, resource=NOTES, scope=SCOPE) for _ in range(3)]
+    with CaptureQueriesContext(connection) as captured:
+        revoke_client_tokens(user, application)  # three families, each with a live JWT
+    assert sorted(revoked_jtis()) == sorted(jti_of(t["access_token"]) for t in issued)
+    assert len(_resource_server_queries(captured)) == 1
+
+
+def test_e1_a_rolled_back_bulk_revocation_queues_nothing(
+    client, notes, receiver, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from provider_app.internal.tokens import revoke_access_tokens
+
+    service = _service_tokens(client, notes, 3)
+    tokens = get_access_token_model().objects.filter(application=service)
+    with django_capture_on_commit_callbacks() as scheduled:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert revoke_access_tokens(tokens) == 3
+            raise RuntimeError("the revocation is rolled back")
+    assert events() == [] and scheduled == [] and tokens.count() == 3
+    # Nothing looked up there outlives the call: a service changed since is told at its new URI.
+    ResourceServer.objects.filter(pk=notes.pk).update(events_uri="https://notes.example.com/events/")
+    assert revoke_access_tokens(tokens) == 3
+    targets = OutboundDelivery.objects.values_list("target_url", flat=True)
+    assert set(targets) == {"https://notes.example.com/events/"} and len(targets) == 3
+
+
+def test_e1_a_service_changed_during_a_bulk_revocation_is_looked_up_again(notes):
+    from provider_app.internal import batch, revocation_events
+
+    with batch.revocation():
+        [before] = revocation_events._servers_told([NOTES])
+        notes.events_uri = "https://notes.example.com/events/"
+        notes.save()
+        [after] = revocation_events._servers_told([NOTES])
+        assert (before.events_uri, after.events_uri) != (notes.events_uri, notes.events_uri)
+        assert after.events_uri == notes.events_uri
+        notes.delete()
+        assert revocation_events._servers_told([NOTES]) == []
+
+
 # -- what is not a revocation event ----------------------------------------------------------------------
 
 

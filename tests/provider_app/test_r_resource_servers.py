@@ -371,3 +371,109 @@ def test_r4_a_default_audience_grant_may_name_the_issuer_on_refresh(client, user
     response = post_refresh(client, application, first["refresh_token"], resource=ISSUER)
     assert response.status_code == 200, response.content
     assert api_me(client, response.json()["access_token"]).status_code == 200
+
+
+def test_r4_a_code_exchange_cannot_add_a_resource_to_a_grant_without_one(client, user, application, notes):
+    from tests.oauth_helpers import exchange, signed_in_code
+
+    request, code = signed_in_code(client, user, application, scope=SCOPE)  # no resource
+    response = exchange(client, application, request, code, resource=NOTES)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+    assert not get_access_token_model().objects.exists()
+
+
+@pytest.mark.parametrize("resource", [ISSUER, ISSUER + "/"])
+def test_r4_a_code_exchange_of_a_grant_without_resource_may_name_the_issuer(
+    client, user, application, resource
+):
+    from tests.oauth_helpers import exchange, signed_in_code
+
+    request, code = signed_in_code(client, user, application, scope="openid profile")
+    response = exchange(client, application, request, code, resource=resource)
+    assert response.status_code == 200, response.content
+    assert api_me(client, response.json()["access_token"]).status_code == 200
+    assert get_access_token_model().objects.get(application=application).resource == []
+
+
+def test_r4_a_code_exchange_of_a_grant_without_resource_may_name_the_default_audience(
+    settings, client, user, application
+):
+    from tests.oauth_helpers import exchange, signed_in_code
+
+    settings.PROVIDER_APP_DEFAULT_AUDIENCE = "https://api.example.com/"
+    request, code = signed_in_code(client, user, application, scope="openid profile")
+    response = exchange(client, application, request, code, resource="https://api.example.com/")
+    assert response.status_code == 200, response.content
+    assert get_access_token_model().objects.get(application=application).resource == []
+
+
+# R3: the provider's own audience (the issuer, PROVIDER_APP_DEFAULT_AUDIENCE) is never a registered
+# resource server: ``resource`` naming it is the default audience, and a registry entry under that name
+# would bypass the registry's rules (allowed clients, scopes, token format) without ever applying them.
+
+DEFAULT_AUDIENCE = "https://api.example.com/"
+CONFIGURED_ISSUER = "https://id.example.com/o"
+
+
+@pytest.fixture
+def own_audience(settings):
+    settings.PROVIDER_APP_DEFAULT_AUDIENCE = DEFAULT_AUDIENCE
+
+
+def _register(identifier: str) -> None:
+    call_command(
+        "provider_app_register_resource", "--identifier", identifier, "--name", "x", "--scopes", "a",
+        stdout=io.StringIO(),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "https://testserver/o",  # the issuer of a request to this site (OIDC_ISS_ENDPOINT unset)
+        "https://testserver/o/",
+        "https://id.example.com/o",  # any host the site answers for (ALLOWED_HOSTS) is an issuer
+        DEFAULT_AUDIENCE,
+        DEFAULT_AUDIENCE.rstrip("/"),
+    ],
+)
+def test_r3_the_command_refuses_the_providers_own_audience(own_audience, identifier):
+    with pytest.raises(CommandError, match="own audience"):
+        _register(identifier)
+    assert not ResourceServer.objects.exists()
+
+
+def test_r3_a_configured_issuer_is_refused_and_other_paths_are_not(settings, own_audience):
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": CONFIGURED_ISSUER}
+    for identifier in (CONFIGURED_ISSUER, CONFIGURED_ISSUER + "/"):
+        with pytest.raises(CommandError, match="own audience"):
+            _register(identifier)
+    for identifier in ("https://testserver/o", "https://id.example.com/notes", "https://api.example.com/v2"):
+        _register(identifier)  # not the issuer once it is configured; not the default audience
+    assert ResourceServer.objects.count() == 3
+
+
+def test_r3_the_admin_refuses_the_providers_own_audience_with_a_form_error(
+    verified_admin_client, own_audience
+):
+    form = {
+        "identifier": DEFAULT_AUDIENCE,
+        "name": "API",
+        "scopes": "a",
+        "token_format": "jwt",
+        "events_uri": "",
+    }
+    for identifier in (DEFAULT_AUDIENCE, "https://testserver/o"):
+        response = verified_admin_client.post(
+            "/admin/provider_app/resourceserver/add/", {**form, "identifier": identifier}
+        )
+        assert response.status_code == 200
+        assert "own audience" in " ".join(response.context["adminform"].form.errors["identifier"])
+    assert not ResourceServer.objects.exists()
+    response = verified_admin_client.post(
+        "/admin/provider_app/resourceserver/add/", {**form, "identifier": "https://notes.example.com/"}
+    )
+    assert (
+        response.status_code == 302
+        and ResourceServer.objects.get().identifier == "https://notes.example.com/"
+    )
