@@ -91,8 +91,10 @@ def test_each_layer_configuration_has_its_own_server_and_uses_provider_apps_clie
     assert len({CONFIGS[name][1] for name in (*layers.LAYERS, "ours")}) == len(layers.LAYERS) + 1
 
 
-def test_the_default_run_is_unchanged_and_layers_need_ours(capsys):
+def test_the_default_run_is_unchanged_and_layers_need_ours(capsys, monkeypatch):
     from bench import run
+
+    monkeypatch.setattr(run.shutil, "which", lambda name: None)  # never a real run: "no wrk"
 
     assert run.build_parser().parse_args([]).configs == "ours,stock"
     for argv, message in (
