@@ -12,6 +12,24 @@ It prints throughput, latency percentiles, the ratio to the two floors (a plain 
 a DRF view without authentication, served by the same server) and the ratio of provider_app to
 stock DOT (PBKDF2-hashed secrets) and to stock DOT with plain-text secrets.
 
+What each performance layer of provider_app buys: ``--configs ours,<configuration>,...`` adds
+provider_app with one layer off (bench/layers.py), each its own settings module and gunicorn, on
+the same database and clients as "ours", measured in the same rounds (each round starting one
+configuration further along: use as many rounds as configurations); the report adds their req/s
+divided by provider_app's for each scenario (and for the DRF floor, which shows how much two
+servers differ with nothing to tell them apart), and JSON ``ratios_to_ours``:
+
+    ours-no-local     PROVIDER_APP_TOKEN_LOCAL_CACHE = False (no per-process copies)
+    ours-no-cache     PROVIDER_APP_TOKEN_CACHE = None (no shared cache, hence no local copies)
+    ours-row-by-row   a no-op post_save receiver on the access token model (bench.row_by_row):
+                      provider_app saves a token response's rows one by one, its documented path
+    ours-unprepared   DATABASE_PREPARED_STATEMENTS=0 (no server-side binding, nothing prepared)
+
+Before the load, each of those and "ours" is probed in one process with its settings (SQL
+statements and Redis round trips of a code exchange and of ``GET /api/me``, statements prepared on
+the connection); a configuration that does not differ from "ours" as it claims is flagged (on
+SQLite or without Redis they cannot: use PostgreSQL and Redis).
+
 Needs wrk (Debian/Ubuntu: ``sudo apt-get install -y wrk``; macOS: ``brew install wrk``), the
 project's virtualenv (``python3 dev.py setup``) and, for the shared token cache, Redis
 (``REDIS_URL``, or a server on 127.0.0.1:6379).
@@ -569,8 +587,8 @@ class Harness:
 
     def run_rounds(self, configs: list[str]) -> None:
         servers = [c for c in configs if c != "plain"]  # "plain" is the stock server's floors
-        for _ in range(self.args.rounds):
-            for config in servers:
+        for r in range(self.args.rounds):
+            for config in in_order(servers, r):
                 self.measure_floors(config)
         steps = {
             "cc": self.measure_cc,
@@ -580,19 +598,19 @@ class Harness:
         for scenario, step in steps.items():
             if not self.wanted(scenario):
                 continue
-            for _ in range(self.args.rounds):
-                for config in configs:
+            for r in range(self.args.rounds):
+                for config in in_order(configs, r):
                     step(config)
         if self.wanted("exchange"):
-            for _ in range(self.args.rounds):
-                for config in configs:
+            for r in range(self.args.rounds):
+                for config in in_order(configs, r):
                     if self.prefix(config) == "ours":  # stock DOT has no token exchange
                         self.measure_exchange(config)
-        for _ in range(self.args.rounds):
-            for config in servers:
+        for r in range(self.args.rounds):
+            for config in in_order(servers, r):
                 if self.wanted("me"):
                     self.measure_me(config)
-            for config in configs:
+            for config in in_order(configs, r):
                 if self.wanted("introspect"):
                     self.measure_introspection(config)
 
@@ -879,6 +897,21 @@ class Harness:
             f"Token tables after: {self.extra['scale_rows_after']}",
         ]
         return "\n".join(text)
+
+
+def in_order(configs: list[str], round_index: int) -> list[str]:
+    """The configurations in the order of one round.
+
+    With configurations that have a layer off, each round starts one configuration further along,
+    so that over as many rounds as configurations each one runs once in every position: on this
+    kind of machine the second of two write-heavy measurements is slower whichever it is
+    (docs/performance.md, issue 12's before and after), and a fixed order would put that on the
+    same configurations every round. The default run (ours, stock) keeps its fixed order.
+    """
+    if not any(c in L.LAYERS for c in configs):
+        return configs
+    shift = round_index % len(configs)
+    return configs[shift:] + configs[:shift]
 
 
 def machine_summary(harness: Harness) -> str:

@@ -260,3 +260,14 @@ def test_the_row_by_row_configuration_sends_more_statements_per_code_exchange(se
     finally:
         row_by_row.disconnect()
     assert one_by_one["code"]["statements"] > batched["code"]["statements"] + 4, (batched, one_by_one)
+
+
+def test_with_layer_configurations_each_round_starts_one_further_along():
+    from bench.run import in_order
+
+    assert [in_order(["ours", "stock", "plain"], r) for r in range(2)] == [["ours", "stock", "plain"]] * 2
+    configs = ["ours", "ours-no-local", "ours-row-by-row"]
+    rounds = [in_order(configs, r) for r in range(3)]
+    assert rounds[0] == configs
+    for position in range(3):  # over three rounds, each configuration once in each position
+        assert sorted(r[position] for r in rounds) == sorted(configs)
