@@ -108,6 +108,20 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a / b < 100 else f"{a / b:.0f}x"
 
 
+def ratios_to(
+    base: dict[str, Measurement], others: dict[str, dict[str, Measurement]], scenarios
+) -> dict[str, dict[str, float | None]]:
+    """Each configuration's req/s divided by the base configuration's, per scenario (None when
+    either side was not measured)."""
+    return {
+        name: {
+            s: (results[s].rps / base[s].rps if s in results and s in base and base[s].rps else None)
+            for s in scenarios
+        }
+        for name, results in others.items()
+    }
+
+
 def format_table(headers: list[str], rows: list[list[str]]) -> str:
     """A Markdown table (readable in a terminal too)."""
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]

@@ -12,6 +12,24 @@ It prints throughput, latency percentiles, the ratio to the two floors (a plain 
 a DRF view without authentication, served by the same server) and the ratio of provider_app to
 stock DOT (PBKDF2-hashed secrets) and to stock DOT with plain-text secrets.
 
+What each performance layer of provider_app buys: ``--configs ours,<configuration>,...`` adds
+provider_app with one layer off (bench/layers.py), each its own settings module and gunicorn, on
+the same database and clients as "ours", measured in the same rounds (each round starting one
+configuration further along: use as many rounds as configurations); the report adds their req/s
+divided by provider_app's for each scenario (and for the DRF floor, which shows how much two
+servers differ with nothing to tell them apart), and JSON ``ratios_to_ours``:
+
+    ours-no-local     PROVIDER_APP_TOKEN_LOCAL_CACHE = False (no per-process copies)
+    ours-no-cache     PROVIDER_APP_TOKEN_CACHE = None (no shared cache, hence no local copies)
+    ours-row-by-row   a no-op post_save receiver on the access token model (bench.row_by_row):
+                      provider_app saves a token response's rows one by one, its documented path
+    ours-unprepared   DATABASE_PREPARED_STATEMENTS=0 (no server-side binding, nothing prepared)
+
+Before the load, each of those and "ours" is probed in one process with its settings (SQL
+statements and Redis round trips of a code exchange and of ``GET /api/me``, statements prepared on
+the connection); a configuration that does not differ from "ours" as it claims is flagged (on
+SQLite or without Redis they cannot: use PostgreSQL and Redis).
+
 Needs wrk (Debian/Ubuntu: ``sudo apt-get install -y wrk``; macOS: ``brew install wrk``), the
 project's virtualenv (``python3 dev.py setup``) and, for the shared token cache, Redis
 (``REDIS_URL``, or a server on 127.0.0.1:6379).
@@ -48,6 +66,7 @@ except ImportError:
     sys.exit("Django is not importable: create the virtualenv first with `python3 dev.py setup`.")
 
 sys.path.insert(0, str(ROOT))
+from bench import layers as L  # noqa: E402
 from bench import results as R  # noqa: E402
 
 WRK_DIR = ROOT / "bench" / "wrk"
@@ -75,10 +94,19 @@ CONFIGS = {
     "ours": ("provider_app", "bench.settings_ours"),
     "stock": ("stock DOT (PBKDF2 secrets)", "bench.settings_stock"),
     "plain": ("stock DOT (plain-text secrets)", "bench.settings_stock"),
+    # provider_app with one performance layer off (bench/layers.py), each served by its own gunicorn.
+    **{name: (label, settings) for name, (label, settings, _off) in L.LAYERS.items()},
 }
 # Which gunicorn serves a configuration. With --scale, "baseline" (the benchmark's database) and
 # "scale" (a copy of it with the big token tables) are provider_app again, measured side by side.
-SERVER_OF = {"ours": "ours", "stock": "stock", "plain": "stock", "baseline": "ours", "scale": "scale"}
+SERVER_OF = {
+    "ours": "ours",
+    "stock": "stock",
+    "plain": "stock",
+    "baseline": "ours",
+    "scale": "scale",
+    **{name: name for name in L.LAYERS},
+}
 CC_BODY = "grant_type=client_credentials&scope=profile"
 
 
@@ -237,13 +265,20 @@ class Harness:
             env["REDIS_URL"] = self.redis_url
         return env
 
-    def django(self, settings_module: str, *argv: str, database: BenchDatabase | None = None) -> str:
+    def django(
+        self,
+        settings_module: str,
+        *argv: str,
+        database: BenchDatabase | None = None,
+        stdin: str | None = None,
+    ) -> str:
         result = subprocess.run(
             [sys.executable, *argv],
             cwd=ROOT,
             env=self.env(settings_module, database),
             capture_output=True,
             text=True,
+            input=stdin,
         )
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stdout}\n{result.stderr}")
@@ -437,7 +472,8 @@ class Harness:
         self.base_url = f"http://127.0.0.1:{self.port}"
 
     def prefix(self, config: str) -> str:
-        return "ours" if config in ("baseline", "scale") else config
+        """Whose clients a configuration uses: provider_app's for every provider_app server."""
+        return "ours" if config in ("baseline", "scale") or config in L.LAYERS else config
 
     def measure_cc(self, config: str) -> None:
         prefix, body = self.prefix(config), CC_BODY
@@ -550,9 +586,9 @@ class Harness:
         return not self.args.only or scenario in self.args.only
 
     def run_rounds(self, configs: list[str]) -> None:
-        servers = [c for c in configs if c in ("ours", "stock", "baseline", "scale")]
-        for _ in range(self.args.rounds):
-            for config in servers:
+        servers = [c for c in configs if c != "plain"]  # "plain" is the stock server's floors
+        for r in range(self.args.rounds):
+            for config in in_order(servers, r):
                 self.measure_floors(config)
         steps = {
             "cc": self.measure_cc,
@@ -562,21 +598,42 @@ class Harness:
         for scenario, step in steps.items():
             if not self.wanted(scenario):
                 continue
-            for _ in range(self.args.rounds):
-                for config in configs:
+            for r in range(self.args.rounds):
+                for config in in_order(configs, r):
                     step(config)
         if self.wanted("exchange"):
-            for _ in range(self.args.rounds):
-                for config in configs:
+            for r in range(self.args.rounds):
+                for config in in_order(configs, r):
                     if self.prefix(config) == "ours":  # stock DOT has no token exchange
                         self.measure_exchange(config)
-        for _ in range(self.args.rounds):
-            for config in servers:
+        for r in range(self.args.rounds):
+            for config in in_order(servers, r):
                 if self.wanted("me"):
                     self.measure_me(config)
-            for config in configs:
+            for config in in_order(configs, r):
                 if self.wanted("introspect"):
                     self.measure_introspection(config)
+
+    def probe_layers(self, configs: list[str]) -> None:
+        """Before the load: what provider_app and each configuration with a layer off really do.
+
+        ``python -m bench.layers probe`` runs once per configuration, with its settings: the SQL
+        statements and Redis round trips of one code exchange and one ``GET /api/me``, the
+        statements prepared on the connection. A configuration that does not differ from "ours"
+        the way it claims is reported (and logged), not hidden.
+        """
+        client = self.clients["ours-code"]
+        stdin = json.dumps({"client_id": client["client_id"], "client_secret": client["client_secret"]})
+        probes = {}
+        for config in configs:
+            if config == "ours" or config in L.LAYERS:
+                output = self.django(CONFIGS[config][1], "-m", "bench.layers", "probe", stdin=stdin)
+                probes[config] = json.loads(output)
+                log(f"probe {config}: {probes[config]}")
+        self.extra["layers_probe"] = probes
+        self.extra["layers_problems"] = L.problems(probes)
+        for problem in self.extra["layers_problems"]:
+            log(f"WARNING: {problem}")
 
     def check_revocation(self, access_token: str) -> None:
         """RFC 7009 revocation, then requests spread over every worker: none may be accepted."""
@@ -671,6 +728,8 @@ class Harness:
         headers = ["scenario", "configuration", "req/s", "p50", "p90", "p99", "errors", "/plain", "/drf"]
         lines += [R.format_table(headers, rows), ""]
         lines += [self.comparison(), ""]
+        if any(self.results.get(c) for c in L.LAYERS):
+            lines += [self.layers_report(), ""]
         if "revocation" in self.extra:
             lines += [
                 f"Revoked token (RFC 7009), then /api/me on every worker: {self.extra['revocation']}.",
@@ -741,6 +800,65 @@ class Harness:
         ]
         return R.format_table(headers, rows)
 
+    def layer_ratios(self) -> dict[str, dict[str, float | None]]:
+        """Each configuration with a layer off: its req/s divided by provider_app's, per scenario."""
+        others = {c: self.results[c] for c in L.LAYERS if self.results.get(c)}
+        return R.ratios_to(self.results.get("ours", {}), others, L.RATIO_SCENARIOS)
+
+    def layers_report(self) -> str:
+        """What each layer buys: the configurations with one layer off against provider_app."""
+        ours, ratios = self.results["ours"], self.layer_ratios()
+        headers = ["scenario", "ours req/s"]
+        for config in ratios:
+            headers += [f"{config} req/s", "/ours"]
+        rows = []
+        for scenario in L.RATIO_SCENARIOS:
+            if scenario not in ours:
+                continue
+            row = [SCENARIOS[scenario], f"{ours[scenario].rps:,.0f}"]
+            for config in ratios:
+                m = self.results[config].get(scenario)
+                ratio = ratios[config].get(scenario)
+                row += [f"{m.rps:,.0f}" if m else "-", f"{ratio:.2f}" if ratio is not None else "-"]
+            rows.append(row)
+        text = [
+            "provider_app with one performance layer off, each on its own server (ratio below 1: "
+            "the layer pays for itself; the DRF floor row shows how much two servers differ with "
+            "nothing to tell them apart):",
+            "",
+            *(f"- {c}: {L.LAYERS[c][2]}" for c in ratios),
+            "",
+            R.format_table(headers, rows),
+        ]
+        if probes := self.extra.get("layers_probe"):
+            text += ["", "Checked before the load, in one process with each configuration's settings:", ""]
+            text.append(
+                R.format_table(
+                    [
+                        "configuration",
+                        "token cache",
+                        "local copies",
+                        "code exchange: SQL / Redis",
+                        "/api/me: SQL / Redis",
+                        "prepared statements",
+                    ],
+                    [
+                        [
+                            c,
+                            p["token_cache"] or "none",
+                            "yes" if p["local_cache"] else "no",
+                            f"{p['code']['statements']} / {p['code']['redis']}",
+                            f"{p['me']['statements']} / {p['me']['redis']}",
+                            "-" if p["prepared_statements"] is None else str(p["prepared_statements"]),
+                        ]
+                        for c, p in probes.items()
+                    ],
+                )
+            )
+        for problem in self.extra.get("layers_problems", []):
+            text.append(f"NOT AS CLAIMED: {problem}.")
+        return "\n".join(text)
+
     def scale_report(self) -> str:
         """(1) and (4) with big tables against the same on the benchmark's database, measured side
         by side; as req/s and, because other processes share the machine, also relative to the DRF
@@ -781,6 +899,21 @@ class Harness:
         return "\n".join(text)
 
 
+def in_order(configs: list[str], round_index: int) -> list[str]:
+    """The configurations in the order of one round.
+
+    With configurations that have a layer off, each round starts one configuration further along,
+    so that over as many rounds as configurations each one runs once in every position: on this
+    kind of machine the second of two write-heavy measurements is slower whichever it is
+    (docs/performance.md, issue 12's before and after), and a fixed order would put that on the
+    same configurations every round. The default run (ours, stock) keeps its fixed order.
+    """
+    if not any(c in L.LAYERS for c in configs):
+        return configs
+    shift = round_index % len(configs)
+    return configs[shift:] + configs[:shift]
+
+
 def machine_summary(harness: Harness) -> str:
     cpu = "unknown CPU"
     try:
@@ -807,7 +940,7 @@ def machine_summary(harness: Harness) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -819,7 +952,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument(
-        "--configs", default="ours,stock", help="ours,stock (stock includes plain-text secrets)"
+        "--configs",
+        default="ours,stock",
+        help="ours,stock (stock includes plain-text secrets); provider_app with a layer off: "
+        + ",".join(L.LAYERS),
     )
     parser.add_argument("--scale", type=int, default=0, help="PostgreSQL: rows to add to the token tables")
     parser.add_argument(
@@ -834,17 +970,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write every measurement to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     if args.scale and args.only and not {"code", "me"} <= args.only:
         parser.error("--scale compares (1) and (4): --only must include code and me")
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    if unknown := [c for c in configs if c not in CONFIGS or c == "plain"]:
+        parser.error(
+            f"unknown configuration(s) {', '.join(unknown)}: choose from ours, stock, " + ", ".join(L.LAYERS)
+        )
+    if "ours" not in configs and any(c in L.LAYERS for c in configs):
+        parser.error("the configurations with a layer off are compared with ours: add ours to --configs")
     if shutil.which("wrk") is None:
         print(WRK_INSTALL_HINT, file=sys.stderr)
         return 2
     harness = Harness(args)
     try:
         harness.prepare()
-        configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+        if any(c in L.LAYERS for c in configs):
+            harness.probe_layers(configs)
         if "stock" in configs:
             configs.append("plain")  # the same stock server, clients with plain-text secrets
         harness.run_all(configs)
@@ -859,6 +1008,7 @@ def main(argv: list[str] | None = None) -> int:
                             c: {s: vars(m) for s, m in r.items()} for c, r in harness.results.items()
                         },
                         "extra": harness.extra,
+                        "ratios_to_ours": harness.layer_ratios(),
                         "machine": machine_summary(harness),
                     },
                     indent=2,
