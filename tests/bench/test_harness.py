@@ -237,6 +237,9 @@ def test_the_probe_counts_a_code_exchange_and_api_me(settings):
     from bench import fixtures, layers
 
     settings.PROVIDER_APP_DEFAULT_AUDIENCE = "https://bench.invalid/api"
+    # The bench's clients have fixed client_ids; in the Redis stage an earlier run's (rolled back)
+    # clients would still be cached under them, with other secrets.
+    settings.PROVIDER_APP_TOKEN_CACHE = None
     client = fixtures.create_clients("ours")["clients"]["ours-code"]
     send = AbstractConnection.send_packed_command
     result = layers.probe(client["client_id"], client["client_secret"], host="localhost", exchanges=3)
@@ -252,6 +255,9 @@ def test_the_row_by_row_configuration_sends_more_statements_per_code_exchange(se
     from bench import fixtures, layers, row_by_row
 
     settings.PROVIDER_APP_DEFAULT_AUDIENCE = "https://bench.invalid/api"
+    # The bench's clients have fixed client_ids; in the Redis stage, an earlier run's (rolled back)
+    # clients would still be cached under them. Statements are what is compared here: no cache.
+    settings.PROVIDER_APP_TOKEN_CACHE = None
     client = fixtures.create_clients("ours")["clients"]["ours-code"]
     batched = layers.probe(client["client_id"], client["client_secret"], host="localhost", exchanges=2)
     row_by_row.connect()
