@@ -128,8 +128,10 @@ def _invalid_token(response) -> bool:
 def revoke_access_token(user, provider: Provider | str, resource: str) -> str:
     """Revoke at the provider (RFC 7009) the token of ``user`` kept for ``resource`` (one of the
     provider's ``resources``) and forget it. Returns the revoked token ("" if none was kept), so
-    that the caller can show how services treat it now; the provider may also revoke what was
-    issued with it (provider_app: the sign-in's refresh token, P8), then the user signs in again."""
+    that the caller can show how services treat it now. The provider may also revoke what was
+    issued with it (provider_app: the sign-in's refresh token, P8; RFC 7009 2.1): the sign-in's
+    refresh token is forgotten too, and the next call for the user's tokens raises
+    ``ReauthenticationRequired`` (sign in again) rather than presenting a revoked refresh token."""
     provider = get_provider(provider)
     return token_store.revoke_resource_token(user, provider, _checked_resource(provider, resource))
 

@@ -297,22 +297,32 @@ def revoke_resource_token(user, provider: Provider, resource: str) -> str:
         raise ProviderError("The provider has no revocation endpoint.", code="no_revocation_endpoint")
     tokens.revoke(provider, endpoint, token=kept.access_token, token_type_hint="access_token")
     kept.delete()
+    # RFC 7009 2.1: the provider may revoke related tokens, and the refresh token issued with this
+    # one (the set's, while no refresh came since) is one; provider_app revokes it (P8). Presented
+    # again it would be refused, and logged as a reused refresh token: forget it, so that the next
+    # call asks the user to sign in again (ReauthenticationRequired) instead (C10).
+    TokenSet.objects.filter(pk=kept.token_set_id, version=kept.token_set_version).update(
+        refresh_token="", expires_at=timezone.now(), updated=timezone.now()
+    )
     return kept.access_token
 
 
 @sensitive_variables()
 def revoke_and_delete(user, provider: Provider) -> None:
     """Forget the user's tokens; with a revocation endpoint, revoke them at the provider first
-    (RFC 7009: the refresh token, which also ends its access tokens, then the access token)."""
+    (RFC 7009: the refresh token, which also ends its access tokens at most providers, then the
+    access token and the services' tokens kept for the set, for a provider that does not)."""
     token_set = TokenSet.objects.filter(user=user, provider=provider).first()
     if token_set is None:
         return
     endpoint = ""
     try:
         endpoint = metadata.get_metadata(provider).revocation_endpoint
+        services = [(kept.access_token, "access_token") for kept in token_set.resource_tokens.all()]
         for value, hint in (
             (token_set.refresh_token, "refresh_token"),
             (token_set.access_token, "access_token"),
+            *services,
         ):
             if endpoint and value:
                 tokens.revoke(provider, endpoint, token=value, token_type_hint=hint)

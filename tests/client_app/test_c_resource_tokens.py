@@ -176,6 +176,25 @@ def test_revoking_a_resource_token_at_the_provider(with_notes, browser):
         api.revoke_access_token(user, "demo", FILES)
 
 
+def test_c10_revoking_a_resource_token_forgets_the_refresh_token_revoked_with_it(with_notes, browser):
+    """provider_app revokes the refresh token issued with the service token (its pair, P8): the
+    client does not present it again, so no false refresh-token-reuse alarm, and asks for a login."""
+    from client_app.exceptions import ReauthenticationRequired
+    from provider_app.audit import REFRESH_TOKEN_REUSED
+    from provider_app.models import AuditEvent
+
+    user = _signed_in(browser)
+    api.get_access_token(user, "demo", resource=NOTES)
+    api.revoke_access_token(user, "demo", NOTES)
+    assert TokenSet.objects.get(user=user).refresh_token == ""
+    for _ in range(2):
+        with pytest.raises(ReauthenticationRequired):
+            api.get_access_token(user, "demo")
+        with pytest.raises(ReauthenticationRequired):
+            api.get_access_token(user, "demo", resource=NOTES)
+    assert not AuditEvent.objects.filter(event=REFRESH_TOKEN_REUSED).exists()
+
+
 def test_c10_a_resource_token_the_service_refuses_is_never_sent_again(with_notes, browser, monkeypatch):
     from client_app.exceptions import ReauthenticationRequired
     from provider_app.internal.tokens import revoke_access_tokens

@@ -53,6 +53,26 @@ def test_logout_revokes_tokens_when_configured(flow, provider):
     assert not TokenSet.objects.exists()
 
 
+def test_logout_revokes_the_services_tokens_kept_for_the_sign_in_too(flow, provider):
+    """A provider that does not revoke an access token with its refresh token: a service's token
+    kept for the sign-in (RFC 8707) is revoked at logout as well, not left valid until it expires."""
+    from client_app.models import ResourceToken
+
+    provider.revoke_tokens_on_logout = True
+    provider.save()
+    flow.login()
+    token_set = TokenSet.objects.get()
+    ResourceToken.objects.create(
+        token_set=token_set,
+        resource="https://notes.example.com/",
+        access_token="service-token",
+        token_set_version=token_set.version,
+    )
+    flow.client.post("/client/logout/")
+    assert flow.fake.revoked == [token_set.refresh_token, token_set.access_token, "service-token"]
+    assert not ResourceToken.objects.exists()
+
+
 def test_anonymous_logout_is_harmless(client, provider):
     response = client.post("/client/logout/")
     assert response.status_code == 302
