@@ -14,6 +14,7 @@ from django.shortcuts import render
 
 from client_app.api import authorized_session, revoke_access_token
 from client_app.exceptions import ClientAppError
+from client_app.internal import http  # the bounded call every client_app request makes (C14)
 from client_app.models import Provider
 from client_app.views import ProfileView
 from oauthsite import demo
@@ -108,7 +109,12 @@ REVOCATION_WAIT_SECONDS = 3.0
 
 
 def _get_with(audience: str, token: str):
-    return requests.get(_whoami_url(audience), headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    """notes' answer to ``token``, read within client_app's total deadline and size cap (C14:
+    ``CLIENT_APP_HTTP_DEADLINE``, ``CLIENT_APP_HTTP_MAX_RESPONSE_BYTES``) as every call client_app
+    makes; a service that trickles or floods its answer is a :class:`ClientAppError`."""
+    return http.call(
+        "GET", _whoami_url(audience), what="the notes service", headers={"Authorization": f"Bearer {token}"}
+    )
 
 
 def _until_refused(audience: str, token: str, revoked_at: float) -> float | None:
@@ -119,7 +125,7 @@ def _until_refused(audience: str, token: str, revoked_at: float) -> float | None
         try:
             if _get_with(audience, token).status_code == 401:
                 return round((time.monotonic() - revoked_at) * 1000, 1)
-        except requests.RequestException:
+        except ClientAppError:
             return None
     return None
 
@@ -163,7 +169,7 @@ class DemoProfileView(ProfileView):
         again until it refuses too, once the provider's revocation event reached it (E1, E3)."""
         try:
             response = _get_with(audience, token)
-        except requests.RequestException:
+        except ClientAppError:
             return {"error": _service_down(audience)}
         elapsed_ms = round((time.monotonic() - revoked_at) * 1000, 1)
         rows, problems = chain_rows(response, elapsed_ms)
