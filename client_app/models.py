@@ -154,6 +154,11 @@ class Provider(models.Model):
         return [alg for alg in self.id_token_signing_algs.split() if alg in ASYMMETRIC_ALGORITHMS]
 
 
+def unique_per(*fields: str, name: str) -> models.UniqueConstraint:
+    """At most one row for each combination of ``fields``."""
+    return models.UniqueConstraint(fields=list(fields), name=name)
+
+
 class SocialAccount(models.Model):
     """A local user's link to an identity at a provider, by (issuer, sub) only (C6)."""
 
@@ -168,7 +173,7 @@ class SocialAccount(models.Model):
     last_login = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["issuer", "sub"], name="client_app_unique_issuer_sub")]
+        constraints = [unique_per("issuer", "sub", name="client_app_unique_issuer_sub")]
 
     def __str__(self) -> str:
         return f"{self.provider} account of {self.user}"
@@ -181,14 +186,22 @@ class SocialAccount(models.Model):
         return self.sub
 
 
-class Expiring:
-    """A row with an ``expires_at`` (None: no announced expiry)."""
+class KeptAccessToken(models.Model):
+    """An access token kept for a user, encrypted at rest (C8), with its scope and its expiry
+    (``expires_at`` None: no announced expiry)."""
+
+    access_token = EncryptedTextField(blank=True)
+    scope = models.CharField(max_length=500, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
 
     def expires_within(self, seconds: int) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now() + timedelta(seconds=seconds)
 
 
-class TokenSet(Expiring, models.Model):
+class TokenSet(KeptAccessToken):
     """A user's tokens from one provider, encrypted at rest and never sent to the browser (C8).
 
     ``version`` grows at every refresh, and ``refresh_claim`` marks the one request that is
@@ -198,27 +211,22 @@ class TokenSet(Expiring, models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
-    access_token = EncryptedTextField(blank=True)
     refresh_token = EncryptedTextField(blank=True)
     id_token = EncryptedTextField(blank=True)
     token_type = models.CharField(max_length=40, default="Bearer")
-    scope = models.CharField(max_length=500, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
     refresh_claim = models.CharField(max_length=64, blank=True, help_text="Set while one request refreshes.")
     refresh_claimed_until = models.DateTimeField(null=True, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "provider"], name="client_app_unique_token_set")
-        ]
+        constraints = [unique_per("user", "provider", name="client_app_unique_token_set")]
 
     def __str__(self) -> str:
         return f"tokens of {self.user} at {self.provider}"
 
 
-class ResourceToken(Expiring, models.Model):
+class ResourceToken(KeptAccessToken):
     """An access token of a token set for one of its provider's ``resources`` (RFC 8707), obtained
     by a refresh with ``resource`` (RFC 8707 2.2), encrypted at rest like the others (C8).
 
@@ -229,16 +237,12 @@ class ResourceToken(Expiring, models.Model):
 
     token_set = models.ForeignKey(TokenSet, on_delete=models.CASCADE, related_name="resource_tokens")
     resource = models.CharField(max_length=500)
-    access_token = EncryptedTextField()
-    scope = models.CharField(max_length=500, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
     token_set_version = models.PositiveIntegerField()
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["token_set", "resource"], name="client_app_unique_resource_token")
-        ]
+        verbose_name = "service token"  # the docs' and the demo's word for it
+        constraints = [unique_per("token_set", "resource", name="client_app_unique_resource_token")]
 
     def __str__(self) -> str:
         return f"token for {self.resource}"
@@ -303,9 +307,7 @@ class SeenLogoutToken(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["provider", "jti"], name="client_app_unique_logout_jti")
-        ]
+        constraints = [unique_per("provider", "jti", name="client_app_unique_logout_jti")]
 
     def __str__(self) -> str:
         return f"logout token {self.jti} of {self.provider}"
