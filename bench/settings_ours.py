@@ -23,6 +23,8 @@ CSRF_COOKIE_SECURE = False
 SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "provider_app.E004"]  # noqa: F405
 # For the same reason the client side (scenario 6) reaches that issuer over http on loopback (C13).
 CLIENT_APP_ALLOW_LOOPBACK_ENDPOINTS = True
+# ... and the bench's services, on loopback too, register their http events URI (scenario 7c, E1).
+PROVIDER_APP_DELIVERY_ALLOW_LOOPBACK = True
 # The audience of the bench's tokens (requested without ``resource``), the same whatever port each
 # run's server gets: the resource server client is created for it (bench/fixtures.py).
 PROVIDER_APP_DEFAULT_AUDIENCE = "https://bench.invalid/api"
