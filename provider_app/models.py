@@ -392,18 +392,23 @@ class AuthenticationContext(models.Model):
 
     Written when the authorization code is issued (keyed by the code's SHA-256, so it does not
     depend on how the grant itself is stored), read by the token endpoint, which has no browser
-    session, then attached to each ID token issued from that authorization so that refreshed ID
-    tokens keep the original ``auth_time`` (OIDC Core 12.2). Deleted with its ID token.
+    session. The code's exchange links it to the sign-in's refresh-token family (every rotation
+    keeps it) and to the latest ID token, so that refreshed ID tokens and JWT access tokens keep
+    the original ``auth_time``/``amr``/``acr`` (OIDC Core 12.2; RFC 9068 2.2.1, R2), with or without
+    ``openid``. ``clear_expired_tokens`` removes it once the family and the ID token are gone.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     code_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
     id_token = models.OneToOneField(
         oauth2_settings.ID_TOKEN_MODEL,
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="authentication_context",
+    )
+    token_family = models.UUIDField(
+        null=True, blank=True, db_index=True, help_text="The sign-in's refresh-token family (R2)."
     )
     auth_time = models.DateTimeField()
     sid = models.CharField(

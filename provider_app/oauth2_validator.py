@@ -350,7 +350,7 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
             claims["scope"] = " ".join(request.scopes)
         if user is not None:
             # RFC 9068 2.2.1 / R2: the authentication behind the grant, kept across refresh.
-            claims.update(login.authentication_claims(login.context_for_token_request(request)))
+            claims.update(login.authentication_claims(login.context_of(request)))
         exchange = state_of(request).exchange
         if exchange is not None:
             claims.update(exchange.authentication)  # R2: the user's authentication behind the subject
@@ -404,6 +404,16 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         if state.code_claimed:
             # P5: remember the redeemed code with what it issued, so that a replay revokes it.
             tokens.remember_redemption(state.grant, *self._issued_tokens(token, request), request=request)
+        if request.grant_type in ("authorization_code", "refresh_token"):
+            # R2 / OIDC Core 12.2: how the user authenticated stays with the sign-in: its refresh-token
+            # family (every refresh finds it, with or without openid) and its latest ID token.
+            refresh_token = state.issued_refresh_token
+            login.keep_with_tokens(
+                login.context_of(request),
+                row_batch(request),
+                id_token=state.stored_id_token,
+                token_family=refresh_token.token_family if refresh_token is not None else None,
+            )
         # Written with the tokens (no savepoint): a token is never issued without its audit event.
         self._audit_issued(token, request)
         return result
@@ -588,15 +598,16 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
                 )
             act["act"] = previous.act
         # X4: no longer than the subject token; X7: the subject's family, inherited along a chain.
+        family = token_exchange.family_of(subject, previous)
         state_of(request).exchange = token_exchange.Exchange(
             subject=subject,
             act=act,
             source=sorted(sources)[0],
             target=target,
-            token_family=token_exchange.family_of(subject, previous),
+            token_family=family,
             lifetime_cap=remaining,
             # R2 / RFC 9068 2.2.1: the user's authentication, as the subject token knew it.
-            authentication=token_exchange.authentication_of(subject, previous),
+            authentication=token_exchange.authentication_of(subject, previous, family),
         )
 
     # == Bearer tokens and revocation (RFC 6750; RFC 7009) ============================================
@@ -635,7 +646,7 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
         # OIDC Core 2 / RFC 8176: auth_time, amr and acr as recorded when the user authenticated
         # for this grant (P19); on a refresh, those of the original authentication (OIDC Core 12.2).
-        context = state_of(request).authentication_context = login.context_for_token_request(request)
+        context = login.context_of(request)
         if context is None:
             # No record of how the user authenticated (a token from before it was recorded): claim
             # nothing rather than DOT's last_login guess.
@@ -644,13 +655,12 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
         return claims, expiration_time
 
     def _id_token_stored(self, id_token, request) -> None:
-        # OIDC Core 12.2: a refreshed ID token keeps the authentication's claims: the context now
-        # belongs to the ID token, written with it.
         super()._id_token_stored(id_token, request)
-        context = state_of(request).authentication_context
+        state = state_of(request)
         # OIDC BCL 2.5: the session's clients are remembered, for a logout token when it ends (L3).
-        login.record_signed_in_client(context, request, row_batch(request))
-        login.attach_to_id_token(context, id_token, row_batch(request))
+        login.record_signed_in_client(state.authentication_context, request, row_batch(request))
+        # OIDC Core 12.2: the context moves to this ID token (written with the response's tokens).
+        state.stored_id_token = id_token
 
     def finalize_id_token(self, id_token, token, token_handler, request):
         if request.client.algorithm != AbstractApplication.RS256_ALGORITHM:

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, router, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
@@ -27,7 +28,8 @@ from oauth2_provider.models import (
 )
 from oauth2_provider.settings import oauth2_settings
 
-from provider_app.models import ExchangedToken
+from provider_app.internal.login import UNREDEEMED_LIFETIME
+from provider_app.models import AuthenticationContext, ExchangedToken
 
 DEFAULT_BATCH_SIZE = 2000
 
@@ -96,6 +98,16 @@ def expired_token_querysets(now=None) -> list[tuple[str, models.QuerySet]]:
         ("expired grants", get_grant_model().objects.filter(expires__lt=now)),
         # RFC 8693 records: an exchanged token lives no longer than its record (X4, X7).
         ("expired token exchanges", ExchangedToken.objects.filter(expires__lt=now)),
+        # How the user authenticated (R2, P19): kept while the sign-in's refresh-token family or its
+        # ID token lives (after the rows above went); a code never redeemed, after an hour.
+        (
+            "ended authentication contexts",
+            AuthenticationContext.objects.filter(
+                ~Exists(refresh_model.objects.filter(token_family=OuterRef("token_family"))),
+                id_token__isnull=True,
+                created__lt=now - UNREDEEMED_LIFETIME,
+            ),
+        ),
     ]
     return querysets
 

@@ -13,7 +13,9 @@ Every login records it (``user_logged_in``), a password-only login too.
 The authorization endpoint knows the browser session; the token endpoint does not. So when a code
 is issued, :func:`remember_for_code` stores how the user authenticated (an
 :class:`~provider_app.two_factor.models.AuthenticationContext` keyed by the code's SHA-256); the
-validator finds it again with :func:`context_for_token_request` and puts it in the ID token.
+validator finds it again with :func:`context_for_token_request` and puts it in the ID token and in
+JWT access tokens; the code's exchange links it to the sign-in's refresh-token family
+(:func:`keep_with_tokens`), where every refresh finds it (R2).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.backends import ModelBackend
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -156,16 +159,33 @@ def remember_for_code(request: HttpRequest, code: str) -> AuthenticationContext:
         amr, acr = authentication.amr, (authentication.acr if authentication.methods else "")
     else:  # not reachable through AuthorizationView, which demands a known authentication first
         auth_time, amr, acr = timezone.now(), [], ""
+    # Contexts of codes never redeemed (a redeemed code's context has a refresh-token family or an
+    # ID token; clear_expired_tokens removes those once both are gone).
     AuthenticationContext.objects.filter(
-        user=user, id_token__isnull=True, created__lt=timezone.now() - UNREDEEMED_LIFETIME
+        user=user,
+        id_token__isnull=True,
+        token_family__isnull=True,
+        created__lt=timezone.now() - UNREDEEMED_LIFETIME,
     ).delete()
     return AuthenticationContext.objects.create(
         user=user, code_digest=digest(code), auth_time=auth_time, amr=amr, acr=acr, sid=session_sid(request)
     )
 
 
+def context_of(request) -> AuthenticationContext | None:
+    """:func:`context_for_token_request`, looked up once per token request (the ID token and a JWT
+    access token of one response both need it)."""
+    state = state_of(request)
+    if not state.authentication_context_read:
+        state.authentication_context = context_for_token_request(request)
+        state.authentication_context_read = True
+    return state.authentication_context
+
+
 def context_for_token_request(request) -> AuthenticationContext | None:
-    """The context behind an oauthlib token request: by its code, or through the refreshed tokens."""
+    """The context behind an oauthlib token request: by its code, or, for a refresh, by the sign-in's
+    refresh-token family (R2: with or without ``openid``), else through the refreshed ID token (a
+    context written before it was linked to the family)."""
     if getattr(request, "grant_type", None) == "authorization_code" and getattr(request, "code", None):
         grant = state_of(request).grant
         if grant is not None and hasattr(grant, PREFETCHED_CONTEXT) and grant.user_id == request.user.pk:
@@ -176,11 +196,23 @@ def context_for_token_request(request) -> AuthenticationContext | None:
             .first()
         )
     refresh_token = getattr(request, "refresh_token_instance", None)
-    access_token = getattr(refresh_token, "access_token", None) if refresh_token else None
-    id_token = getattr(access_token, "id_token", None) if access_token else None
-    if id_token is None:
+    if refresh_token is None:
         return None
-    return AuthenticationContext.objects.filter(id_token=id_token).first()
+    return context_of_access_token(getattr(refresh_token, "access_token", None), refresh_token.token_family)
+
+
+def context_of_access_token(access_token, token_family) -> AuthenticationContext | None:
+    """The context behind a stored access token of the refresh-token family ``token_family`` (if
+    any): by the family, or by the token's ID token (one query)."""
+    condition = Q(token_family=token_family) if token_family else Q()
+    id_token_id = getattr(access_token, "id_token_id", None) if access_token is not None else None
+    if id_token_id is not None:
+        condition |= Q(id_token_id=id_token_id)
+    if not condition:
+        return None
+    # One context per sign-in: found by its family, or (written before contexts were linked to
+    # families) by its ID token, which this response's tokens link to the family.
+    return AuthenticationContext.objects.filter(condition).first()
 
 
 def authentication_claims(context: AuthenticationContext | None) -> dict[str, Any]:
@@ -204,6 +236,25 @@ def id_token_claims(context: AuthenticationContext | None) -> dict[str, Any]:
     if context is not None and context.sid:
         claims["sid"] = context.sid
     return claims
+
+
+def keep_with_tokens(
+    context: AuthenticationContext | None, batch, *, id_token=None, token_family=None
+) -> None:
+    """The context now belongs to the tokens of this response: its refresh-token family (which every
+    rotation keeps, R2) and its ID token (OIDC Core 12.2); a redeemed code's digest is forgotten.
+    One row update, written with the token response's rows (``batch``)."""
+    if context is None:
+        return
+    values: dict[str, Any] = {}
+    if id_token is not None:
+        values["id_token_id"] = id_token
+    if token_family is not None and context.token_family != token_family:
+        values["token_family"] = token_family
+    if context.code_digest is not None:
+        values["code_digest"] = None
+    if values:
+        batch.update(AuthenticationContext, context.pk, **values)
 
 
 def attach_to_id_token(context: AuthenticationContext | None, id_token, batch=None) -> None:

@@ -571,8 +571,12 @@ class TokenRequestState:
     code_claimed: bool = False
     #: The registered resource servers the access token is for (``internal.tokens.Audience``).
     audience: Any = None
-    #: How the user authenticated for this grant (``AuthenticationContext`` or None).
+    #: How the user authenticated for this grant (``AuthenticationContext`` or None), once read
+    #: (``internal.login.context_of``).
     authentication_context: models.Model | None = None
+    authentication_context_read: bool = False
+    #: The ID token this response stored (``_id_token_stored``).
+    stored_id_token: models.Model | None = None
     #: The ID token signed for this request, inserted with its access token.
     pending_id_token: models.Model | None = None
     #: The access token and the refresh token this request created.

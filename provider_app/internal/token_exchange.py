@@ -22,9 +22,9 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
-from provider_app.internal.login import authentication_claims
+from provider_app.internal.login import authentication_claims, context_of_access_token
 from provider_app.internal.tokens import digest
-from provider_app.models import AuthenticationContext, ExchangedToken, ResourceServer, TokenExchangePolicy
+from provider_app.models import ExchangedToken, ResourceServer, TokenExchangePolicy
 
 #: RFC 8693 2.1 / 3.
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -195,16 +195,12 @@ def family_of(access_token, exchange: ExchangedToken | None):
     return refresh_token.token_family if refresh_token is not None else None
 
 
-def authentication_of(access_token, exchange: ExchangedToken | None) -> dict:
-    """The authentication claims behind ``access_token``: those its exchange carried along, or those
-    recorded with its ID token (known for grants that carried ``openid``, as after a refresh)."""
+def authentication_of(access_token, exchange: ExchangedToken | None, token_family=None) -> dict:
+    """The authentication claims behind ``access_token`` (of the refresh-token family
+    ``token_family``): those its exchange carried along, or those recorded for its sign-in (R2)."""
     if exchange is not None:
         return dict(exchange.authentication or {})
-    if not access_token.id_token_id:
-        return {}
-    return authentication_claims(
-        AuthenticationContext.objects.filter(id_token_id=access_token.id_token_id).first()
-    )
+    return authentication_claims(context_of_access_token(access_token, token_family))
 
 
 def own_audiences(application) -> set[str]:

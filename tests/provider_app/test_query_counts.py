@@ -45,8 +45,9 @@ EXPECTED = {
     "code_exchange": {"db": 14, "cached": 13},
     # Client, then one transaction: access token, audit event (no savepoint).
     "client_credentials": {"db": 5, "cached": 4},
-    # Refresh token locked and rotated, family checks, new ID token, new tokens, audit event.
-    "refresh": {"db": 22, "cached": 21},
+    # Refresh token locked and rotated, family checks, the sign-in's authentication context (by
+    # its refresh-token family, R2; with or without openid), new ID token, new tokens, audit event.
+    "refresh": {"db": 23, "cached": 22},
     # DOT's UserInfo view: the token with its user and client.
     "userinfo": {"db": 1, "cached": 1},
     # The calling resource server (client), its policy, the token.

@@ -6,9 +6,11 @@ import base64
 import hashlib
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from jwcrypto import jwk, jwt
 from oauth2_provider.models import get_access_token_model
 
@@ -99,6 +101,83 @@ def test_r2_authentication_claims_are_carried_and_kept_across_refresh(client, us
     for name in ("auth_time", "amr", "acr"):
         assert again.get(name) == claims.get(name)
     assert again["jti"] != claims["jti"]
+
+
+def _authentication(token: str) -> dict:
+    _, claims = _parts(token)
+    return {name: claims.get(name) for name in ("auth_time", "amr", "acr")}
+
+
+def test_r2_without_openid_the_authentication_is_kept_across_two_refreshes(client, user, application, notes):
+    """A grant without ``openid`` has no ID token: the authentication is found through the sign-in's
+    refresh-token family, at every refresh."""
+    first = issue_tokens(client, user, application, resource=NOTES, scope="notes:read", logout=True)
+    assert "id_token" not in first
+    seen = _authentication(first["access_token"])
+    assert seen["auth_time"] is not None and seen["amr"]
+    refresh_token = first["refresh_token"]
+    for _ in range(2):
+        refreshed = post_refresh(client, application, refresh_token)
+        assert refreshed.status_code == 200, refreshed.content
+        assert _authentication(refreshed.json()["access_token"]) == seen
+        refresh_token = refreshed.json()["refresh_token"]
+
+
+def test_r2_a_refresh_that_narrows_openid_away_keeps_the_authentication(client, user, application, notes):
+    """The first refresh drops ``openid`` (no new ID token), the second one still carries the
+    original authentication, though the sign-in's last ID token is gone meanwhile."""
+    from oauth2_provider.models import get_id_token_model
+
+    first = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE, logout=True)
+    seen = _authentication(first["access_token"])
+    narrowed = post_refresh(client, application, first["refresh_token"], scope="notes:read")
+    assert narrowed.status_code == 200, narrowed.content
+    assert "id_token" not in narrowed.json()
+    assert _authentication(narrowed.json()["access_token"]) == seen
+    # The ID token of the first response is no longer any access token's: the cleanup removes it.
+    get_id_token_model().objects.update(expires=timezone.now() - timedelta(seconds=1))
+    call_command("clear_expired_tokens", stdout=io.StringIO())
+    assert not get_id_token_model().objects.exists()
+    again = post_refresh(client, application, narrowed.json()["refresh_token"], scope="notes:read")
+    assert again.status_code == 200, again.content
+    assert _authentication(again.json()["access_token"]) == seen
+
+
+def test_r2_the_authentication_outlives_the_unredeemed_codes_cleanup(client, user, application, notes):
+    """Contexts of codes never redeemed go after an hour (at the user's next sign-in); a redeemed
+    code's context, linked to the family, stays as long as the family."""
+    from provider_app.internal.login import UNREDEEMED_LIFETIME
+    from provider_app.models import AuthenticationContext
+
+    first = issue_tokens(client, user, application, resource=NOTES, scope="notes:read", logout=True)
+    seen = _authentication(first["access_token"])
+    AuthenticationContext.objects.update(created=timezone.now() - UNREDEEMED_LIFETIME * 2)
+    issue_tokens(client, user, application, resource=NOTES, scope="notes:read", logout=True)  # cleans
+    refreshed = post_refresh(client, application, first["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.content
+    assert _authentication(refreshed.json()["access_token"]) == seen
+
+
+def test_r2_the_cleanup_removes_the_authentication_of_an_ended_sign_in(client, user, application, notes):
+    from oauth2_provider.models import get_refresh_token_model
+
+    from provider_app.internal.login import UNREDEEMED_LIFETIME
+    from provider_app.models import AuthenticationContext
+
+    ended = issue_tokens(client, user, application, resource=NOTES, scope="notes:read", logout=True)
+    live = issue_tokens(client, user, application, resource=NOTES, scope="notes:read", logout=True)
+    AuthenticationContext.objects.update(created=timezone.now() - UNREDEEMED_LIFETIME * 2)
+    family = (
+        get_refresh_token_model()
+        .objects.get(token_checksum=hashlib.sha256(ended["refresh_token"].encode()).hexdigest())
+        .token_family
+    )
+    get_refresh_token_model().objects.filter(token_family=family).delete()
+    call_command("clear_expired_tokens", stdout=io.StringIO())
+    assert list(AuthenticationContext.objects.values_list("token_family", flat=True)) != [family]
+    assert AuthenticationContext.objects.count() == 1  # the live sign-in's
+    refreshed = post_refresh(client, application, live["refresh_token"])
+    assert _authentication(refreshed.json()["access_token"]) == _authentication(live["access_token"])
 
 
 def test_r3_an_unknown_resource_is_invalid_target_at_the_token_endpoint(client):

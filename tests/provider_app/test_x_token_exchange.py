@@ -618,6 +618,17 @@ def test_r2_an_exchanged_jwt_carries_the_users_authentication_along_the_chain(cl
     assert "sid" not in original and "sid" not in c_claims  # the session handle stays with the site
 
 
+def test_r2_a_subject_token_without_openid_passes_its_authentication_on(client, user, chain):
+    """No ID token behind the subject token: its authentication is found by its refresh-token family."""
+    subject = issue_tokens(client, user, chain.site, resource=A, scope="notes:read files:read", logout=True)
+    assert "id_token" not in subject
+    original = _claims(subject["access_token"])
+    b_token = _a_to_b(client, chain, subject)["access_token"]
+    c_claims = _claims(exchange(client, chain.svc_b, b_token, C).json()["access_token"])
+    assert original["auth_time"] and c_claims.get("auth_time") == original["auth_time"]
+    assert c_claims.get("amr") == original.get("amr")
+
+
 @pytest.mark.postgres  # two transactions at once, row locks: what PostgreSQL really does
 @pytest.mark.django_db(transaction=True)
 def test_x7_a_family_revoked_while_an_exchange_is_being_stored_takes_the_new_token(
