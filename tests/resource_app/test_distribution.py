@@ -1,5 +1,6 @@
-"""resource_app's own distribution (packaging/resource_app): a service installs it without provider_app,
-client_app or their dependencies (issue 13: Django, DRF optional, a JOSE library, requests).
+"""resource_app's own distribution (distributions/django-oauthsite-resource): a service installs it
+without provider_app, client_app or their dependencies (issue 13: Django, DRF optional, a JOSE library,
+requests).
 
 The wheel is built offline from the checkout, as `pip wheel` would for a service; then a fresh
 interpreter runs a minimal service from that wheel alone, with the provider's packages made
@@ -21,7 +22,7 @@ import pytest
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-PROJECT = ROOT / "packaging" / "resource_app"
+PROJECT = ROOT / "distributions" / "django-oauthsite-resource"
 
 #: What the distribution may require: (name, extra). Its Django range is the root's.
 ALLOWED_REQUIREMENTS = {
