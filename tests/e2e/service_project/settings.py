@@ -23,7 +23,6 @@ MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 ROOT_URLCONF = "tests.e2e.service_project.urls"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["SERVICE_DATABASE"]}}
 USE_TZ = True
-REST_FRAMEWORK = {"UNAUTHENTICATED_USER": None}
 
 # The three settings.
 RESOURCE_APP_ISSUER = os.environ["SERVICE_ISSUER"]
