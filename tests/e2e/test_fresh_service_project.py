@@ -112,7 +112,7 @@ class Service:
         return server_process(command, env=self.env, ready_url=self.url)
 
 
-def _service(provider: Provider, mode: str, directory: Path) -> Service:
+def _service(provider: Provider, mode: str, directory: Path, *, migrate: bool = True) -> Service:
     audience, scope, _ = MODES[mode]
     env = {
         **os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "tests.e2e.service_project.settings",
@@ -123,7 +123,8 @@ def _service(provider: Provider, mode: str, directory: Path) -> Service:
     if mode == "introspection":
         env["SERVICE_CLIENT_ID"], env["SERVICE_CLIENT_SECRET"] = provider.service
     service = Service(f"http://127.0.0.1:{free_port()}/items/", env)
-    service.manage("migrate", "--noinput")  # docs/microservices.md: the deny-list's table
+    if migrate:
+        service.manage("migrate", "--noinput")  # docs/microservices.md: the deny-list's table
     return service
 
 
@@ -213,3 +214,12 @@ def test_a_fresh_service_project_protects_a_drf_view_against_a_provider_nobody_h
 @pytest.mark.parametrize("mode", ["jwt", "introspection"])
 def test_a_fresh_service_project_protects_a_drf_view_against_provider_app(our_provider, mode, tmp_path):
     _protects_its_view(our_provider, mode, tmp_path)
+
+
+def test_a_fresh_service_project_never_migrated_refuses_every_token_and_says_why(our_provider, tmp_path):
+    service = _service(our_provider, "jwt", tmp_path, migrate=False)
+    with service.running() as printed:
+        answer = _get(service.url, our_provider.token(NOTES, "notes:read"))
+        assert answer.status_code == 503 and answer.headers["Retry-After"]  # fail closed
+        assert "resource_app_revocation does not exist" in printed()
+        assert "Run `python manage.py migrate`" in printed()  # the developer's console says the fix
