@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -27,8 +27,9 @@ def free_port() -> int:
 @contextlib.contextmanager
 def server_process(
     command: list[str], *, env: dict[str, str], ready_url: str, cwd: Path = ROOT, start_seconds: float = 30
-) -> Iterator[None]:
+) -> Iterator[Callable[[], str]]:
     """Run ``command`` until the block ends; it is ready once ``ready_url`` answers with any status.
+    Yields a function returning the end of what it printed so far.
 
     A process that exits or never answers fails the test with what it printed."""
     output = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block the server
@@ -52,7 +53,7 @@ def server_process(
                         f"{command[0]} did not answer at {ready_url}:\n{printed()}"
                     ) from None
                 time.sleep(0.1)
-        yield
+        yield printed
     finally:
         process.terminate()
         try:

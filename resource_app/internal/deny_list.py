@@ -8,6 +8,8 @@ clocks disagree still agree on it; rows are read again for ``OVERLAP`` behind th
 transactions that commit late), and reads the whole list again every ``PRUNE_SECONDS``, which bounds
 what any surprise could hide. A worker whose copy could not be refreshed for ten intervals answers
 503 instead of accepting (fail closed): a failing database never turns a refusal into an acceptance.
+A service whose database was never migrated has no deny-list table: every token gets 503, and the
+worker logs an error naming the fix (``manage.py migrate``) once a minute until it is applied.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 from resource_app.app_settings import app_settings
@@ -52,6 +55,7 @@ class DenyList:
         self._synced_at = float("-inf")
         self._attempted_at = float("-inf")
         self._pruned_at = float("-inf")
+        self._missing_table_reported_at = float("-inf")
 
     def check(self, token: ValidatedToken) -> None:
         """Refuse a revoked token (``invalid_token``), or answer 503 when the copy is too old to
@@ -91,13 +95,32 @@ class DenyList:
                 self._cursor = None
             self.apply(self._read())
             self._synced_at = now
+            self._missing_table_reported_at = float("-inf")
             if full:
                 self._prune()
                 self._pruned_at = now
-        except Exception:  # any failure of the database: keep what we have, decide by its age
-            logger.warning("resource_app: the deny-list could not be read", exc_info=True)
+        except Exception as error:  # any failure of the database: keep what we have, decide by its age
+            self._report(error, now)
         finally:
             self._lock.release()
+
+    def _report(self, error: Exception, now: float) -> None:
+        """Log why the list could not be read. A missing table is a deployment mistake with one fix:
+        an error saying so, once a minute (every token is refused meanwhile); any other failure is
+        a warning with its traceback."""
+        if now - self._missing_table_reported_at < PRUNE_SECONDS:
+            return  # said a moment ago; the table is still missing
+        missing = _missing_table() if isinstance(error, DatabaseError) else None
+        if missing is not None:
+            self._missing_table_reported_at = now
+            logger.error(
+                "resource_app: the deny-list table %s does not exist in the database %r, so every "
+                "token is refused (503). Run `python manage.py migrate` to create it (or, for a "
+                "service that receives no revocation events, set RESOURCE_APP_DENY_LIST = False).",
+                *missing,
+            )
+            return
+        logger.warning("resource_app: the deny-list could not be read", exc_info=True)
 
     def _read(self) -> list[Entry]:
         from resource_app.models import Revocation  # models load after the app registry
@@ -125,6 +148,21 @@ class DenyList:
         wall = time.time()
         self._jtis = {jti: until for jti, until in self._jtis.items() if until > wall}
         self._subjects = {sub: entry for sub, entry in self._subjects.items() if entry[1] > wall}
+
+
+def _missing_table() -> tuple[str, str] | None:
+    """The deny-list's table and database alias when that database lacks the table (the migration
+    never ran). Asked only after a failed read; ``None`` when it exists or cannot be told."""
+    from resource_app.models import Revocation
+
+    alias = router.db_for_read(Revocation)
+    connection = connections[alias]
+    table = Revocation._meta.db_table
+    try:
+        with connection.cursor() as cursor:
+            return None if table in connection.introspection.table_names(cursor) else (table, alias)
+    except DatabaseError:  # unreachable, or a transaction the failed read aborted: no diagnosis
+        return None
 
 
 deny_list = DenyList()

@@ -213,6 +213,34 @@ def test_e3_a_worker_that_never_read_the_list_answers_503(client, provider, monk
     assert response["Retry-After"] and response["WWW-Authenticate"].startswith("Bearer ")
 
 
+# In autocommit, as a service's requests run: the failed read aborts no transaction.
+@pytest.mark.django_db(transaction=True)
+def test_e3_an_unmigrated_service_refuses_every_token_and_logs_the_fix(client, provider, monkeypatch, caplog):
+    # The deny-list's table is missing, as in a service whose `manage.py migrate` never ran.
+    with monkeypatch.context() as patch:
+        patch.setattr(Revocation._meta, "db_table", "resource_app_never_migrated")
+        deny_list.forget()
+        response = _get(client, "/notes/", mint())
+        assert response.status_code == 503  # fail closed: never accepted because the table is missing
+        assert response["WWW-Authenticate"].startswith("Bearer ")
+        [error] = [record for record in caplog.records if record.name == "resource_app"]
+        assert error.levelname == "ERROR" and "resource_app_never_migrated" in error.getMessage()
+        assert "manage.py migrate" in error.getMessage()
+
+        caplog.clear()  # said once a minute, not at every sync interval
+        clock = Clock()
+        worker = DenyList(clock=clock)
+        for _ in range(3):
+            worker.sync()
+            clock.now += 1
+        assert [record.levelname for record in caplog.records] == ["ERROR"]
+        clock.now += 60
+        worker.sync()
+        assert [record.levelname for record in caplog.records] == ["ERROR", "ERROR"]
+    deny_list.forget()
+    assert _get(client, "/notes/", mint()).status_code == 200  # migrated: served
+
+
 def test_e3_the_deny_list_can_be_turned_off_for_a_service_without_events(
     client, provider, settings, monkeypatch
 ):
