@@ -1,5 +1,5 @@
 """R12: a token of any shape gets an RFC 6750 answer (400/401), never a 500, in every mode (jwt,
-introspection, auto): generated shapes, and the explicit ones (huge, nested 10k deep, NUL bytes, non-UTF-8)."""
+introspection, auto): generated shapes, and explicit ones (huge, nested 10k deep, NUL, non-UTF-8)."""
 
 from __future__ import annotations
 
