@@ -41,7 +41,7 @@ binary_parts = st.builds(
 tokens = st.one_of(st.text(max_size=200), three_parts, binary_parts)
 
 
-@pytest.mark.parametrize("mode", ["jwt", "introspection"])
+@pytest.mark.parametrize("mode", ["jwt", "introspection", "auto"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(token=tokens)
 def test_r12_tokens_of_any_shape_never_cause_a_500(client, provider, mode, token):
