@@ -1,9 +1,13 @@
-"""How fast can a service verify an RS256 JWT access token? jwcrypto (what resource_app uses) and
-joserfc, side by side in one run; prints microseconds per verification and the ratio.
+"""How fast can a service verify an RS256 JWT access token? jwcrypto (what resource_app uses),
+joserfc, PyJWT and Authlib's deprecated authlib.jose, side by side in one run; prints microseconds
+per verification and the ratio to jwcrypto.
 
     .venv/bin/python bench/jose_verify.py [--count 3000]
 
-joserfc is measured only if it is installed (it is not a dependency of resource_app).
+Each library does the same work: the signature with RS256 as the only allowed algorithm and the
+key imported once, then the claims parsed as JSON (no claim checks: resource_app makes those
+itself). The others are measured only if installed (requirements-dev.txt has them; none is a
+dependency of resource_app).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 import statistics
 import time
 import timeit
+import warnings
 
 from jwcrypto import jwk, jws
 from jwcrypto import jwt as jwcrypto_jwt
@@ -50,6 +55,29 @@ def main() -> None:
         candidates["joserfc"] = lambda: joserfc_jwt.decode(token, joserfc_key, algorithms=["RS256"])
     except ImportError:
         pass
+    try:
+        import jwt as pyjwt
+        from jwt.algorithms import RSAAlgorithm
+
+        pyjwt_key = RSAAlgorithm.from_jwk(key.export_public())
+        pyjws = pyjwt.PyJWS()
+        candidates["PyJWT"] = lambda: json.loads(pyjws.decode(token, pyjwt_key, algorithms=["RS256"]))
+    except ImportError:
+        pass
+    try:
+        import authlib.deprecate  # noqa: F401  (its "always" filter first, so that ours wins)
+
+        with warnings.catch_warnings():  # "authlib.jose module is deprecated, please use joserfc"
+            warnings.simplefilter("ignore")
+            from authlib.jose import JsonWebKey, JsonWebSignature
+
+        authlib_key = JsonWebKey.import_key(json.loads(key.export_public()))
+        authlib_jws = JsonWebSignature(algorithms=["RS256"])
+        candidates["authlib.jose"] = lambda: json.loads(
+            authlib_jws.deserialize_compact(token, authlib_key)["payload"]
+        )
+    except ImportError:
+        pass
     results: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(args.rounds):  # alternating, the median of the rounds is reported
         for name, verify in candidates.items():
@@ -58,7 +86,7 @@ def main() -> None:
     base = statistics.median(results["jwcrypto"])
     for name, values in results.items():
         median = statistics.median(values)
-        print(f"{name:10} {median:8.1f} us per RS256 verification   ratio to jwcrypto {base / median:5.2f}x")
+        print(f"{name:12} {median:8.1f} us per RS256 verification   ratio to jwcrypto {base / median:5.2f}x")
 
 
 if __name__ == "__main__":

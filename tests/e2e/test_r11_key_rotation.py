@@ -230,3 +230,91 @@ def test_r11_a_rotation_under_concurrent_traffic_fails_no_request(provider_issue
             worker.join(timeout=30)
     assert failures == []
     assert len({_kid(value) for value in issued}) == 3  # the settings key, then two rotations
+
+
+def test_r11_with_the_default_cooldown_the_documented_rotation_fails_no_request(provider_issuer, monkeypatch):
+    """The rotation of docs/operations.md against a service left at resource_app's defaults (key set
+    kept up to an hour, one unknown-kid fetch per 30 s cooldown), on the service's clock moved on by
+    the test: the wait before ``activate`` outlasts both the service's cached key set and the
+    cooldown, so the new key is already known through an ordinary refresh when it starts signing,
+    even when a forged kid spent the cooldown just before the key was added. An unknown kid within
+    the cooldown fetches nothing."""
+    from types import SimpleNamespace
+
+    from resource_app.app_settings import app_settings
+    from resource_app.internal import jwks
+    from tests.resource_app.conftest import mint, signing_key
+
+    provider = provider_issuer
+    caller = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
+    register_resource(NOTES, caller, scopes="notes:read", token_format="jwt")
+    clock = [1_000_000.0]  # the service's monotonic clock, moved on by the test
+    monkeypatch.setattr(jwks, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    fetches = []
+    real_fetch = jwks._fetch
+
+    def counted_fetch():
+        fetches.append(clock[0])
+        return real_fetch()
+
+    monkeypatch.setattr(jwks, "_fetch", counted_fetch)
+    service = override_settings(
+        RESOURCE_APP_ISSUER=provider, RESOURCE_APP_AUDIENCE=NOTES, RESOURCE_APP_MODE="jwt"
+    )
+    issued, refused = [], []
+
+    def traffic() -> None:
+        issued.append(client_credentials_token(provider, caller, NOTES))
+        with service:
+            for value in issued:
+                try:
+                    validate_token(value)
+                except Exception as error:  # noqa: BLE001 (every refusal is a finding)
+                    refused.append((_kid(value), repr(error)))
+
+    def forged() -> bool:
+        """A token naming a kid the provider never had (signed with a key of the test's own)."""
+        with service:
+            try:
+                validate_token(mint({"iss": provider, "aud": NOTES}, key=signing_key("made-up")))
+            except Exception:  # noqa: BLE001
+                return False
+        return True
+
+    with service:
+        assert app_settings.JWKS_REFRESH_COOLDOWN == 30  # the default, not the other tests' 0
+        assert (app_settings.JWKS_MIN_AGE, app_settings.JWKS_MAX_AGE) == (60, 3600)
+    traffic()  # under the settings key; the service caches the key set (max-age: 1 h)
+    assert len(fetches) == 1
+
+    # 1. A forged kid spends the cooldown just before the new key is added: one fetch, of the old
+    #    key set; a second unknown kid within the cooldown fetches nothing.
+    assert not forged() and len(fetches) == 2
+    clock[0] += 1
+    assert not forged() and len(fetches) == 2
+
+    # 2. add: published, not signing; traffic goes on every ten minutes through the wait.
+    row = signing_keys.add()
+    wait = signing_keys.publication_wait().total_seconds()
+    for _ in range(int(wait // 600)):
+        clock[0] += 600
+        traffic()
+    clock[0] += wait % 600
+    _publish_long_enough(row.kid)
+    fetched = len(fetches)  # ordinary refreshes as the cached key set aged
+
+    # 3. activate: the new key signs, and every service already holds it.
+    signing_keys.activate(row.kid)
+    traffic()
+    assert _kid(issued[-1]) == row.kid
+    assert refused == []
+    assert len(fetches) == fetched  # known through an ordinary refresh, not the unknown-kid path
+
+    # 4. A forged kid costs one fetch per cooldown, and the genuine tokens nothing.
+    assert not forged() and len(fetches) == fetched + 1
+    clock[0] += app_settings.JWKS_REFRESH_COOLDOWN - 1
+    assert not forged() and len(fetches) == fetched + 1
+    traffic()
+    clock[0] += 1
+    assert not forged() and len(fetches) == fetched + 2
+    assert refused == []

@@ -288,3 +288,27 @@ def test_p17_discovery_is_cacheable_and_public(client):
     response = client.get(DISCOVERY)
     assert response["Access-Control-Allow-Origin"] == "*"
     assert "max-age" in response["Cache-Control"]
+
+
+def _cache_control(response) -> dict[str, str]:
+    directives = (part.strip().partition("=") for part in response["Cache-Control"].split(","))
+    return {name: value for name, _, value in directives}
+
+
+def test_r11_the_jwks_is_cacheable_for_oidc_jwks_max_age_seconds(client, settings):
+    """The JWKS's ``Cache-Control: max-age`` comes from ``OIDC_JWKS_MAX_AGE_SECONDS``, the same
+    setting the rotation's publication wait is computed from: a new key signs only after every
+    verifier's cached copy, served stale as the header allows, has expired (OIDC Core 10.1.1)."""
+    from datetime import timedelta
+
+    from provider_app.internal import signing_keys
+
+    for max_age in (3600, 120):  # DOT's default, then a project's own
+        settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_JWKS_MAX_AGE_SECONDS": max_age}
+        response = client.get("/o/.well-known/jwks.json")
+        assert response.status_code == 200 and response.json()["keys"]
+        directives = _cache_control(response)
+        assert "public" in directives and directives["max-age"] == str(max_age)
+        stale = int(directives.get("stale-while-revalidate") or 0)
+        # The longest a verifier may keep the old key set, per this header, is within the wait.
+        assert signing_keys.publication_wait() >= timedelta(seconds=max_age + stale)

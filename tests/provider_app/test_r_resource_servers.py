@@ -261,6 +261,27 @@ def test_p22_the_resource_servers_own_client_may_introspect_its_tokens(client, u
     assert answer["active"] is True and answer["aud"] == [NOTES] and answer["iss"]
 
 
+@pytest.mark.parametrize("token_format", ["opaque", "jwt"])
+def test_r10_a_service_client_never_learns_about_another_registered_services_token(
+    client, user, application, token_format
+):
+    """Two registered services, each with its own client (RFC 7662 4): the notes service's client
+    introspecting a token issued for the files service gets exactly ``{"active": false}``; the files
+    service's own client gets the claims."""
+    notes_client, files_client = (
+        ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="") for _ in range(2)
+    )
+    register_resource(NOTES, application, scopes="notes:read", token_format=token_format, client=notes_client)
+    register_resource(FILES, application, scopes="files:read", token_format=token_format, client=files_client)
+    token = issue_tokens(client, user, application, resource=FILES, scope="openid files:read")["access_token"]
+    assert (token.count(".") == 2) is (token_format == "jwt")
+    refused = introspect(client, notes_client, token)
+    assert refused.status_code == 200 and refused.json() == {"active": False}
+    answer = introspect(client, files_client, token).json()
+    assert answer["active"] is True and answer["aud"] == [FILES]
+    assert answer["client_id"] == application.client_id and answer["sub"] == str(user.pk)
+
+
 def test_the_register_command_creates_and_updates(application):
     out = io.StringIO()
     call_command(
