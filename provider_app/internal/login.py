@@ -32,6 +32,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from oauth2_provider.models import get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 
 from provider_app.app_settings import app_settings
@@ -195,8 +196,11 @@ def context_for_token_request(request) -> AuthenticationContext | None:
             .order_by("-pk")
             .first()
         )
-    refresh_token = getattr(request, "refresh_token_instance", None)
-    if refresh_token is None:
+    # DOT's attribute, never oauthlib's parameter lookup (a client may post any field name, P26).
+    refresh_token = request.__dict__.get("refresh_token_instance")
+    if getattr(request, "grant_type", None) != "refresh_token" or not isinstance(
+        refresh_token, get_refresh_token_model()
+    ):
         return None
     return context_of_access_token(getattr(refresh_token, "access_token", None), refresh_token.token_family)
 

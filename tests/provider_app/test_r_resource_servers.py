@@ -180,6 +180,73 @@ def test_r2_the_cleanup_removes_the_authentication_of_an_ended_sign_in(client, u
     assert _authentication(refreshed.json()["access_token"]) == _authentication(live["access_token"])
 
 
+def _legacy_context():
+    """The only context, made as rows written before contexts were linked to families (0017)."""
+    from provider_app.models import AuthenticationContext
+
+    AuthenticationContext.objects.update(token_family=None)
+    return AuthenticationContext.objects.get()
+
+
+def _family_of(refresh_token: str):
+    from oauth2_provider.models import get_refresh_token_model
+
+    digest = hashlib.sha256(refresh_token.encode()).hexdigest()
+    return get_refresh_token_model().objects.get(token_checksum=digest).token_family
+
+
+def test_r2_a_context_written_before_families_is_found_by_its_id_token_and_linked(
+    client, user, application, notes
+):
+    first = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE, logout=True)
+    context = _legacy_context()
+    refreshed = post_refresh(client, application, first["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.content
+    assert _authentication(refreshed.json()["access_token"]) == _authentication(first["access_token"])
+    context.refresh_from_db()
+    assert context.token_family == _family_of(refreshed.json()["refresh_token"])
+
+
+def test_r2_the_migration_links_contexts_written_before_to_their_family(client, user, application, notes):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    first = issue_tokens(client, user, application, resource=NOTES, scope=SCOPE, logout=True)
+    context = _legacy_context()
+    migration = importlib.import_module("provider_app.migrations.0017_authentication_context_token_family")
+    migration.link_to_families(apps, SimpleNamespace(connection=connection))
+    context.refresh_from_db()
+    assert context.token_family == _family_of(first["refresh_token"])
+
+
+def test_r2_the_cleanup_keeps_a_context_whose_id_token_lives(client, user, application, notes):
+    """A context with no refresh-token family (written before 0017, or a client without refresh
+    tokens) stays while its ID token lives, however old."""
+    from provider_app.internal.login import UNREDEEMED_LIFETIME
+    from provider_app.models import AuthenticationContext
+
+    issue_tokens(client, user, application, resource=NOTES, scope=SCOPE, logout=True)
+    _legacy_context()
+    AuthenticationContext.objects.update(created=timezone.now() - UNREDEEMED_LIFETIME * 2)
+    call_command("clear_expired_tokens", stdout=io.StringIO())
+    assert AuthenticationContext.objects.filter(id_token__isnull=False).count() == 1
+
+
+def test_r2_the_cleanup_keeps_the_context_of_a_code_not_yet_redeemed(client, user, application, notes):
+    from provider_app.models import AuthenticationContext
+    from tests.oauth_helpers import exchange, signed_in_code
+
+    request, code = signed_in_code(client, user, application, logout=True, resource=NOTES, scope=SCOPE)
+    call_command("clear_expired_tokens", stdout=io.StringIO())
+    assert AuthenticationContext.objects.count() == 1
+    response = exchange(client, application, request, code)
+    assert response.status_code == 200, response.content
+    assert _authentication(response.json()["access_token"])["auth_time"] is not None
+
+
 def test_r3_an_unknown_resource_is_invalid_target_at_the_token_endpoint(client):
     service = ApplicationFactory(authorization_grant_type="client-credentials", redirect_uris="")
     response = client_credentials(client, service, resource="https://unknown.example.com/", scope="openid")

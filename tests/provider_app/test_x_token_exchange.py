@@ -629,6 +629,22 @@ def test_r2_a_subject_token_without_openid_passes_its_authentication_on(client, 
     assert c_claims.get("amr") == original.get("amr")
 
 
+def test_p26_a_parameter_named_like_dots_state_never_reaches_the_exchange(chain, user_token):
+    """oauthlib answers an unknown attribute from the request's parameters: the authentication
+    context of a token exchange is never looked up through one (``refresh_token_instance=x`` used
+    to answer 500)."""
+    from django.test import Client
+
+    browser = Client(raise_request_exception=False)
+    b_token = _a_to_b(browser, chain, user_token)["access_token"]
+    response = exchange(browser, chain.svc_b, b_token, C, refresh_token_instance="x")
+    assert response.status_code == 200, response.content
+    assert (
+        _claims(response.json()["access_token"])["auth_time"]
+        == _claims(user_token["access_token"])["auth_time"]
+    )
+
+
 @pytest.mark.postgres  # two transactions at once, row locks: what PostgreSQL really does
 @pytest.mark.django_db(transaction=True)
 def test_x7_a_family_revoked_while_an_exchange_is_being_stored_takes_the_new_token(
