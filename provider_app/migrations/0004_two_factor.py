@@ -13,6 +13,8 @@ class Migration(migrations.Migration):
         ('provider_app', '0003_redeemed_code'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         migrations.swappable_dependency(oauth2_settings.ID_TOKEN_MODEL),
+        # DOT creates IDToken in its 0004 (the swappable dependency alone names DOT's first).
+        ('oauth2_provider', '0004_auto_20200902_2022'),
     ]
 
     operations = [
