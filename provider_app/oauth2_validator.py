@@ -656,11 +656,10 @@ class ProviderOAuth2Validator(TokenStorageMixin, OAuth2Validator):
 
     def _id_token_stored(self, id_token, request) -> None:
         super()._id_token_stored(id_token, request)
-        state = state_of(request)
         # OIDC BCL 2.5: the session's clients are remembered, for a logout token when it ends (L3).
-        login.record_signed_in_client(state.authentication_context, request, row_batch(request))
+        login.record_signed_in_client(login.context_of(request), request, row_batch(request))
         # OIDC Core 12.2: the context moves to this ID token (written with the response's tokens).
-        state.stored_id_token = id_token
+        state_of(request).stored_id_token = id_token
 
     def finalize_id_token(self, id_token, token, token_handler, request):
         if request.client.algorithm != AbstractApplication.RS256_ALGORITHM:

@@ -262,16 +262,12 @@ def keep_with_tokens(
 
 
 def attach_to_id_token(context: AuthenticationContext | None, id_token, batch=None) -> None:
-    """The ID token now carries this context: a refresh finds it through the token (OIDC Core 12.2).
-
-    With ``batch`` (the token response's :class:`provider_app.internal.storage.RowBatch`, which holds the
-    ID token row) the link is written with it."""
-    if context is None:
-        return
+    """Kept for the deprecated path ``provider_app.two_factor.claims``: :func:`keep_with_tokens` for
+    an ID token alone (without ``batch``, written at once). provider_app itself no longer calls it."""
     if batch is not None:
-        batch.update(AuthenticationContext, context.pk, id_token_id=id_token, code_digest=None)
-        return
-    AuthenticationContext.objects.filter(pk=context.pk).update(id_token=id_token, code_digest=None)
+        keep_with_tokens(context, batch, id_token=id_token)
+    elif context is not None:
+        AuthenticationContext.objects.filter(pk=context.pk).update(id_token=id_token, code_digest=None)
 
 
 def record_signed_in_client(context: AuthenticationContext | None, request, batch) -> None:
